@@ -1,0 +1,135 @@
+//! The pinned list of every file reel downloads: which package carries it, where inside, and its
+//! SHA-256. Nothing is used unless its checksum matches.
+
+use std::path::PathBuf;
+
+/// A file inside a package from a registry.
+#[derive(Clone, Copy, Debug)]
+pub struct Asset {
+    /// The file name reel stores it under.
+    pub file: &'static str,
+    /// `name==version` of the PyPI package that carries it.
+    pub package: &'static str,
+    /// Path of the file inside the package's wheel.
+    pub member: &'static str,
+    pub sha256: &'static str,
+}
+
+const MEDIAPIPE: &str = "mediapipe==0.10.14";
+const ONNXRUNTIME: &str = "onnxruntime==1.32.0";
+const PSYCHOPY: &str = "psychopy==2026.2.5";
+
+/// The models reel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelId {
+    /// BlazeFace, 128 px input, faces within about 2 m of the camera.
+    FaceDetectorShort,
+    /// BlazeFace full range, 192 px input, sparse weights, faces up to about 5 m away.
+    FaceDetectorFull,
+    /// The 468-point face mesh, 192 px input.
+    FaceMesh,
+    /// Person/background segmentation, 256 px input.
+    SelfieSegmentation,
+}
+
+impl ModelId {
+    pub const ALL: [ModelId; 4] = [
+        ModelId::FaceDetectorShort,
+        ModelId::FaceDetectorFull,
+        ModelId::FaceMesh,
+        ModelId::SelfieSegmentation,
+    ];
+
+    pub fn asset(self) -> Asset {
+        match self {
+            ModelId::FaceDetectorShort => Asset {
+                file: "face_detection_short_range.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+                sha256: "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+            },
+            ModelId::FaceDetectorFull => Asset {
+                file: "face_detection_full_range_sparse.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+                sha256: "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+            },
+            ModelId::FaceMesh => Asset {
+                file: "face_landmark.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/face_landmark/face_landmark.tflite",
+                sha256: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            },
+            ModelId::SelfieSegmentation => Asset {
+                file: "selfie_segmentation.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+                sha256: "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+            },
+        }
+    }
+}
+
+/// ONNX Runtime's shared library, from its Python wheel (the C API is all reel uses of it).
+pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
+    file: "libonnxruntime.so",
+    package: ONNXRUNTIME,
+    member: "onnxruntime/capi/libonnxruntime.so.1.32.0",
+    sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+};
+
+/// Real footage of real people for the demo and the tests.
+pub const SAMPLES: [Asset; 3] = [
+    // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
+    Asset {
+        file: "talking_head.mp4",
+        package: PSYCHOPY,
+        member: "psychopy/demos/coder/stimuli/jwpIntro.mp4",
+        sha256: "f0c7ef7c6bdcdb37f099fbaa001d8901c927d8135851bc2542b55b21490f433c",
+    },
+    // Another man speaking to camera: 352x288 MPEG-4 Part 2, 30.12 fps, 237 frames.
+    Asset {
+        file: "speaker.mp4",
+        package: PSYCHOPY,
+        member: "psychopy/tests/data/testMovie.mp4",
+        sha256: "e273111721b678f3e3806a58b4837f148a67dc1de73643d32bd3c3a034db87d1",
+    },
+    // A portrait photo, 905x905.
+    Asset {
+        file: "portrait.jpg",
+        package: PSYCHOPY,
+        member: "psychopy/demos/builder/Design Templates/randomisedBlocks/stims/face01.jpg",
+        sha256: "c1770c733865dd10a73d249e27fbc5715b0adbe8d50510d24edad78b255c08c6",
+    },
+];
+
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("reel");
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("reel"),
+        None => PathBuf::from(".reel-cache"),
+    }
+}
+
+/// Where models live: `$REEL_MODELS`, else the user's cache directory.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("REEL_MODELS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("models"))
+}
+
+/// Where sample media live: `$REEL_SAMPLES`, else the user's cache directory.
+pub fn samples_dir() -> PathBuf {
+    std::env::var_os("REEL_SAMPLES")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_root().join("samples"))
+}
+
+/// Where downloaded packages are kept so that a second set-up is quick.
+pub fn packages_dir() -> PathBuf {
+    cache_root().join("packages")
+}

