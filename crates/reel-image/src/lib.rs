@@ -1,14 +1,47 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Frames in memory: an RGB image type, 2-D affine transforms, warps into model input tensors and
+//! aligned crops, and simple drawing for previews.
+
+mod draw;
+mod geometry;
+mod warp;
+
+pub use draw::{Canvas, GLYPH_HEIGHT};
+pub use geometry::{Affine, Point};
+pub use warp::{Border, TensorSpec, warp_rgb, warp_to_tensor};
+
+/// An 8-bit RGB image, rows top to bottom, pixels interleaved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Image {
+    pub fn new(width: usize, height: usize) -> Image {
+        Image {
+            width,
+            height,
+            data: vec![0; width * height * 3],
+        }
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    /// Resizes the buffer for a new frame size, keeping the allocation where possible.
+    pub fn reshape(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        self.data.resize(width * height * 3, 0);
+    }
+
+    #[inline]
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+
+    /// Luma (BT.601) as floats, the usual input for sharpness and texture measures.
+    pub fn luma_at(&self, x: usize, y: usize) -> f32 {
+        let [r, g, b] = self.pixel(x, y);
+        0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
     }
 }

@@ -1,14 +1,36 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Video in and out through the `ffmpeg` and `ffprobe` programs.
+//!
+//! Frames stream through pipes as raw RGB: one frame in memory at a time, whatever the length of
+//! the video. Decoding reports each frame's exact presentation time; encoding hands those times
+//! back to ffmpeg inside a Matroska stream, so variable frame rate survives, and writes to a
+//! temporary file that is renamed over the output only once it is complete.
+
+mod decode;
+mod encode;
+mod error;
+mod matroska;
+mod probe;
+
+pub use decode::{Decoder, Frame};
+pub use encode::{Codec, Encoder, EncoderSettings};
+pub use error::VideoError;
+pub use probe::{MediaInfo, probe};
+
+/// A presentation time as a count of time-base units: seconds = pts * num / den.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp {
+    pub pts: i64,
+    pub num: i64,
+    pub den: i64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Timestamp {
+    pub fn seconds(&self) -> f64 {
+        self.pts as f64 * self.num as f64 / self.den as f64
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    /// The time in whole microseconds, the unit of the Matroska streams reel writes.
+    pub fn micros(&self) -> i64 {
+        ((self.pts as i128 * self.num as i128 * 1_000_000 + (self.den as i128 / 2)) / self.den as i128) as i64
     }
 }

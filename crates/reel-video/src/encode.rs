@@ -1,0 +1,311 @@
+use std::fs;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use reel_image::Image;
+
+use crate::error::tail;
+use crate::{MediaInfo, Timestamp, VideoError, matroska};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    H264,
+    H265,
+    /// ProRes 422 (HQ when the source is 4:4:4), for VFX hand-off.
+    ProRes,
+    /// A numbered PNG sequence in a directory.
+    PngSequence,
+    /// A single image (PNG or JPEG), for stills.
+    Image,
+}
+
+impl Codec {
+    /// The usual codec for an output path: `.mov` is ProRes, `.png`/`.jpg` a still, a path
+    /// without an extension a PNG sequence directory, anything else H.264.
+    pub fn for_path(path: &Path) -> Codec {
+        match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+            Some("mov") => Codec::ProRes,
+            Some("png" | "jpg" | "jpeg") => Codec::Image,
+            None => Codec::PngSequence,
+            _ => Codec::H264,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Codec> {
+        Some(match name {
+            "h264" => Codec::H264,
+            "h265" | "hevc" => Codec::H265,
+            "prores" => Codec::ProRes,
+            "png" => Codec::PngSequence,
+            _ => return None,
+        })
+    }
+}
+
+/// How to encode: the format, quality, and where to take the audio from.
+#[derive(Clone, Debug)]
+pub struct EncoderSettings {
+    pub codec: Codec,
+    /// Constant rate factor for H.264/H.265 (lower is better; 18 is visually lossless).
+    pub crf: u8,
+    /// The source whose audio streams are copied into the output.
+    pub audio_from: Option<PathBuf>,
+    pub source: Option<MediaInfo>,
+}
+
+impl EncoderSettings {
+    pub fn like_source(codec: Codec, source: &MediaInfo) -> EncoderSettings {
+        EncoderSettings {
+            codec,
+            crf: 18,
+            audio_from: source.audio_codec.is_some().then(|| source.path.clone()),
+            source: Some(source.clone()),
+        }
+    }
+}
+
+/// Streams frames into ffmpeg; the output appears under its final name only after `finish`.
+pub struct Encoder {
+    output: PathBuf,
+    temp: PathBuf,
+    child: Option<Child>,
+    stdin: Option<BufWriter<ChildStdin>>,
+    width: usize,
+    height: usize,
+    written: u64,
+    last_micros: i64,
+    frame_micros: i64,
+    scratch: Vec<u8>,
+    committed: bool,
+}
+
+fn chroma(pix_fmt: &str) -> &'static str {
+    if pix_fmt.contains("444") || pix_fmt.starts_with("rgb") || pix_fmt.starts_with("bgr") || pix_fmt.starts_with("gbr") {
+        "444"
+    } else if pix_fmt.contains("422") {
+        "422"
+    } else {
+        "420"
+    }
+}
+
+impl Encoder {
+    pub fn create(output: &Path, width: usize, height: usize, settings: &EncoderSettings) -> Result<Encoder, VideoError> {
+        if width == 0 || height == 0 {
+            return Err(VideoError::Encode {
+                path: output.to_path_buf(),
+                detail: "empty frame size".into(),
+            });
+        }
+        let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(VideoError::io(format!("creating {}", dir.display())))?;
+        let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&temp);
+        let _ = fs::remove_file(&temp);
+        let odd = width % 2 == 1 || height % 2 == 1;
+        let source_chroma = settings.source.as_ref().map(|s| chroma(&s.pix_fmt)).unwrap_or("420");
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
+        cmd.args(["-f", "matroska", "-i", "pipe:0"]);
+        let audio = settings
+            .audio_from
+            .as_ref()
+            .filter(|_| !matches!(settings.codec, Codec::PngSequence | Codec::Image));
+        if let Some(src) = audio {
+            cmd.arg("-i").arg(src);
+        }
+        cmd.args(["-map", "0:v:0"]);
+        if audio.is_some() {
+            cmd.args(["-map", "1:a?"]);
+            let codec = settings.source.as_ref().and_then(|s| s.audio_codec.clone()).unwrap_or_default();
+            let copyable = match settings.codec {
+                Codec::ProRes => matches!(codec.as_str(), "aac" | "alac") || codec.starts_with("pcm_"),
+                _ => matches!(codec.as_str(), "aac" | "mp3" | "ac3" | "eac3" | "alac"),
+            };
+            match (copyable, settings.codec) {
+                (true, _) => cmd.args(["-c:a", "copy"]),
+                (false, Codec::ProRes) => cmd.args(["-c:a", "pcm_s16le"]),
+                (false, _) => cmd.args(["-c:a", "aac", "-b:a", "192k"]),
+            };
+        }
+        cmd.args(["-fps_mode", "passthrough"]);
+        let crf = settings.crf.to_string();
+        let (temp_target, format): (PathBuf, &str) = match settings.codec {
+            Codec::H264 | Codec::H265 => {
+                let pix = match (odd, source_chroma) {
+                    (true, _) | (_, "444") => "yuv444p",
+                    (_, "422") => "yuv422p",
+                    _ => "yuv420p",
+                };
+                let encoder = if settings.codec == Codec::H264 { "libx264" } else { "libx265" };
+                cmd.args(["-c:v", encoder, "-preset", "medium", "-crf", &crf, "-pix_fmt", pix]);
+                if settings.codec == Codec::H265 {
+                    cmd.args(["-tag:v", "hvc1", "-x265-params", "log-level=error"]);
+                }
+                let is_mp4 = !matches!(
+                    output.extension().and_then(|e| e.to_str()),
+                    Some("mkv") | Some("webm")
+                );
+                if is_mp4 {
+                    cmd.args(["-movflags", "+faststart"]);
+                    if let Some(s) = &settings.source {
+                        cmd.args(["-video_track_timescale", &timescale(s).to_string()]);
+                    }
+                }
+                (temp.clone(), if is_mp4 { "mp4" } else { "matroska" })
+            }
+            Codec::ProRes => {
+                let (profile, pix) = if odd || source_chroma == "444" {
+                    ("4", "yuv444p10le")
+                } else {
+                    ("2", "yuv422p10le")
+                };
+                cmd.args(["-c:v", "prores_ks", "-profile:v", profile, "-pix_fmt", pix]);
+                if let Some(s) = &settings.source {
+                    cmd.args(["-video_track_timescale", &timescale(s).to_string()]);
+                }
+                (temp.clone(), "mov")
+            }
+            Codec::PngSequence => {
+                fs::create_dir_all(&temp).map_err(VideoError::io(format!("creating {}", temp.display())))?;
+                cmd.args(["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0"]);
+                (temp.join("frame_%06d.png"), "image2")
+            }
+            Codec::Image => {
+                let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("png").to_ascii_lowercase();
+                let codec = if ext == "png" { "png" } else { "mjpeg" };
+                let pix = if codec == "png" { "rgb24" } else { "yuvj444p" };
+                cmd.args(["-c:v", codec, "-pix_fmt", pix, "-q:v", "2", "-update", "1", "-frames:v", "1"]);
+                (temp.clone(), "image2")
+            }
+        };
+        cmd.args(["-f", format]).arg(&temp_target);
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| VideoError::MissingTool {
+                program: "ffmpeg",
+                source,
+            })?;
+        let mut stdin = BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin is piped"));
+        let frame_micros = settings
+            .source
+            .as_ref()
+            .map(|s| (1_000_000 * s.frame_rate.1 / s.frame_rate.0.max(1)).max(1))
+            .unwrap_or(40_000);
+        let mut encoder = Encoder {
+            output: output.to_path_buf(),
+            temp,
+            child: Some(child),
+            stdin: None,
+            width,
+            height,
+            written: 0,
+            last_micros: -1,
+            frame_micros,
+            scratch: Vec::new(),
+            committed: false,
+        };
+        let header = matroska::header(width, height);
+        if let Err(e) = stdin.write_all(&header) {
+            return Err(encoder.failure(format!("ffmpeg refused the stream ({e})")));
+        }
+        encoder.stdin = Some(stdin);
+        Ok(encoder)
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Adds a frame shown at `time` (or one nominal frame after the previous one when None).
+    pub fn write(&mut self, image: &Image, time: Option<Timestamp>) -> Result<(), VideoError> {
+        if image.width != self.width || image.height != self.height {
+            return Err(self.failure(format!(
+                "frame is {}x{}, the output is {}x{}",
+                image.width, image.height, self.width, self.height
+            )));
+        }
+        let mut micros = time.map(|t| t.micros()).unwrap_or(self.last_micros + self.frame_micros);
+        if micros <= self.last_micros {
+            // Timestamps must rise; a repeated one would make ffmpeg drop the frame.
+            micros = self.last_micros + 1;
+        }
+        self.last_micros = micros;
+        let stdin = self.stdin.as_mut().expect("encoder is open");
+        if let Err(e) = matroska::write_frame(stdin, micros, &image.data, &mut self.scratch) {
+            return Err(self.failure(format!("ffmpeg stopped taking frames ({e})")));
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Completes the file and moves it into place.
+    pub fn finish(mut self) -> Result<PathBuf, VideoError> {
+        if let Some(mut stdin) = self.stdin.take()
+            && let Err(e) = stdin.flush()
+        {
+            return Err(self.failure(format!("ffmpeg stopped taking frames ({e})")));
+        }
+        let mut child = self.child.take().expect("encoder is open");
+        let mut log = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = err.read_to_string(&mut log);
+        }
+        let status = child.wait().map_err(VideoError::io("waiting for ffmpeg"))?;
+        if !status.success() {
+            return Err(VideoError::Encode {
+                path: self.output.clone(),
+                detail: tail(&log),
+            });
+        }
+        if self.output.is_dir() {
+            fs::remove_dir_all(&self.output).map_err(VideoError::io(format!("replacing {}", self.output.display())))?;
+        }
+        fs::rename(&self.temp, &self.output).map_err(VideoError::io(format!("moving output to {}", self.output.display())))?;
+        self.committed = true;
+        Ok(self.output.clone())
+    }
+
+    /// Stops ffmpeg and explains why, from its own log where it has one.
+    fn failure(&mut self, what: String) -> VideoError {
+        drop(self.stdin.take());
+        let mut log = String::new();
+        if let Some(mut child) = self.child.take() {
+            if let Some(mut err) = child.stderr.take() {
+                let _ = err.read_to_string(&mut log);
+            }
+            let _ = child.wait();
+        }
+        let detail = if log.trim().is_empty() { what } else { format!("{what}: {}", tail(&log)) };
+        VideoError::Encode {
+            path: self.output.clone(),
+            detail,
+        }
+    }
+}
+
+/// A track timescale that represents the source's frame times exactly.
+fn timescale(s: &MediaInfo) -> i64 {
+    let den = s.time_base.1;
+    if (1..=1_000_000).contains(&den) && den % s.time_base.0.max(1) == 0 { den } else { 90_000 }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        if !self.committed {
+            drop(self.stdin.take());
+            if let Some(mut child) = self.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let _ = fs::remove_dir_all(&self.temp);
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    #[error("{0} does not exist")]
+    NotFound(PathBuf),
+    #[error("`{program}` could not be started ({source}); install ffmpeg (Debian: apt-get install ffmpeg)")]
+    MissingTool {
+        program: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a video or image ffmpeg can read: {detail}")]
+    Unreadable { path: PathBuf, detail: String },
+    #[error("{path} has no video stream")]
+    NoVideo { path: PathBuf },
+    #[error("decoding {path} failed after {frames} frames: {detail}")]
+    Decode { path: PathBuf, frames: u64, detail: String },
+    #[error("encoding {path} failed: {detail}")]
+    Encode { path: PathBuf, detail: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl VideoError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VideoError {
+        let context = context.into();
+        move |source| VideoError::Io { context, source }
+    }
+}
+
+/// The last lines ffmpeg wrote to stderr, which hold its reason for failing.
+pub(crate) fn tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("Parsed_showinfo"))
+        .collect();
+    let start = lines.len().saturating_sub(3);
+    let text = lines[start..].join(" | ");
+    if text.is_empty() { "ffmpeg gave no reason".into() } else { text }
+}

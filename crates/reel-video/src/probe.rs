@@ -1,0 +1,112 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+use crate::VideoError;
+use crate::error::tail;
+
+/// What ffprobe tells about a media file.
+#[derive(Clone, Debug)]
+pub struct MediaInfo {
+    pub path: PathBuf,
+    pub width: usize,
+    pub height: usize,
+    pub video_codec: String,
+    pub pix_fmt: String,
+    /// The nominal frame rate as a fraction (ffprobe's r_frame_rate).
+    pub frame_rate: (i64, i64),
+    /// The video stream's time base.
+    pub time_base: (i64, i64),
+    /// The frame count the container declares, when it declares one.
+    pub declared_frames: Option<u64>,
+    pub duration: Option<f64>,
+    pub audio_codec: Option<String>,
+    /// A still image (one frame, no timing of its own).
+    pub is_still: bool,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    streams: Vec<Stream>,
+    format: Option<Format>,
+}
+
+#[derive(Deserialize)]
+struct Stream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<usize>,
+    height: Option<usize>,
+    pix_fmt: Option<String>,
+    r_frame_rate: Option<String>,
+    time_base: Option<String>,
+    nb_frames: Option<String>,
+    duration: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Format {
+    format_name: Option<String>,
+    duration: Option<String>,
+}
+
+fn fraction(s: Option<&str>) -> Option<(i64, i64)> {
+    let (n, d) = s?.split_once('/')?;
+    let (n, d) = (n.parse().ok()?, d.parse().ok()?);
+    (n > 0 && d > 0).then_some((n, d))
+}
+
+/// Reads a file's streams with ffprobe.
+pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
+    if !path.exists() && !path.to_string_lossy().contains('%') {
+        return Err(VideoError::NotFound(path.to_path_buf()));
+    }
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .arg(path)
+        .output()
+        .map_err(|source| VideoError::MissingTool {
+            program: "ffprobe",
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(VideoError::Unreadable {
+            path: path.to_path_buf(),
+            detail: tail(&String::from_utf8_lossy(&out.stderr)),
+        });
+    }
+    let parsed: Probe = serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unreadable {
+        path: path.to_path_buf(),
+        detail: format!("ffprobe output: {e}"),
+    })?;
+    let video = parsed
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video") && s.width.unwrap_or(0) > 0)
+        .ok_or_else(|| VideoError::NoVideo {
+            path: path.to_path_buf(),
+        })?;
+    let audio = parsed.streams.iter().find(|s| s.codec_type.as_deref() == Some("audio"));
+    let format_name = parsed.format.as_ref().and_then(|f| f.format_name.clone()).unwrap_or_default();
+    let is_still = format_name.contains("_pipe") || format_name == "image2" && !path.to_string_lossy().contains('%');
+    let duration = video
+        .duration
+        .as_deref()
+        .or(parsed.format.as_ref().and_then(|f| f.duration.as_deref()))
+        .and_then(|d| d.parse::<f64>().ok());
+    Ok(MediaInfo {
+        path: path.to_path_buf(),
+        width: video.width.unwrap_or(0),
+        height: video.height.unwrap_or(0),
+        video_codec: video.codec_name.clone().unwrap_or_default(),
+        pix_fmt: video.pix_fmt.clone().unwrap_or_default(),
+        frame_rate: fraction(video.r_frame_rate.as_deref()).unwrap_or((25, 1)),
+        time_base: fraction(video.time_base.as_deref()).unwrap_or((1, 25)),
+        declared_frames: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
+        duration,
+        audio_codec: audio.and_then(|a| a.codec_name.clone()),
+        is_still,
+    })
+}
