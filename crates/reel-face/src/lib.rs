@@ -1,14 +1,24 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Face analysis for reel, on MediaPipe's pretrained models: detection, the 468-point mesh,
+//! tracking with stable ids, head pose, sharpness, and the alignment and masks that the frame
+//! processors (beauty, de-aging, swap) build on.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod align;
+pub mod analysis;
+pub mod detector;
+pub mod mask;
+pub mod mesh;
+pub mod pose;
+pub mod quality;
+pub mod segment;
+pub mod smoothing;
+pub mod tracker;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use align::Alignment;
+pub use analysis::{AnalyzerSettings, Face, FaceAnalyzer};
+pub use detector::{Detection, FaceDetector, Range};
+pub use mask::{Mask, Region, face_mask};
+pub use mesh::{FaceMesh, LANDMARKS, Landmark, Roi};
+pub use pose::Pose;
+pub use segment::PersonSegmenter;
+pub use smoothing::OneEuro;
+pub use tracker::{FaceTracker, TrackerSettings};

@@ -29,7 +29,10 @@ impl Affine {
     #[inline]
     pub fn apply(&self, p: Point) -> Point {
         let m = &self.m;
-        Point::new(m[0] * p.x + m[1] * p.y + m[2], m[3] * p.x + m[4] * p.y + m[5])
+        Point::new(
+            m[0] * p.x + m[1] * p.y + m[2],
+            m[3] * p.x + m[4] * p.y + m[5],
+        )
     }
 
     pub fn inverse(&self) -> Option<Affine> {
@@ -63,7 +66,13 @@ impl Affine {
     /// The map from an output grid of `out_w` x `out_h` pixels onto a rotated rectangle of the
     /// image (centre, size, rotation in radians): output corners land on the rectangle's corners,
     /// as MediaPipe crops its regions of interest.
-    pub fn from_rotated_rect(center: Point, size: (f32, f32), rotation: f32, out_w: usize, out_h: usize) -> Affine {
+    pub fn from_rotated_rect(
+        center: Point,
+        size: (f32, f32),
+        rotation: f32,
+        out_w: usize,
+        out_h: usize,
+    ) -> Affine {
         let (s, c) = rotation.sin_cos();
         let (w, h) = size;
         let (sx, sy) = (w / out_w as f32, h / out_h as f32);
@@ -108,7 +117,14 @@ impl Affine {
         }
         let (ca, sb) = (a / var, b / var);
         Some(Affine {
-            m: [ca, -sb, tx - ca * fx + sb * fy, sb, ca, ty - sb * fx - ca * fy],
+            m: [
+                ca,
+                -sb,
+                tx - ca * fx + sb * fy,
+                sb,
+                ca,
+                ty - sb * fx - ca * fy,
+            ],
         })
     }
 
@@ -133,8 +149,16 @@ mod tests {
     #[test]
     fn rotated_rect_corners_land_on_output_corners() {
         let a = Affine::from_rotated_rect(Point::new(100.0, 50.0), (80.0, 40.0), 0.0, 160, 80);
-        assert!(a.apply(Point::new(0.0, 0.0)).distance(Point::new(60.0, 30.0)) < 1e-4);
-        assert!(a.apply(Point::new(160.0, 80.0)).distance(Point::new(140.0, 70.0)) < 1e-4);
+        assert!(
+            a.apply(Point::new(0.0, 0.0))
+                .distance(Point::new(60.0, 30.0))
+                < 1e-4
+        );
+        assert!(
+            a.apply(Point::new(160.0, 80.0))
+                .distance(Point::new(140.0, 70.0))
+                < 1e-4
+        );
     }
 
     #[test]
@@ -142,7 +166,11 @@ mod tests {
         let t = Affine {
             m: [0.8, -0.6, 5.0, 0.6, 0.8, -3.0],
         };
-        let from = [Point::new(0.0, 0.0), Point::new(10.0, 2.0), Point::new(-4.0, 7.0)];
+        let from = [
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 2.0),
+            Point::new(-4.0, 7.0),
+        ];
         let to: Vec<Point> = from.iter().map(|&p| t.apply(p)).collect();
         let s = Affine::similarity(&from, &to).unwrap();
         for (a, b) in s.m.iter().zip(t.m.iter()) {

@@ -40,7 +40,11 @@ fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
             }
         };
         let i = (yi as usize * img.width + xi as usize) * 3;
-        [img.data[i] as f32, img.data[i + 1] as f32, img.data[i + 2] as f32]
+        [
+            img.data[i] as f32,
+            img.data[i + 1] as f32,
+            img.data[i + 2] as f32,
+        ]
     };
     let (p00, p10, p01, p11) = if inside {
         let i = (y0 as usize * img.width + x0 as usize) * 3;
@@ -49,7 +53,12 @@ fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
         let px = |j: usize| [d[j] as f32, d[j + 1] as f32, d[j + 2] as f32];
         (px(i), px(i + 3), px(i + row), px(i + row + 3))
     } else {
-        (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1))
+        (
+            fetch(x0, y0),
+            fetch(x0 + 1, y0),
+            fetch(x0, y0 + 1),
+            fetch(x0 + 1, y0 + 1),
+        )
     };
     let mut out = [0.0; 3];
     for c in 0..3 {
@@ -88,7 +97,12 @@ pub fn warp_rgb(img: &Image, map: &Affine, border: Border, out: &mut Image) {
         let start = map.apply(Point::new(0.0, v as f32));
         let (dx, dy) = (map.m[0], map.m[3]);
         for u in 0..out.width {
-            let p = sample(img, start.x + dx * u as f32, start.y + dy * u as f32, border);
+            let p = sample(
+                img,
+                start.x + dx * u as f32,
+                start.y + dy * u as f32,
+                border,
+            );
             let i = (v * out.width + u) * 3;
             for c in 0..3 {
                 out.data[i + c] = (p[c] + 0.5).clamp(0.0, 255.0) as u8;

@@ -45,8 +45,24 @@ impl Decoder {
             .args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"])
             .arg("-i")
             .arg(path)
-            .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough"])
-            .args(["-vf", "showinfo=checksum=0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
+            .args([
+                "-map",
+                "0:v:0",
+                "-an",
+                "-sn",
+                "-dn",
+                "-fps_mode",
+                "passthrough",
+            ])
+            .args([
+                "-vf",
+                "showinfo=checksum=0",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "pipe:1",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -66,7 +82,9 @@ impl Decoder {
                 let Ok(line) = line else { break };
                 if line.contains("Parsed_showinfo") {
                     if let Some(tb) = line.split("config in time_base:").nth(1) {
-                        if let Some((n, d)) = tb.split(',').next().and_then(|s| s.trim().split_once('/')) {
+                        if let Some((n, d)) =
+                            tb.split(',').next().and_then(|s| s.trim().split_once('/'))
+                        {
                             time_base = (n.parse().unwrap_or(1), d.parse().unwrap_or(1));
                         }
                     } else if let Some(note) = parse_note(&line, time_base)
@@ -138,7 +156,10 @@ impl Decoder {
 
     fn finish(&mut self) -> Result<(), VideoError> {
         self.done = true;
-        let status = self.child.wait().map_err(VideoError::io("waiting for ffmpeg"))?;
+        let status = self
+            .child
+            .wait()
+            .map_err(VideoError::io("waiting for ffmpeg"))?;
         if let Some(t) = self.stderr_thread.take() {
             let _ = t.join();
         }

@@ -25,7 +25,12 @@ impl Codec {
     /// The usual codec for an output path: `.mov` is ProRes, `.png`/`.jpg` a still, a path
     /// without an extension a PNG sequence directory, anything else H.264.
     pub fn for_path(path: &Path) -> Codec {
-        match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref()
+        {
             Some("mov") => Codec::ProRes,
             Some("png" | "jpg" | "jpeg") => Codec::Image,
             None => Codec::PngSequence,
@@ -82,7 +87,11 @@ pub struct Encoder {
 }
 
 fn chroma(pix_fmt: &str) -> &'static str {
-    if pix_fmt.contains("444") || pix_fmt.starts_with("rgb") || pix_fmt.starts_with("bgr") || pix_fmt.starts_with("gbr") {
+    if pix_fmt.contains("444")
+        || pix_fmt.starts_with("rgb")
+        || pix_fmt.starts_with("bgr")
+        || pix_fmt.starts_with("gbr")
+    {
         "444"
     } else if pix_fmt.contains("422") {
         "422"
@@ -92,21 +101,36 @@ fn chroma(pix_fmt: &str) -> &'static str {
 }
 
 impl Encoder {
-    pub fn create(output: &Path, width: usize, height: usize, settings: &EncoderSettings) -> Result<Encoder, VideoError> {
+    pub fn create(
+        output: &Path,
+        width: usize,
+        height: usize,
+        settings: &EncoderSettings,
+    ) -> Result<Encoder, VideoError> {
         if width == 0 || height == 0 {
             return Err(VideoError::Encode {
                 path: output.to_path_buf(),
                 detail: "empty frame size".into(),
             });
         }
-        let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(VideoError::io(format!("creating {}", dir.display())))?;
-        let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
         let _ = fs::remove_dir_all(&temp);
         let _ = fs::remove_file(&temp);
         let odd = width % 2 == 1 || height % 2 == 1;
-        let source_chroma = settings.source.as_ref().map(|s| chroma(&s.pix_fmt)).unwrap_or("420");
+        let source_chroma = settings
+            .source
+            .as_ref()
+            .map(|s| chroma(&s.pix_fmt))
+            .unwrap_or("420");
         let mut cmd = Command::new("ffmpeg");
         cmd.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
         cmd.args(["-f", "matroska", "-i", "pipe:0"]);
@@ -120,9 +144,15 @@ impl Encoder {
         cmd.args(["-map", "0:v:0"]);
         if audio.is_some() {
             cmd.args(["-map", "1:a?"]);
-            let codec = settings.source.as_ref().and_then(|s| s.audio_codec.clone()).unwrap_or_default();
+            let codec = settings
+                .source
+                .as_ref()
+                .and_then(|s| s.audio_codec.clone())
+                .unwrap_or_default();
             let copyable = match settings.codec {
-                Codec::ProRes => matches!(codec.as_str(), "aac" | "alac") || codec.starts_with("pcm_"),
+                Codec::ProRes => {
+                    matches!(codec.as_str(), "aac" | "alac") || codec.starts_with("pcm_")
+                }
                 _ => matches!(codec.as_str(), "aac" | "mp3" | "ac3" | "eac3" | "alac"),
             };
             match (copyable, settings.codec) {
@@ -140,8 +170,14 @@ impl Encoder {
                     (_, "422") => "yuv422p",
                     _ => "yuv420p",
                 };
-                let encoder = if settings.codec == Codec::H264 { "libx264" } else { "libx265" };
-                cmd.args(["-c:v", encoder, "-preset", "medium", "-crf", &crf, "-pix_fmt", pix]);
+                let encoder = if settings.codec == Codec::H264 {
+                    "libx264"
+                } else {
+                    "libx265"
+                };
+                cmd.args([
+                    "-c:v", encoder, "-preset", "medium", "-crf", &crf, "-pix_fmt", pix,
+                ]);
                 if settings.codec == Codec::H265 {
                     cmd.args(["-tag:v", "hvc1", "-x265-params", "log-level=error"]);
                 }
@@ -170,15 +206,31 @@ impl Encoder {
                 (temp.clone(), "mov")
             }
             Codec::PngSequence => {
-                fs::create_dir_all(&temp).map_err(VideoError::io(format!("creating {}", temp.display())))?;
+                fs::create_dir_all(&temp)
+                    .map_err(VideoError::io(format!("creating {}", temp.display())))?;
                 cmd.args(["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0"]);
                 (temp.join("frame_%06d.png"), "image2")
             }
             Codec::Image => {
-                let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("png").to_ascii_lowercase();
+                let ext = output
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("png")
+                    .to_ascii_lowercase();
                 let codec = if ext == "png" { "png" } else { "mjpeg" };
                 let pix = if codec == "png" { "rgb24" } else { "yuvj444p" };
-                cmd.args(["-c:v", codec, "-pix_fmt", pix, "-q:v", "2", "-update", "1", "-frames:v", "1"]);
+                cmd.args([
+                    "-c:v",
+                    codec,
+                    "-pix_fmt",
+                    pix,
+                    "-q:v",
+                    "2",
+                    "-update",
+                    "1",
+                    "-frames:v",
+                    "1",
+                ]);
                 (temp.clone(), "image2")
             }
         };
@@ -192,7 +244,8 @@ impl Encoder {
                 program: "ffmpeg",
                 source,
             })?;
-        let mut stdin = BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin is piped"));
+        let mut stdin =
+            BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin is piped"));
         let frame_micros = settings
             .source
             .as_ref()
@@ -231,7 +284,9 @@ impl Encoder {
                 image.width, image.height, self.width, self.height
             )));
         }
-        let mut micros = time.map(|t| t.micros()).unwrap_or(self.last_micros + self.frame_micros);
+        let mut micros = time
+            .map(|t| t.micros())
+            .unwrap_or(self.last_micros + self.frame_micros);
         if micros <= self.last_micros {
             // Timestamps must rise; a repeated one would make ffmpeg drop the frame.
             micros = self.last_micros + 1;
@@ -265,9 +320,15 @@ impl Encoder {
             });
         }
         if self.output.is_dir() {
-            fs::remove_dir_all(&self.output).map_err(VideoError::io(format!("replacing {}", self.output.display())))?;
+            fs::remove_dir_all(&self.output).map_err(VideoError::io(format!(
+                "replacing {}",
+                self.output.display()
+            )))?;
         }
-        fs::rename(&self.temp, &self.output).map_err(VideoError::io(format!("moving output to {}", self.output.display())))?;
+        fs::rename(&self.temp, &self.output).map_err(VideoError::io(format!(
+            "moving output to {}",
+            self.output.display()
+        )))?;
         self.committed = true;
         Ok(self.output.clone())
     }
@@ -282,7 +343,11 @@ impl Encoder {
             }
             let _ = child.wait();
         }
-        let detail = if log.trim().is_empty() { what } else { format!("{what}: {}", tail(&log)) };
+        let detail = if log.trim().is_empty() {
+            what
+        } else {
+            format!("{what}: {}", tail(&log))
+        };
         VideoError::Encode {
             path: self.output.clone(),
             detail,
@@ -293,7 +358,11 @@ impl Encoder {
 /// A track timescale that represents the source's frame times exactly.
 fn timescale(s: &MediaInfo) -> i64 {
     let den = s.time_base.1;
-    if (1..=1_000_000).contains(&den) && den % s.time_base.0.max(1) == 0 { den } else { 90_000 }
+    if (1..=1_000_000).contains(&den) && den % s.time_base.0.max(1) == 0 {
+        den
+    } else {
+        90_000
+    }
 }
 
 impl Drop for Encoder {

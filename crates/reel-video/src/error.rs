@@ -4,7 +4,9 @@ use std::path::PathBuf;
 pub enum VideoError {
     #[error("{0} does not exist")]
     NotFound(PathBuf),
-    #[error("`{program}` could not be started ({source}); install ffmpeg (Debian: apt-get install ffmpeg)")]
+    #[error(
+        "`{program}` could not be started ({source}); install ffmpeg (Debian: apt-get install ffmpeg)"
+    )]
     MissingTool {
         program: &'static str,
         source: std::io::Error,
@@ -14,7 +16,11 @@ pub enum VideoError {
     #[error("{path} has no video stream")]
     NoVideo { path: PathBuf },
     #[error("decoding {path} failed after {frames} frames: {detail}")]
-    Decode { path: PathBuf, frames: u64, detail: String },
+    Decode {
+        path: PathBuf,
+        frames: u64,
+        detail: String,
+    },
     #[error("encoding {path} failed: {detail}")]
     Encode { path: PathBuf, detail: String },
     #[error("{context}: {source}")]
@@ -39,5 +45,9 @@ pub(crate) fn tail(stderr: &str) -> String {
         .collect();
     let start = lines.len().saturating_sub(3);
     let text = lines[start..].join(" | ");
-    if text.is_empty() { "ffmpeg gave no reason".into() } else { text }
+    if text.is_empty() {
+        "ffmpeg gave no reason".into()
+    } else {
+        text
+    }
 }

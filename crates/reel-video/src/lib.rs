@@ -31,6 +31,7 @@ impl Timestamp {
 
     /// The time in whole microseconds, the unit of the Matroska streams reel writes.
     pub fn micros(&self) -> i64 {
-        ((self.pts as i128 * self.num as i128 * 1_000_000 + (self.den as i128 / 2)) / self.den as i128) as i64
+        ((self.pts as i128 * self.num as i128 * 1_000_000 + (self.den as i128 / 2))
+            / self.den as i128) as i64
     }
 }

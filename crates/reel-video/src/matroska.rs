@@ -63,7 +63,12 @@ pub fn header(width: usize, height: usize) -> Vec<u8> {
 }
 
 /// Writes one frame as a cluster at `micros` microseconds, without copying the pixels.
-pub fn write_frame(w: &mut impl Write, micros: i64, rgb: &[u8], scratch: &mut Vec<u8>) -> io::Result<()> {
+pub fn write_frame(
+    w: &mut impl Write,
+    micros: i64,
+    rgb: &[u8],
+    scratch: &mut Vec<u8>,
+) -> io::Result<()> {
     let micros = micros.max(0) as u64;
     scratch.clear();
     uint(scratch, 0xE7, micros);

@@ -64,7 +64,14 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
         return Err(VideoError::NotFound(path.to_path_buf()));
     }
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
         .arg(path)
         .output()
         .map_err(|source| VideoError::MissingTool {
@@ -77,10 +84,11 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
             detail: tail(&String::from_utf8_lossy(&out.stderr)),
         });
     }
-    let parsed: Probe = serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unreadable {
-        path: path.to_path_buf(),
-        detail: format!("ffprobe output: {e}"),
-    })?;
+    let parsed: Probe =
+        serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unreadable {
+            path: path.to_path_buf(),
+            detail: format!("ffprobe output: {e}"),
+        })?;
     let video = parsed
         .streams
         .iter()
@@ -88,9 +96,17 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
         .ok_or_else(|| VideoError::NoVideo {
             path: path.to_path_buf(),
         })?;
-    let audio = parsed.streams.iter().find(|s| s.codec_type.as_deref() == Some("audio"));
-    let format_name = parsed.format.as_ref().and_then(|f| f.format_name.clone()).unwrap_or_default();
-    let is_still = format_name.contains("_pipe") || format_name == "image2" && !path.to_string_lossy().contains('%');
+    let audio = parsed
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("audio"));
+    let format_name = parsed
+        .format
+        .as_ref()
+        .and_then(|f| f.format_name.clone())
+        .unwrap_or_default();
+    let is_still = format_name.contains("_pipe")
+        || format_name == "image2" && !path.to_string_lossy().contains('%');
     let duration = video
         .duration
         .as_deref()

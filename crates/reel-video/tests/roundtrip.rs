@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use reel_video::{Codec, Decoder, EncoderSettings, Encoder, Frame, probe};
+use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, probe};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reel-video-test-{}", std::process::id()));
@@ -25,7 +25,16 @@ fn ffmpeg(args: &[&str]) {
 /// Presentation times of the video packets, in seconds, sorted.
 fn frame_times(path: &Path) -> Vec<f64> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -44,7 +53,13 @@ fn copy_through(input: &Path, output: &Path, codec: Codec) -> u64 {
     let mut frame = Frame::default();
     while dec.next_frame(&mut frame).unwrap() {
         let e = enc.get_or_insert_with(|| {
-            Encoder::create(output, frame.image.width, frame.image.height, &EncoderSettings::like_source(codec, &info)).unwrap()
+            Encoder::create(
+                output,
+                frame.image.width,
+                frame.image.height,
+                &EncoderSettings::like_source(codec, &info),
+            )
+            .unwrap()
         });
         e.write(&frame.image, frame.time).unwrap();
     }
@@ -59,10 +74,26 @@ fn variable_frame_rate_and_audio_survive() {
     let src = scratch("vfr.mp4");
     // 40 frames whose durations alternate 1/30 s and 1/10 s, with a tone.
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=1.3333",
-        "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
-        "-vf", "setpts='(floor(N/2)*4+mod(N,2))/30/TB'", "-fps_mode", "passthrough",
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-video_track_timescale", "30000",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=30:duration=1.3333",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=3",
+        "-vf",
+        "setpts='(floor(N/2)*4+mod(N,2))/30/TB'",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-video_track_timescale",
+        "30000",
         src.to_str().unwrap(),
     ]);
     let out = scratch("vfr-out.mp4");
@@ -82,8 +113,22 @@ fn variable_frame_rate_and_audio_survive() {
 #[test]
 fn odd_sizes_prores_and_png_sequences_keep_every_frame() {
     let src = scratch("odd.mkv");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc=size=321x239:rate=25:duration=0.4", "-pix_fmt", "yuv444p", "-c:v", "ffv1", src.to_str().unwrap()]);
-    for (name, codec) in [("odd.mp4", Codec::H264), ("odd.mov", Codec::ProRes), ("odd_frames", Codec::PngSequence)] {
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=321x239:rate=25:duration=0.4",
+        "-pix_fmt",
+        "yuv444p",
+        "-c:v",
+        "ffv1",
+        src.to_str().unwrap(),
+    ]);
+    for (name, codec) in [
+        ("odd.mp4", Codec::H264),
+        ("odd.mov", Codec::ProRes),
+        ("odd_frames", Codec::PngSequence),
+    ] {
         let out = scratch(name);
         assert_eq!(copy_through(&src, &out, codec), 10);
         if codec == Codec::PngSequence {
@@ -105,7 +150,17 @@ fn bad_inputs_give_errors_not_outputs() {
 
     // A clip cut in half: what decodes is returned, the rest is reported, never a panic.
     let whole = scratch("whole.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-movflags", "+faststart", whole.to_str().unwrap()]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=2",
+        "-c:v",
+        "libx264",
+        "-movflags",
+        "+faststart",
+        whole.to_str().unwrap(),
+    ]);
     let bytes = std::fs::read(&whole).unwrap();
     let cut = scratch("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
@@ -121,13 +176,25 @@ fn bad_inputs_give_errors_not_outputs() {
     // An encoder dropped before finish leaves nothing behind.
     let out = scratch("abandoned.mp4");
     let info = probe(&whole).unwrap();
-    let mut enc = Encoder::create(&out, 320, 240, &EncoderSettings::like_source(Codec::H264, &info)).unwrap();
+    let mut enc = Encoder::create(
+        &out,
+        320,
+        240,
+        &EncoderSettings::like_source(Codec::H264, &info),
+    )
+    .unwrap();
     enc.write(&reel_image::Image::new(320, 240), None).unwrap();
     drop(enc);
     assert!(!out.exists());
     let leftovers = std::fs::read_dir(out.parent().unwrap())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("abandoned"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("abandoned")
+        })
         .count();
     assert_eq!(leftovers, 0);
 }

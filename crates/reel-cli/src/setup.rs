@@ -1,0 +1,42 @@
+//! `reel setup`: installs everything reel downloads, each file checked against its pinned SHA-256.
+
+use anyhow::Result;
+use clap::Args;
+use reel_models::catalogue::{ModelId, ONNXRUNTIME_LIBRARY, SAMPLES};
+use reel_models::install::{Outcome, install};
+use reel_models::{models_dir, samples_dir};
+
+#[derive(Args)]
+pub struct SetupArgs {
+    /// Skip the sample footage.
+    #[arg(long)]
+    pub no_samples: bool,
+}
+
+pub fn run(args: &SetupArgs, quiet: bool) -> Result<()> {
+    let models = models_dir();
+    let samples = samples_dir();
+    let mut jobs: Vec<(reel_models::Asset, &std::path::Path)> = ModelId::ALL
+        .iter()
+        .map(|m| (m.asset(), models.as_path()))
+        .collect();
+    jobs.push((ONNXRUNTIME_LIBRARY, models.as_path()));
+    if !args.no_samples {
+        jobs.extend(SAMPLES.iter().map(|s| (*s, samples.as_path())));
+    }
+    for (asset, dir) in jobs {
+        let outcome = install(&asset, dir)?;
+        if !quiet {
+            let what = match outcome {
+                Outcome::AlreadyThere => "ok       ",
+                Outcome::Installed => "installed",
+            };
+            eprintln!(
+                "{what} {} (from {})",
+                dir.join(asset.file).display(),
+                asset.package
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! BlazeFace face detection (short and full range), decoded and merged as MediaPipe does: SSD
+//! anchors, score-weighted non-maximum suppression, letterbox removal.
+
+use reel_image::{Affine, Border, Image, Point, TensorSpec, warp_to_tensor};
+use reel_models::{ModelError, ModelId, Net, Output};
+
+/// A detected face in image pixels.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    /// [x_min, y_min, width, height]
+    pub bbox: [f32; 4],
+    pub score: f32,
+    /// Right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion
+    /// (the person's right and left).
+    pub keypoints: [Point; 6],
+}
+
+impl Detection {
+    pub fn iou(&self, other: &Detection) -> f32 {
+        iou(self.bbox, other.bbox)
+    }
+}
+
+pub fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let x0 = a[0].max(b[0]);
+    let y0 = a[1].max(b[1]);
+    let x1 = (a[0] + a[2]).min(b[0] + b[2]);
+    let y1 = (a[1] + a[3]).min(b[1] + b[3]);
+    if x1 <= x0 || y1 <= y0 {
+        return 0.0;
+    }
+    let inter = (x1 - x0) * (y1 - y0);
+    inter / (a[2] * a[3] + b[2] * b[3] - inter)
+}
+
+/// Which BlazeFace model to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    /// Faces within about 2 m: 128 px input (MediaPipe's default and its tracker's).
+    Short,
+    /// Faces up to about 5 m: 192 px input.
+    Full,
+}
+
+/// SSD anchor centres in normalized input coordinates, in the model's output order.
+fn anchors(input: usize, strides: &[usize], interpolated: bool) -> Vec<(f32, f32)> {
+    let mut out = Vec::new();
+    let mut layer = 0;
+    while layer < strides.len() {
+        // Consecutive layers with the same stride share one grid.
+        let mut per_cell = 0;
+        let mut last = layer;
+        while last < strides.len() && strides[last] == strides[layer] {
+            per_cell += 1 + usize::from(interpolated);
+            last += 1;
+        }
+        let grid = input.div_ceil(strides[layer]);
+        for y in 0..grid {
+            for x in 0..grid {
+                for _ in 0..per_cell {
+                    out.push((
+                        (x as f32 + 0.5) / grid as f32,
+                        (y as f32 + 0.5) / grid as f32,
+                    ));
+                }
+            }
+        }
+        layer = last;
+    }
+    out
+}
+
+/// A face detector with its model, anchors and buffers.
+pub struct FaceDetector {
+    net: Net,
+    range: Range,
+    anchors: Vec<(f32, f32)>,
+    size: usize,
+    pub min_score: f32,
+    input: Vec<f32>,
+    outputs: Vec<Output>,
+}
+
+struct Candidate {
+    det: Detection,
+}
+
+impl FaceDetector {
+    pub fn new(range: Range, threads: usize) -> Result<FaceDetector, ModelError> {
+        let (id, size, strides, interpolated): (_, _, &[usize], _) = match range {
+            Range::Short => (ModelId::FaceDetectorShort, 128, &[8, 16, 16, 16], true),
+            Range::Full => (ModelId::FaceDetectorFull, 192, &[4], false),
+        };
+        Ok(FaceDetector {
+            net: Net::load(id, threads)?,
+            range,
+            anchors: anchors(size, strides, interpolated),
+            size,
+            min_score: 0.5,
+            input: Vec::new(),
+            outputs: Vec::new(),
+        })
+    }
+
+    pub fn range(&self) -> Range {
+        self.range
+    }
+
+    /// Finds faces in the whole image, best first.
+    pub fn detect(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        // Letterbox: the image's long side spans the square input, centred.
+        let side = image.width.max(image.height) as f32;
+        let center = Point::new(image.width as f32 / 2.0, image.height as f32 / 2.0);
+        let to_image = Affine::from_rotated_rect(center, (side, side), 0.0, self.size, self.size);
+        let spec = TensorSpec {
+            width: self.size,
+            height: self.size,
+            scale: 2.0 / 255.0,
+            offset: -1.0,
+            border: Border::Zero,
+        };
+        warp_to_tensor(image, &to_image, &spec, &mut self.input);
+        self.net.run(&self.input, &mut self.outputs)?;
+        let (boxes, scores) = match self.outputs.as_slice() {
+            [a, b] if a.values.len() == b.values.len() * 16 => (&a.values, &b.values),
+            [a, b] if b.values.len() == a.values.len() * 16 => (&b.values, &a.values),
+            _ => {
+                return Err(ModelError::Format(
+                    "unexpected face detector outputs".into(),
+                ));
+            }
+        };
+        let s = self.size as f32;
+        // Model coordinates are in input pixels; map them to normalized input, then to the image.
+        let to_px = |x: f32, y: f32| to_image.apply(Point::new(x * s, y * s));
+        let mut candidates = Vec::new();
+        for (i, &(ax, ay)) in self.anchors.iter().enumerate() {
+            let raw = scores[i].clamp(-100.0, 100.0);
+            let score = 1.0 / (1.0 + (-raw).exp());
+            if score < self.min_score {
+                continue;
+            }
+            let r = &boxes[i * 16..i * 16 + 16];
+            let (cx, cy) = (r[0] / s + ax, r[1] / s + ay);
+            let (w, h) = (r[2] / s, r[3] / s);
+            if !(w > 0.0 && h > 0.0) {
+                continue;
+            }
+            let p0 = to_px(cx - w / 2.0, cy - h / 2.0);
+            let p1 = to_px(cx + w / 2.0, cy + h / 2.0);
+            let mut keypoints = [Point::default(); 6];
+            for (k, kp) in keypoints.iter_mut().enumerate() {
+                *kp = to_px(r[4 + 2 * k] / s + ax, r[5 + 2 * k] / s + ay);
+            }
+            candidates.push(Candidate {
+                det: Detection {
+                    bbox: [p0.x, p0.y, p1.x - p0.x, p1.y - p0.y],
+                    score,
+                    keypoints,
+                },
+            });
+        }
+        Ok(weighted_nms(candidates, 0.3))
+    }
+}
+
+/// MediaPipe's weighted non-maximum suppression: each cluster of overlapping boxes becomes their
+/// score-weighted mean, keeping the best score.
+fn weighted_nms(mut rest: Vec<Candidate>, threshold: f32) -> Vec<Detection> {
+    rest.sort_by(|a, b| b.det.score.total_cmp(&a.det.score));
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let top = rest[0].det.clone();
+        let (cluster, keep): (Vec<Candidate>, Vec<Candidate>) =
+            rest.into_iter().partition(|c| c.det.iou(&top) > threshold);
+        rest = keep;
+        if cluster.is_empty() {
+            break;
+        }
+        let total: f32 = cluster.iter().map(|c| c.det.score).sum();
+        let mut edges = [0.0f32; 4];
+        let mut keypoints = [Point::default(); 6];
+        for c in &cluster {
+            let wgt = c.det.score / total;
+            let b = c.det.bbox;
+            edges[0] += b[0] * wgt;
+            edges[1] += b[1] * wgt;
+            edges[2] += (b[0] + b[2]) * wgt;
+            edges[3] += (b[1] + b[3]) * wgt;
+            for (k, kp) in keypoints.iter_mut().enumerate() {
+                kp.x += c.det.keypoints[k].x * wgt;
+                kp.y += c.det.keypoints[k].y * wgt;
+            }
+        }
+        out.push(Detection {
+            bbox: [edges[0], edges[1], edges[2] - edges[0], edges[3] - edges[1]],
+            score: top.score,
+            keypoints,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchor_counts_match_the_models() {
+        assert_eq!(anchors(128, &[8, 16, 16, 16], true).len(), 896);
+        assert_eq!(anchors(192, &[4], false).len(), 2304);
+        let a = anchors(128, &[8, 16, 16, 16], true);
+        assert_eq!(a[0], (0.5 / 16.0, 0.5 / 16.0));
+        assert_eq!(a[1], a[0]);
+        assert_eq!(a[512], (0.5 / 8.0, 0.5 / 8.0));
+    }
+
+    #[test]
+    fn nms_merges_overlaps_by_score() {
+        let d = |x: f32, s: f32| Candidate {
+            det: Detection {
+                bbox: [x, 0.0, 10.0, 10.0],
+                score: s,
+                keypoints: [Point::new(x, 0.0); 6],
+            },
+        };
+        let out = weighted_nms(vec![d(0.0, 0.9), d(1.0, 0.3), d(50.0, 0.8)], 0.3);
+        assert_eq!(out.len(), 2);
+        assert!((out[0].bbox[0] - 0.25).abs() < 1e-5);
+        assert_eq!(out[0].score, 0.9);
+        assert_eq!(out[1].bbox[0], 50.0);
+    }
+}

@@ -1,0 +1,162 @@
+//! Soft masks built from the mesh: whole face, skin only, eyes, mouth. A mask covers only the
+//! face's neighbourhood of the frame, so masks stay cheap on 4K frames.
+
+use reel_image::{Affine, Point};
+
+use crate::mesh::{Landmark, landmark_box, outline};
+
+/// Which part of the face a mask covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// Inside the face oval (forehead to chin, cheek to cheek).
+    Face,
+    /// The face without eyes, brows, lips and nostrils: where skin retouching may act.
+    Skin,
+    Eyes,
+    /// Lips and the mouth opening.
+    Mouth,
+}
+
+/// Coverage in [0, 1] over a rectangle of the frame (or of a crop).
+#[derive(Clone, Debug, Default)]
+pub struct Mask {
+    pub x0: usize,
+    pub y0: usize,
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Mask {
+    /// Coverage at a frame pixel (zero outside the rectangle).
+    pub fn at(&self, x: usize, y: usize) -> f32 {
+        if x < self.x0 || y < self.y0 || x >= self.x0 + self.width || y >= self.y0 + self.height {
+            return 0.0;
+        }
+        self.data[(y - self.y0) * self.width + (x - self.x0)]
+    }
+}
+
+/// Fills a polygon (even-odd rule, sampled at pixel centres) with `value`.
+fn fill(mask: &mut Mask, poly: &[Point], value: f32) {
+    let (w, h) = (mask.width as isize, mask.height as isize);
+    let mut xs = Vec::with_capacity(16);
+    for y in 0..h {
+        let py = (y + mask.y0 as isize) as f32;
+        xs.clear();
+        for i in 0..poly.len() {
+            let (a, b) = (poly[i], poly[(i + 1) % poly.len()]);
+            if (a.y <= py) != (b.y <= py) {
+                xs.push(a.x + (py - a.y) / (b.y - a.y) * (b.x - a.x));
+            }
+        }
+        xs.sort_by(f32::total_cmp);
+        for pair in xs.chunks_exact(2) {
+            let from = ((pair[0] - mask.x0 as f32).ceil() as isize).clamp(0, w);
+            let to = ((pair[1] - mask.x0 as f32).floor() as isize + 1).clamp(0, w);
+            let row = (y * w) as usize;
+            for x in from..to {
+                mask.data[row + x as usize] = value;
+            }
+        }
+    }
+}
+
+/// Separable box blur, run three times: close to a Gaussian of sigma ~ radius.
+fn feather(mask: &mut Mask, radius: usize) {
+    if radius == 0 {
+        return;
+    }
+    let (w, h) = (mask.width, mask.height);
+    let mut tmp = vec![0.0f32; w.max(h)];
+    for _ in 0..3 {
+        for y in 0..h {
+            let row = &mut mask.data[y * w..(y + 1) * w];
+            blur_line(row, 1, w, radius, &mut tmp);
+        }
+        for x in 0..w {
+            blur_line(&mut mask.data[x..], w, h, radius, &mut tmp);
+        }
+    }
+}
+
+fn blur_line(data: &mut [f32], stride: usize, n: usize, r: usize, tmp: &mut [f32]) {
+    let get = |i: isize| -> f32 {
+        if i < 0 || i >= n as isize {
+            0.0
+        } else {
+            data[i as usize * stride]
+        }
+    };
+    let mut acc: f32 = (-(r as isize)..=r as isize).map(get).sum();
+    let norm = 1.0 / (2 * r + 1) as f32;
+    for i in 0..n {
+        tmp[i] = acc * norm;
+        acc += get(i as isize + r as isize + 1) - get(i as isize - r as isize);
+    }
+    for i in 0..n {
+        data[i * stride] = tmp[i];
+    }
+}
+
+/// Builds a soft mask of a face region in the frame (`map` = identity) or in a crop (`map` = the
+/// alignment's image-to-crop transform), over a `bounds` width x height area. `feather_frac` is
+/// the feather radius as a fraction of the face size.
+pub fn face_mask(
+    lm: &[Landmark],
+    region: Region,
+    map: &Affine,
+    bounds: (usize, usize),
+    feather_frac: f32,
+) -> Mask {
+    let pts =
+        |idx: &[usize]| -> Vec<Point> { idx.iter().map(|&i| map.apply(lm[i].point())).collect() };
+    let oval = pts(outline::FACE_OVAL);
+    let mapped: Vec<Point> = lm.iter().map(|l| map.apply(l.point())).collect();
+    let as_lm: Vec<Landmark> = mapped
+        .iter()
+        .map(|p| Landmark {
+            x: p.x,
+            y: p.y,
+            z: 0.0,
+        })
+        .collect();
+    let [bx, by, bw, bh] = landmark_box(&as_lm);
+    let size = bw.max(bh);
+    let radius = (size * feather_frac).round().max(0.0) as usize;
+    let pad = (radius * 3 + 2) as f32;
+    let x0 = (bx - pad).floor().clamp(0.0, bounds.0 as f32) as usize;
+    let y0 = (by - pad).floor().clamp(0.0, bounds.1 as f32) as usize;
+    let x1 = (bx + bw + pad).ceil().clamp(0.0, bounds.0 as f32) as usize;
+    let y1 = (by + bh + pad).ceil().clamp(0.0, bounds.1 as f32) as usize;
+    let mut mask = Mask {
+        x0,
+        y0,
+        width: x1.saturating_sub(x0),
+        height: y1.saturating_sub(y0),
+        data: vec![0.0; x1.saturating_sub(x0) * y1.saturating_sub(y0)],
+    };
+    match region {
+        Region::Face => fill(&mut mask, &oval, 1.0),
+        Region::Skin => {
+            fill(&mut mask, &oval, 1.0);
+            for part in [
+                outline::LEFT_EYE,
+                outline::RIGHT_EYE,
+                outline::LEFT_BROW,
+                outline::RIGHT_BROW,
+                outline::LIPS,
+                outline::NOSTRILS,
+            ] {
+                fill(&mut mask, &pts(part), 0.0);
+            }
+        }
+        Region::Eyes => {
+            fill(&mut mask, &pts(outline::LEFT_EYE), 1.0);
+            fill(&mut mask, &pts(outline::RIGHT_EYE), 1.0);
+        }
+        Region::Mouth => fill(&mut mask, &pts(outline::LIPS), 1.0),
+    }
+    feather(&mut mask, radius);
+    mask
+}

@@ -1,0 +1,206 @@
+//! Following faces from frame to frame as MediaPipe does: each face's landmarks give its region in
+//! the next frame, and the detector runs only to find new faces or recover lost ones. Each face
+//! keeps one id while it is seen, and gets it back after a short occlusion.
+
+use reel_image::Image;
+use reel_models::ModelError;
+
+use crate::detector::{Detection, FaceDetector};
+use crate::mesh::{FaceMesh, Landmark, Roi, landmark_box};
+
+/// Tracking settings.
+#[derive(Clone, Debug)]
+pub struct TrackerSettings {
+    /// At most this many faces are followed at once.
+    pub max_faces: usize,
+    /// Run the detector on every frame (MediaPipe's static image mode).
+    pub detect_every_frame: bool,
+    /// While some faces are followed but fewer than `max_faces`, look for new faces every this
+    /// many frames (0: every frame, as MediaPipe does). With no face followed the detector runs
+    /// on every frame; with `max_faces` followed it does not run.
+    pub redetect_interval: u64,
+    /// How many frames a lost face's id is kept for it to be recognised again.
+    pub keep_lost_frames: u64,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        TrackerSettings {
+            max_faces: 8,
+            detect_every_frame: false,
+            redetect_interval: 10,
+            keep_lost_frames: 45,
+        }
+    }
+}
+
+/// A face found in the current frame.
+#[derive(Clone, Debug)]
+pub struct TrackedFace {
+    pub id: u32,
+    pub landmarks: Vec<Landmark>,
+    /// The mesh model's confidence that this is a face.
+    pub presence: f32,
+    /// The detector's score when it last found this face.
+    pub detection_score: f32,
+    /// Whether the detector found the face in this very frame.
+    pub detected_now: bool,
+}
+
+struct Lost {
+    id: u32,
+    bbox: [f32; 4],
+    frame: u64,
+}
+
+struct Candidate {
+    id: Option<u32>,
+    roi: Roi,
+    score: f32,
+    from_detection: bool,
+}
+
+pub struct FaceTracker {
+    pub settings: TrackerSettings,
+    detector: FaceDetector,
+    mesh: FaceMesh,
+    faces: Vec<TrackedFace>,
+    lost: Vec<Lost>,
+    next_id: u32,
+    frame: u64,
+    /// Frames on which the detector ran, for reports and benchmarks.
+    pub detector_runs: u64,
+    scratch: Vec<Landmark>,
+}
+
+impl FaceTracker {
+    pub fn new(detector: FaceDetector, mesh: FaceMesh, settings: TrackerSettings) -> FaceTracker {
+        FaceTracker {
+            settings,
+            detector,
+            mesh,
+            faces: Vec::new(),
+            lost: Vec::new(),
+            next_id: 1,
+            frame: 0,
+            detector_runs: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn detector(&mut self) -> &mut FaceDetector {
+        &mut self.detector
+    }
+
+    pub fn mesh(&mut self) -> &mut FaceMesh {
+        &mut self.mesh
+    }
+
+    /// Forgets every face (for a cut, or a new clip).
+    pub fn reset(&mut self) {
+        self.faces.clear();
+        self.lost.clear();
+    }
+
+    /// Finds and follows the faces of the next frame.
+    pub fn track(&mut self, image: &Image) -> Result<&[TrackedFace], ModelError> {
+        let s = &self.settings;
+        let previous: Vec<Candidate> = if s.detect_every_frame {
+            Vec::new()
+        } else {
+            self.faces
+                .iter()
+                .map(|f| Candidate {
+                    id: Some(f.id),
+                    roi: Roi::from_landmarks(&f.landmarks),
+                    score: f.detection_score,
+                    from_detection: false,
+                })
+                .collect()
+        };
+        let due = s.redetect_interval == 0 || self.frame % s.redetect_interval == 0;
+        let mut candidates: Vec<Candidate> = Vec::new();
+        if previous.is_empty() || (previous.len() < s.max_faces && due) {
+            self.detector_runs += 1;
+            let detections: Vec<Detection> = self.detector.detect(image)?;
+            candidates.extend(detections.iter().take(s.max_faces).map(|d| Candidate {
+                id: None,
+                roi: Roi::from_detection(d),
+                score: d.score,
+                from_detection: true,
+            }));
+        }
+        // Later entries replace overlapping earlier ones, so a followed face wins over a fresh
+        // detection of itself (MediaPipe's association, IoU > 0.5).
+        for p in previous {
+            candidates.retain(|c| c.roi.iou(&p.roi) <= 0.5);
+            candidates.push(p);
+        }
+        // Followed faces first when there are more than allowed.
+        candidates.sort_by_key(|c| c.from_detection);
+        candidates.truncate(s.max_faces);
+
+        let old = std::mem::take(&mut self.faces);
+        for c in candidates {
+            let presence = self.mesh.run(image, &c.roi, &mut self.scratch)?;
+            if presence <= self.mesh.min_presence {
+                continue;
+            }
+            let landmarks = std::mem::take(&mut self.scratch);
+            let id = match c.id {
+                Some(id) => id,
+                None => self.recall(&landmarks),
+            };
+            self.faces.push(TrackedFace {
+                id,
+                landmarks,
+                presence,
+                detection_score: c.score,
+                detected_now: c.from_detection,
+            });
+        }
+        // Faces followed last frame and not found now become lost, for a while.
+        for f in old {
+            if !self.faces.iter().any(|g| g.id == f.id) {
+                self.lost.push(Lost {
+                    id: f.id,
+                    bbox: landmark_box(&f.landmarks),
+                    frame: self.frame,
+                });
+            }
+        }
+        let (frame, keep) = (self.frame, self.settings.keep_lost_frames);
+        self.lost.retain(|l| frame - l.frame <= keep);
+        self.faces.sort_by_key(|f| f.id);
+        self.frame += 1;
+        Ok(&self.faces)
+    }
+
+    /// The id of a newly detected face: a recently lost face's id when it reappears where that
+    /// face was, else a new one.
+    fn recall(&mut self, landmarks: &[Landmark]) -> u32 {
+        let b = landmark_box(landmarks);
+        let (cx, cy, size) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0, b[2].max(b[3]));
+        let taken: Vec<u32> = self.faces.iter().map(|f| f.id).collect();
+        let best = self
+            .lost
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !taken.contains(&l.id))
+            .map(|(i, l)| {
+                let (lx, ly) = (l.bbox[0] + l.bbox[2] / 2.0, l.bbox[1] + l.bbox[3] / 2.0);
+                (
+                    i,
+                    ((cx - lx).powi(2) + (cy - ly).powi(2)).sqrt() / size.max(1.0),
+                )
+            })
+            .filter(|&(_, d)| d < 0.75)
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, _)) = best {
+            return self.lost.remove(i).id;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
