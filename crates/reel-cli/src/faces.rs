@@ -30,6 +30,9 @@ pub struct AnalyzeArgs {
     /// Use the full-range detector (faces up to about 5 m away, slower).
     #[arg(long)]
     pub full_range: bool,
+    /// Also search overlapping parts of each frame, for small faces and crowds (slower).
+    #[arg(long)]
+    pub small_faces: bool,
     /// Run the detector on every frame instead of tracking.
     #[arg(long = "static")]
     pub detect_every_frame: bool,
@@ -181,6 +184,7 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result<()> {
         tracker: TrackerSettings {
             max_faces: args.max_faces,
             detect_every_frame: args.detect_every_frame || info.is_still,
+            small_faces: args.small_faces,
             ..TrackerSettings::default()
         },
         range: if args.full_range {

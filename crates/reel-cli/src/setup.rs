@@ -11,9 +11,16 @@ pub struct SetupArgs {
     /// Skip the sample footage.
     #[arg(long)]
     pub no_samples: bool,
+    /// Print the directory the samples go to, and do nothing else.
+    #[arg(long)]
+    pub print_samples_dir: bool,
 }
 
 pub fn run(args: &SetupArgs, quiet: bool) -> Result<()> {
+    if args.print_samples_dir {
+        println!("{}", samples_dir().display());
+        return Ok(());
+    }
     let models = models_dir();
     let samples = samples_dir();
     let mut jobs: Vec<(reel_models::Asset, &std::path::Path)> = ModelId::ALL

@@ -106,11 +106,58 @@ impl FaceDetector {
         self.range
     }
 
-    /// Finds faces in the whole image, best first.
+    /// Finds faces in the whole image, best first (MediaPipe's detection).
     pub fn detect(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
-        // Letterbox: the image's long side spans the square input, centred.
         let side = image.width.max(image.height) as f32;
         let center = Point::new(image.width as f32 / 2.0, image.height as f32 / 2.0);
+        let mut candidates = Vec::new();
+        self.detect_square(image, center, side, false, &mut candidates)?;
+        Ok(weighted_nms(candidates, 0.3))
+    }
+
+    /// Finds small faces as well: besides the whole frame, the detector looks at overlapping
+    /// squares of half the frame's long side, so a face counts twice as many model pixels.
+    /// Costs several detector runs.
+    pub fn detect_small(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        let (w, h) = (image.width as f32, image.height as f32);
+        let side = w.max(h) / 2.0;
+        let mut candidates = Vec::new();
+        self.detect_square(
+            image,
+            Point::new(w / 2.0, h / 2.0),
+            w.max(h),
+            false,
+            &mut candidates,
+        )?;
+        // Tiles overlap by a quarter so that any face under a quarter tile fits whole in one.
+        let centers = |len: f32| -> Vec<f32> {
+            if len <= side {
+                return vec![len / 2.0];
+            }
+            let n = ((len - side) / (side * 0.75)).ceil() as usize + 1;
+            (0..n)
+                .map(|i| side / 2.0 + i as f32 * (len - side) / (n - 1) as f32)
+                .collect()
+        };
+        for cy in centers(h) {
+            for cx in centers(w) {
+                self.detect_square(image, Point::new(cx, cy), side, true, &mut candidates)?;
+            }
+        }
+        Ok(weighted_nms(candidates, 0.3))
+    }
+
+    /// Runs the model on a square of the image (letterboxed where it leaves the image) and adds
+    /// what it finds to `out`. With `drop_cut`, faces touching the square's edge inside the image
+    /// are left out: another square sees them whole.
+    fn detect_square(
+        &mut self,
+        image: &Image,
+        center: Point,
+        side: f32,
+        drop_cut: bool,
+        out: &mut Vec<Candidate>,
+    ) -> Result<(), ModelError> {
         let to_image = Affine::from_rotated_rect(center, (side, side), 0.0, self.size, self.size);
         let spec = TensorSpec {
             width: self.size,
@@ -131,9 +178,11 @@ impl FaceDetector {
             }
         };
         let s = self.size as f32;
+        let (x0, y0) = (center.x - side / 2.0, center.y - side / 2.0);
+        let margin = side * 0.01;
+        let (iw, ih) = (image.width as f32, image.height as f32);
         // Model coordinates are in input pixels; map them to normalized input, then to the image.
         let to_px = |x: f32, y: f32| to_image.apply(Point::new(x * s, y * s));
-        let mut candidates = Vec::new();
         for (i, &(ax, ay)) in self.anchors.iter().enumerate() {
             let raw = scores[i].clamp(-100.0, 100.0);
             let score = 1.0 / (1.0 + (-raw).exp());
@@ -148,11 +197,20 @@ impl FaceDetector {
             }
             let p0 = to_px(cx - w / 2.0, cy - h / 2.0);
             let p1 = to_px(cx + w / 2.0, cy + h / 2.0);
+            if drop_cut {
+                let cut = |lo: f32, hi: f32, edge_lo: f32, edge_hi: f32, limit: f32| {
+                    (lo < edge_lo + margin && edge_lo > 0.0)
+                        || (hi > edge_hi - margin && edge_hi < limit)
+                };
+                if cut(p0.x, p1.x, x0, x0 + side, iw) || cut(p0.y, p1.y, y0, y0 + side, ih) {
+                    continue;
+                }
+            }
             let mut keypoints = [Point::default(); 6];
             for (k, kp) in keypoints.iter_mut().enumerate() {
                 *kp = to_px(r[4 + 2 * k] / s + ax, r[5 + 2 * k] / s + ay);
             }
-            candidates.push(Candidate {
+            out.push(Candidate {
                 det: Detection {
                     bbox: [p0.x, p0.y, p1.x - p0.x, p1.y - p0.y],
                     score,
@@ -160,7 +218,7 @@ impl FaceDetector {
                 },
             });
         }
-        Ok(weighted_nms(candidates, 0.3))
+        Ok(())
     }
 }
 

@@ -90,12 +90,12 @@ fn blur_line(data: &mut [f32], stride: usize, n: usize, r: usize, tmp: &mut [f32
     };
     let mut acc: f32 = (-(r as isize)..=r as isize).map(get).sum();
     let norm = 1.0 / (2 * r + 1) as f32;
-    for i in 0..n {
-        tmp[i] = acc * norm;
+    for (i, t) in tmp[..n].iter_mut().enumerate() {
+        *t = acc * norm;
         acc += get(i as isize + r as isize + 1) - get(i as isize - r as isize);
     }
-    for i in 0..n {
-        data[i * stride] = tmp[i];
+    for (i, t) in tmp[..n].iter().enumerate() {
+        data[i * stride] = *t;
     }
 }
 

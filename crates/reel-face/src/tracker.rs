@@ -21,6 +21,8 @@ pub struct TrackerSettings {
     pub redetect_interval: u64,
     /// How many frames a lost face's id is kept for it to be recognised again.
     pub keep_lost_frames: u64,
+    /// Search overlapping parts of the frame too, for small faces and crowds (slower).
+    pub small_faces: bool,
 }
 
 impl Default for TrackerSettings {
@@ -30,6 +32,7 @@ impl Default for TrackerSettings {
             detect_every_frame: false,
             redetect_interval: 10,
             keep_lost_frames: 45,
+            small_faces: false,
         }
     }
 }
@@ -118,11 +121,15 @@ impl FaceTracker {
                 })
                 .collect()
         };
-        let due = s.redetect_interval == 0 || self.frame % s.redetect_interval == 0;
+        let due = s.redetect_interval == 0 || self.frame.is_multiple_of(s.redetect_interval);
         let mut candidates: Vec<Candidate> = Vec::new();
         if previous.is_empty() || (previous.len() < s.max_faces && due) {
             self.detector_runs += 1;
-            let detections: Vec<Detection> = self.detector.detect(image)?;
+            let detections: Vec<Detection> = if s.small_faces {
+                self.detector.detect_small(image)?
+            } else {
+                self.detector.detect(image)?
+            };
             candidates.extend(detections.iter().take(s.max_faces).map(|d| Candidate {
                 id: None,
                 roi: Roi::from_detection(d),

@@ -21,14 +21,30 @@ pub struct TensorSpec {
     pub border: Border,
 }
 
-#[inline]
+/// floor() without a libm call (the baseline x86-64 target has no rounding instruction).
+#[inline(always)]
+fn floor_i(v: f32) -> isize {
+    let t = v as isize;
+    t - (v < t as f32) as isize
+}
+
+#[inline(always)]
 fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
     let (w, h) = (img.width as isize, img.height as isize);
-    let x0f = x.floor();
-    let y0f = y.floor();
-    let (fx, fy) = (x - x0f, y - y0f);
-    let (x0, y0) = (x0f as isize, y0f as isize);
-    let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h;
+    let (x0, y0) = (floor_i(x), floor_i(y));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let d = &img.data;
+    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        let i = (y0 as usize * img.width + x0 as usize) * 3;
+        let j = i + img.width * 3;
+        let mut out = [0.0; 3];
+        for c in 0..3 {
+            let top = d[i + c] as f32 + (d[i + 3 + c] as f32 - d[i + c] as f32) * fx;
+            let bottom = d[j + c] as f32 + (d[j + 3 + c] as f32 - d[j + c] as f32) * fx;
+            out[c] = top + (bottom - top) * fy;
+        }
+        return out;
+    }
     let fetch = |xi: isize, yi: isize| -> [f32; 3] {
         let (xi, yi) = match border {
             Border::Replicate => (xi.clamp(0, w - 1), yi.clamp(0, h - 1)),
@@ -40,26 +56,14 @@ fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
             }
         };
         let i = (yi as usize * img.width + xi as usize) * 3;
-        [
-            img.data[i] as f32,
-            img.data[i + 1] as f32,
-            img.data[i + 2] as f32,
-        ]
+        [d[i] as f32, d[i + 1] as f32, d[i + 2] as f32]
     };
-    let (p00, p10, p01, p11) = if inside {
-        let i = (y0 as usize * img.width + x0 as usize) * 3;
-        let row = img.width * 3;
-        let d = &img.data;
-        let px = |j: usize| [d[j] as f32, d[j + 1] as f32, d[j + 2] as f32];
-        (px(i), px(i + 3), px(i + row), px(i + row + 3))
-    } else {
-        (
-            fetch(x0, y0),
-            fetch(x0 + 1, y0),
-            fetch(x0, y0 + 1),
-            fetch(x0 + 1, y0 + 1),
-        )
-    };
+    let (p00, p10, p01, p11) = (
+        fetch(x0, y0),
+        fetch(x0 + 1, y0),
+        fetch(x0, y0 + 1),
+        fetch(x0 + 1, y0 + 1),
+    );
     let mut out = [0.0; 3];
     for c in 0..3 {
         let top = p00[c] + (p10[c] - p00[c]) * fx;
@@ -104,8 +108,8 @@ pub fn warp_rgb(img: &Image, map: &Affine, border: Border, out: &mut Image) {
                 border,
             );
             let i = (v * out.width + u) * 3;
-            for c in 0..3 {
-                out.data[i + c] = (p[c] + 0.5).clamp(0.0, 255.0) as u8;
+            for (dst, v) in out.data[i..i + 3].iter_mut().zip(p) {
+                *dst = (v + 0.5).clamp(0.0, 255.0) as u8;
             }
         }
     }

@@ -223,6 +223,11 @@ impl Converter<'_, '_> {
             return Ok(tname(t));
         }
         let k = self.konst(t)?.clone();
+        self.const_operand(k, against)
+    }
+
+    /// Adds a constant laid out to broadcast against an activation of layout `against`.
+    fn const_operand(&mut self, k: Const, against: Layout) -> Result<String, ModelError> {
         if against == Layout::Nchw && !k.shape.is_empty() {
             let mut s4 = vec![1usize; 4 - k.shape.len().min(4)];
             s4.extend_from_slice(&k.shape);
@@ -471,10 +476,30 @@ impl Converter<'_, '_> {
                 self.layouts.insert(out, layout);
             }
             Op::Prelu => {
+                // ONNX Runtime's PRelu with per-channel slopes is slow on CPU (it leaves the
+                // blocked NCHWc layout and broadcasts generically), so it is rewritten exactly
+                // with operators that stay fast: max(x, s*x) when every slope is at most 1,
+                // else relu(x)*(1-s) + s*x.
                 let layout = self.layouts[&ins[0]];
+                let x = tname(ins[0]);
+                let slopes = self.konst(ins[1])?.clone();
                 let slope = self.operand(ins[1], layout)?;
-                self.graph
-                    .node("PRelu", &[&tname(ins[0]), &slope], &tname(out), vec![]);
+                let scaled = self.fresh("prelu_sx");
+                self.graph.node("Mul", &[&x, &slope], &scaled, vec![]);
+                if slopes.values.iter().all(|&v| v <= 1.0) {
+                    self.graph.node("Max", &[&x, &scaled], &tname(out), vec![]);
+                } else {
+                    let complement = Const {
+                        shape: slopes.shape,
+                        values: slopes.values.iter().map(|v| 1.0 - v).collect(),
+                    };
+                    let one_minus = self.const_operand(complement, layout)?;
+                    let (relu, kept) = (self.fresh("prelu_relu"), self.fresh("prelu_kept"));
+                    self.graph.node("Relu", &[&x], &relu, vec![]);
+                    self.graph.node("Mul", &[&relu, &one_minus], &kept, vec![]);
+                    self.graph
+                        .node("Add", &[&kept, &scaled], &tname(out), vec![]);
+                }
                 self.layouts.insert(out, layout);
             }
             Op::Relu | Op::Logistic | Op::HardSwish => {

@@ -1,0 +1,390 @@
+//! `reel faces analyze` end to end on the real sample footage and on bad or unusual inputs made
+//! from it. Needs `reel setup` (models and samples).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn reel(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(args)
+        .output()
+        .expect("reel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
+    out
+}
+
+fn sample(name: &str) -> PathBuf {
+    let p = reel_models::samples_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `reel setup` first",
+        p.display()
+    );
+    p
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("reel-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    /// Everything in the directory, to check that failures leave nothing behind.
+    fn listing(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg {args:?}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn streams(path: &Path) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-print_format",
+            "json",
+            "-show_streams",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn stream<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
+    v["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or(v[key].as_f64())
+        .unwrap_or(f64::NAN)
+}
+
+fn analyze_json(input: &Path, dir: &Scratch, extra: &[&str]) -> (Output, Option<Value>) {
+    let json = dir.path("faces.json");
+    let _ = std::fs::remove_file(&json);
+    let mut args = vec!["faces", "analyze", s(input), "--json", s(&json), "--quiet"];
+    args.extend_from_slice(extra);
+    let out = reel(&args);
+    let parsed = std::fs::read(&json)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("valid JSON"));
+    (out, parsed)
+}
+
+#[test]
+fn preview_keeps_every_frame_the_duration_and_the_audio() {
+    let dir = Scratch::new("roundtrip");
+    let input = sample("talking_head.mp4");
+    let preview = dir.path("preview.mp4");
+    let (out, json) = analyze_json(&input, &dir, &["--preview", s(&preview)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (src, dst) = (streams(&input), streams(&preview));
+    let (sv, dv) = (
+        stream(&src, "video").unwrap(),
+        stream(&dst, "video").unwrap(),
+    );
+    assert_eq!(sv["nb_read_frames"], dv["nb_read_frames"], "frame count");
+    let frame = 1.0 / 29.97;
+    assert!(
+        (num(sv, "duration") - num(dv, "duration")).abs() <= frame,
+        "video duration"
+    );
+    let (sa, da) = (
+        stream(&src, "audio").unwrap(),
+        stream(&dst, "audio").expect("audio kept"),
+    );
+    assert_eq!(sa["codec_name"], da["codec_name"]);
+    assert_eq!(sa["nb_read_frames"], da["nb_read_frames"], "audio packets");
+    assert_eq!(sa["sample_rate"], da["sample_rate"]);
+
+    let json = json.unwrap();
+    let frames = json["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 173);
+    for f in frames {
+        let faces = f["faces"].as_array().unwrap();
+        assert_eq!(faces.len(), 1, "frame {}", f["index"]);
+        assert_eq!(faces[0]["id"], 1, "one stable id");
+        assert_eq!(faces[0]["landmarks"].as_array().unwrap().len(), 468);
+        let yaw = faces[0]["pose"]["yaw"].as_f64().unwrap();
+        assert!(yaw.abs() < 30.0, "a frontal speaker, yaw {yaw}");
+    }
+    assert_eq!(dir.listing(), ["faces.json", "preview.mp4"]);
+}
+
+#[test]
+fn stills_and_image_sequences_work() {
+    let dir = Scratch::new("stills");
+    let (out, json) = analyze_json(
+        &sample("portrait.jpg"),
+        &dir,
+        &["--preview", s(&dir.path("marked.png"))],
+    );
+    assert!(out.status.success());
+    let json = json.unwrap();
+    assert_eq!(json["frames"][0]["faces"].as_array().unwrap().len(), 1);
+    assert!(dir.path("marked.png").exists());
+
+    let seq = dir.path("seq");
+    std::fs::create_dir_all(&seq).unwrap();
+    ffmpeg(&[
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-frames:v",
+        "12",
+        s(&seq.join("f_%03d.png")),
+    ]);
+    let (out, json) = analyze_json(&seq.join("f_%03d.png"), &dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json.unwrap()["frames"].as_array().unwrap().len(), 12);
+}
+
+#[test]
+fn unreadable_inputs_fail_clearly_and_leave_nothing() {
+    let dir = Scratch::new("bad");
+    let cases: Vec<(PathBuf, &str)> = {
+        let text = dir.path("notes.mp4");
+        std::fs::write(&text, "not a video at all").unwrap();
+        let empty = dir.path("empty.mp4");
+        std::fs::write(&empty, b"").unwrap();
+        let bytes = std::fs::read(sample("talking_head.mp4")).unwrap();
+        let truncated = dir.path("truncated.mp4");
+        // The sample keeps its index at the end: cut it off and the file has no index at all.
+        std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        vec![
+            (dir.path("missing.mp4"), "does not exist"),
+            (text, "not a video"),
+            (empty, "not a video"),
+            (truncated, "not a video"),
+        ]
+    };
+    for (input, message) in cases {
+        let preview = dir.path("out.mp4");
+        let out = reel(&[
+            "faces",
+            "analyze",
+            s(&input),
+            "--json",
+            s(&dir.path("out.json")),
+            "--preview",
+            s(&preview),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{}: {stderr}", input.display());
+        assert!(stderr.contains(message), "{}: {stderr}", input.display());
+        assert!(!preview.exists() && !dir.path("out.json").exists());
+        assert!(
+            !dir.listing().iter().any(|n| n.contains("partial")),
+            "{:?}",
+            dir.listing()
+        );
+    }
+    let out = reel(&[
+        "faces",
+        "analyze",
+        s(&sample("portrait.jpg")),
+        "--max-faces",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_video_with_no_frames_or_no_faces_is_reported() {
+    let dir = Scratch::new("noface");
+    let zero = dir.path("zero.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-frames:v",
+        "0",
+        "-an",
+        s(&zero),
+    ]);
+    let out = reel(&["faces", "analyze", s(&zero)]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The bookshelf behind the speaker: real footage, nobody in it.
+    let shelf = dir.path("shelf.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-vf",
+        "crop=120:200:0:0",
+        "-frames:v",
+        "20",
+        s(&shelf),
+    ]);
+    let (out, json) = analyze_json(&shelf, &dir, &[]);
+    assert!(out.status.success());
+    let json = json.unwrap();
+    assert_eq!(json["summary"]["frames"], 20);
+    assert_eq!(json["summary"]["frames_with_faces"], 0);
+}
+
+#[test]
+fn many_faces_get_distinct_ids() {
+    let dir = Scratch::new("crowd");
+    // Twenty people: the portrait tiled 5 x 4 with varied brightness, as a short clip.
+    let crowd = dir.path("crowd.mp4");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-i",
+        s(&sample("portrait.jpg")),
+        "-filter_complex",
+        "[0]scale=200:200,split=5[a][b][c][d][e];[a]eq=brightness=0.05[a1];[b]eq=brightness=-0.05[b1];\
+         [a1][c][d][e][b1]hstack=5[r];[r]split=4[r1][r2][r3][r4];[r1][r2][r3][r4]vstack=4,format=yuv420p",
+        "-frames:v",
+        "6",
+        s(&crowd),
+    ]);
+    let (out, json) = analyze_json(&crowd, &dir, &["--max-faces", "24", "--small-faces"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = json.unwrap();
+    for f in json["frames"].as_array().unwrap() {
+        let faces = f["faces"].as_array().unwrap();
+        assert_eq!(faces.len(), 20, "frame {}", f["index"]);
+        let mut ids: Vec<u64> = faces.iter().map(|x| x["id"].as_u64().unwrap()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+    }
+    assert_eq!(
+        json["summary"]["tracks"].as_object().unwrap().len(),
+        20,
+        "ids stay the same"
+    );
+}
+
+#[test]
+fn unusual_frames_analyze_correctly() {
+    let dir = Scratch::new("unusual");
+    let src = sample("speaker.mp4");
+    let cases = [
+        ("uhd.mp4", "scale=3840:2160"),
+        ("odd.mkv", "scale=641:481"),
+        ("gray.mp4", "format=gray"),
+        ("alpha.mov", "format=rgba"),
+    ];
+    for (name, filter) in cases {
+        let input = dir.path(name);
+        let codec: &[&str] = match name {
+            "alpha.mov" => &["-c:v", "png"],
+            "odd.mkv" => &["-c:v", "ffv1"],
+            _ => &["-c:v", "libx264"],
+        };
+        let mut args = vec!["-i", s(&src), "-vf", filter, "-frames:v", "8", "-an"];
+        args.extend_from_slice(codec);
+        args.push(s(&input));
+        ffmpeg(&args);
+        let preview = dir.path(&format!("preview-{name}.mp4"));
+        let (out, json) = analyze_json(&input, &dir, &["--preview", s(&preview)]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = json.unwrap();
+        assert_eq!(json["summary"]["frames"], 8, "{name}");
+        assert_eq!(json["summary"]["frames_with_faces"], 8, "{name}");
+        let info = streams(&preview);
+        let v = stream(&info, "video").unwrap();
+        assert_eq!(v["nb_read_frames"], "8", "{name}");
+        assert_eq!(
+            (v["width"].clone(), v["height"].clone()),
+            (json["width"].clone(), json["height"].clone()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn small_faces_get_a_hint_and_are_found_with_the_full_range_detector() {
+    let dir = Scratch::new("tiny");
+    // The speaker shrunk into a corner of a 1280x720 frame: the face is about 40 px across.
+    let small = dir.path("small.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-vf",
+        "scale=264:216,pad=1280:720:900:450",
+        "-frames:v",
+        "8",
+        "-an",
+        s(&small),
+    ]);
+    let out = reel(&["faces", "analyze", s(&small)]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--full-range"),
+        "a hint names the remedy"
+    );
+    let (out, json) = analyze_json(&small, &dir, &["--full-range"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = json.unwrap()["summary"]["frames_with_faces"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(found, 8, "full range finds the small face in every frame");
+}

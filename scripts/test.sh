@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs reel's checks and tests (after scripts/setup.sh has installed the models and samples).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
+cargo test --release --locked --workspace
