@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use reel_face::{AnalyzerSettings, FaceAnalyzer, OneEuro, Range, TrackerSettings};
+use reel_face::{
+    AnalyzerSettings, FaceAnalyzer, OneEuro, PersonSegmenter, Range, Region, TrackerSettings,
+};
 use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame};
 use serde::Serialize;
 
@@ -36,6 +38,9 @@ pub struct AnalyzeArgs {
     /// Run the detector on every frame instead of tracking.
     #[arg(long = "static")]
     pub detect_every_frame: bool,
+    /// Tint a mask in the preview: face, skin, eyes, mouth or person.
+    #[arg(long, value_parser = ["face", "skin", "eyes", "mouth", "person"])]
+    pub preview_mask: Option<String>,
     /// Smooth landmarks over time (One Euro filter) so that edits built on them don't jitter.
     #[arg(long)]
     pub smooth: bool,
@@ -222,6 +227,18 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result<()> {
             .unwrap_or(Codec::H264),
     };
     let mut encoder: Option<Encoder> = None;
+    let region = match args.preview_mask.as_deref() {
+        Some("face") => Some(Region::Face),
+        Some("skin") => Some(Region::Skin),
+        Some("eyes") => Some(Region::Eyes),
+        Some("mouth") => Some(Region::Mouth),
+        _ => None,
+    };
+    let mut segmenter = match args.preview_mask.as_deref() {
+        Some("person") => Some(PersonSegmenter::new(args.threads)?),
+        _ => None,
+    };
+    let mut person = Vec::new();
     let bar = progress::frames(
         info.declared_frames.filter(|_| !info.is_still),
         "analyze",
@@ -259,6 +276,11 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result<()> {
             })?;
         }
         if let Some(path) = &args.preview {
+            if let Some(seg) = segmenter.as_mut() {
+                seg.segment(&frame.image, &mut person)?;
+            }
+            let person_mask = segmenter.is_some().then_some(person.as_slice());
+            preview::tint_masks(&mut frame.image, faces, region, person_mask);
             preview::draw_faces(&mut frame.image, faces);
             if encoder.is_none() {
                 let mut s = EncoderSettings::like_source(codec, &info);

@@ -140,6 +140,13 @@ pub fn face_mask(
         Region::Face => fill(&mut mask, &oval, 1.0),
         Region::Skin => {
             fill(&mut mask, &oval, 1.0);
+            // The parts that are not skin grow by the feather width before they are cut out, so
+            // that the feathered edge lies on skin and eyes, brows, lips and nostrils stay
+            // untouched.
+            let mut holes = Mask {
+                data: vec![0.0; mask.data.len()],
+                ..mask.clone()
+            };
             for part in [
                 outline::LEFT_EYE,
                 outline::RIGHT_EYE,
@@ -148,8 +155,18 @@ pub fn face_mask(
                 outline::LIPS,
                 outline::NOSTRILS,
             ] {
-                fill(&mut mask, &pts(part), 0.0);
+                fill(
+                    &mut holes,
+                    &grown(&pts(part), 3.0 * radius as f32 + 1.0),
+                    1.0,
+                );
             }
+            feather(&mut mask, radius);
+            feather(&mut holes, radius);
+            for (m, h) in mask.data.iter_mut().zip(&holes.data) {
+                *m *= 1.0 - h;
+            }
+            return mask;
         }
         Region::Eyes => {
             fill(&mut mask, &pts(outline::LEFT_EYE), 1.0);
@@ -159,4 +176,22 @@ pub fn face_mask(
     }
     feather(&mut mask, radius);
     mask
+}
+
+/// The polygon pushed outward from its centre by `by` pixels.
+fn grown(poly: &[Point], by: f32) -> Vec<Point> {
+    let n = poly.len() as f32;
+    let c = Point::new(
+        poly.iter().map(|p| p.x).sum::<f32>() / n,
+        poly.iter().map(|p| p.y).sum::<f32>() / n,
+    );
+    poly.iter()
+        .map(|p| {
+            let d = p.distance(c).max(1e-3);
+            Point::new(
+                c.x + (p.x - c.x) * (d + by) / d,
+                c.y + (p.y - c.y) * (d + by) / d,
+            )
+        })
+        .collect()
 }

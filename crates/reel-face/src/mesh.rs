@@ -186,9 +186,9 @@ pub mod outline {
     pub const MOUTH_OPENING: &[usize] = &[
         78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
     ];
-    /// Around the nostrils and the base of the nose.
+    /// Both nostrils and the columella between them.
     pub const NOSTRILS: &[usize] = &[
-        98, 64, 48, 115, 220, 45, 4, 275, 440, 344, 278, 294, 327, 326, 2, 97,
+        64, 219, 218, 237, 44, 1, 274, 457, 438, 455, 294, 327, 326, 2, 97, 98,
     ];
 }
 
