@@ -253,6 +253,7 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result<()> {
         tracks: BTreeMap::new(),
     };
     while decoder.next_frame(&mut frame)? {
+        crate::interrupt::check()?;
         let time = frame.time.map(|t| t.seconds());
         let faces = analyzer
             .analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))

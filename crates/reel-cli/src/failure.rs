@@ -16,6 +16,8 @@ pub enum Failure {
     Setup,
     /// 5: the output cannot be written.
     Output,
+    /// 130: stopped by Ctrl-C (outputs not written).
+    Interrupted,
 }
 
 /// An error in what the user asked for (exit code 2).
@@ -33,6 +35,12 @@ impl std::error::Error for UsageError {}
 impl Failure {
     pub fn classify(e: &anyhow::Error) -> Failure {
         for cause in e.chain() {
+            if cause
+                .downcast_ref::<crate::interrupt::Interrupted>()
+                .is_some()
+            {
+                return Failure::Interrupted;
+            }
             if cause.downcast_ref::<UsageError>().is_some() {
                 return Failure::Usage;
             }
@@ -65,6 +73,7 @@ impl Failure {
             Failure::Input => 3,
             Failure::Setup => 4,
             Failure::Output => 5,
+            Failure::Interrupted => 130,
         }
     }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod faces;
 mod failure;
+mod interrupt;
 mod preview;
 mod progress;
 mod setup;
@@ -75,6 +76,7 @@ pub fn samples_path(name: &str) -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     let quiet = cli.quiet;
     let result = match cli.command {
         Command::Setup(args) => setup::run(&args, quiet),

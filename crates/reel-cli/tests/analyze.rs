@@ -323,12 +323,16 @@ fn unusual_frames_analyze_correctly() {
         ("odd.mkv", "scale=641:481"),
         ("gray.mp4", "format=gray"),
         ("alpha.mov", "format=rgba"),
+        ("clip.webm", "scale=320:240"),
+        ("clip.gif", "scale=320:240"),
     ];
     for (name, filter) in cases {
         let input = dir.path(name);
         let codec: &[&str] = match name {
             "alpha.mov" => &["-c:v", "png"],
             "odd.mkv" => &["-c:v", "ffv1"],
+            "clip.webm" => &["-c:v", "libvpx-vp9", "-b:v", "1M"],
+            "clip.gif" => &[],
             _ => &["-c:v", "libx264"],
         };
         let mut args = vec!["-i", s(&src), "-vf", filter, "-frames:v", "8", "-an"];
@@ -387,4 +391,60 @@ fn small_faces_get_a_hint_and_are_found_with_the_full_range_detector() {
         .as_u64()
         .unwrap();
     assert_eq!(found, 8, "full range finds the small face in every frame");
+}
+
+#[test]
+fn a_killed_run_leaves_no_output_and_the_next_run_cleans_up() {
+    let dir = Scratch::new("killed");
+    let long = dir.path("long.mp4");
+    ffmpeg(&[
+        "-stream_loop",
+        "3",
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-c",
+        "copy",
+        s(&long),
+    ]);
+    let preview = dir.path("preview.mp4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args([
+            "faces",
+            "analyze",
+            s(&long),
+            "--preview",
+            s(&preview),
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if !finished {
+        assert!(
+            !preview.exists(),
+            "no output under the final name after a kill"
+        );
+    }
+    let out = reel(&[
+        "faces",
+        "analyze",
+        s(&long),
+        "--preview",
+        s(&preview),
+        "--quiet",
+    ]);
+    assert!(out.status.success());
+    assert!(preview.exists());
+    let left: Vec<String> = dir
+        .listing()
+        .into_iter()
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "stale partial files were cleaned: {left:?}"
+    );
 }

@@ -118,13 +118,8 @@ impl Encoder {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(VideoError::io(format!("creating {}", dir.display())))?;
-        let name = output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&temp);
-        let _ = fs::remove_file(&temp);
+        let temp = partial_path(output);
+        remove_stale_partials(output);
         let odd = width % 2 == 1 || height % 2 == 1;
         let source_chroma = settings
             .source
@@ -375,6 +370,48 @@ impl Drop for Encoder {
             }
             let _ = fs::remove_dir_all(&self.temp);
             let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Where an output is written until it is complete: a hidden sibling named after this process.
+pub fn partial_path(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Removes what killed runs left while writing `output` (their process is gone).
+pub fn remove_stale_partials(output: &Path) {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive || pid == std::process::id().to_string() {
+            let _ = fs::remove_dir_all(e.path());
+            let _ = fs::remove_file(e.path());
         }
     }
 }

@@ -12,7 +12,7 @@ mod matroska;
 mod probe;
 
 pub use decode::{Decoder, Frame};
-pub use encode::{Codec, Encoder, EncoderSettings};
+pub use encode::{Codec, Encoder, EncoderSettings, partial_path, remove_stale_partials};
 pub use error::VideoError;
 pub use probe::{MediaInfo, probe};
 
