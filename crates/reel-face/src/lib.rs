@@ -10,6 +10,7 @@ pub mod mesh;
 pub mod pose;
 pub mod quality;
 pub mod segment;
+pub mod shape;
 pub mod smoothing;
 pub mod tracker;
 
@@ -20,5 +21,6 @@ pub use mask::{Mask, Region, face_mask};
 pub use mesh::{FaceMesh, LANDMARKS, Landmark, Roi};
 pub use pose::Pose;
 pub use segment::PersonSegmenter;
+pub use shape::shape_distance;
 pub use smoothing::OneEuro;
 pub use tracker::{FaceTracker, TrackerSettings};

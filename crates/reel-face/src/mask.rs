@@ -28,6 +28,60 @@ pub struct Mask {
 }
 
 impl Mask {
+    /// An empty (all zero) mask over a rectangle.
+    pub fn new(x0: usize, y0: usize, width: usize, height: usize) -> Mask {
+        Mask {
+            x0,
+            y0,
+            width,
+            height,
+            data: vec![0.0; width * height],
+        }
+    }
+
+    /// Fills a polygon (even-odd rule, sampled at pixel centres) with `value`.
+    pub fn fill_polygon(&mut self, poly: &[Point], value: f32) {
+        fill(self, poly, value);
+    }
+
+    /// Draws a thick polyline (round joins) with `value`.
+    pub fn stroke(&mut self, line: &[Point], width: f32, value: f32) {
+        let r = width / 2.0;
+        for pair in line.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let len = a.distance(b).max(1e-3);
+            let (nx, ny) = (-(b.y - a.y) / len * r, (b.x - a.x) / len * r);
+            let quad = [
+                Point::new(a.x + nx, a.y + ny),
+                Point::new(b.x + nx, b.y + ny),
+                Point::new(b.x - nx, b.y - ny),
+                Point::new(a.x - nx, a.y - ny),
+            ];
+            fill(self, &quad, value);
+        }
+        for &p in line {
+            self.fill_ellipse(p, r, r, 0.0, value);
+        }
+    }
+
+    /// Fills an ellipse with radii (rx, ry) turned by `angle` radians.
+    pub fn fill_ellipse(&mut self, center: Point, rx: f32, ry: f32, angle: f32, value: f32) {
+        let (s, c) = angle.sin_cos();
+        let poly: Vec<Point> = (0..32)
+            .map(|k| {
+                let t = k as f32 / 32.0 * std::f32::consts::TAU;
+                let (x, y) = (rx * t.cos(), ry * t.sin());
+                Point::new(center.x + c * x - s * y, center.y + s * x + c * y)
+            })
+            .collect();
+        fill(self, &poly, value);
+    }
+
+    /// Softens the edges (a near-Gaussian of about `radius` pixels).
+    pub fn feather(&mut self, radius: usize) {
+        feather(self, radius);
+    }
+
     /// Coverage at a frame pixel (zero outside the rectangle).
     pub fn at(&self, x: usize, y: usize) -> f32 {
         if x < self.x0 || y < self.y0 || x >= self.x0 + self.width || y >= self.y0 + self.height {
@@ -101,7 +155,7 @@ fn blur_line(data: &mut [f32], stride: usize, n: usize, r: usize, tmp: &mut [f32
 
 /// Builds a soft mask of a face region in the frame (`map` = identity) or in a crop (`map` = the
 /// alignment's image-to-crop transform), over a `bounds` width x height area. `feather_frac` is
-/// the feather radius as a fraction of the face size.
+/// the feather radius as a fraction of the face size. The mask covers the face's neighbourhood.
 pub fn face_mask(
     lm: &[Landmark],
     region: Region,
@@ -109,44 +163,62 @@ pub fn face_mask(
     bounds: (usize, usize),
     feather_frac: f32,
 ) -> Mask {
-    let pts =
-        |idx: &[usize]| -> Vec<Point> { idx.iter().map(|&i| map.apply(lm[i].point())).collect() };
-    let oval = pts(outline::FACE_OVAL);
-    let mapped: Vec<Point> = lm.iter().map(|l| map.apply(l.point())).collect();
-    let as_lm: Vec<Landmark> = mapped
+    let mapped: Vec<Landmark> = lm
         .iter()
-        .map(|p| Landmark {
-            x: p.x,
-            y: p.y,
-            z: 0.0,
+        .map(|l| {
+            let p = map.apply(l.point());
+            Landmark {
+                x: p.x,
+                y: p.y,
+                z: 0.0,
+            }
         })
         .collect();
-    let [bx, by, bw, bh] = landmark_box(&as_lm);
-    let size = bw.max(bh);
-    let radius = (size * feather_frac).round().max(0.0) as usize;
-    let pad = (radius * 3 + 2) as f32;
+    let [bx, by, bw, bh] = landmark_box(&mapped);
+    let radius = (bw.max(bh) * feather_frac).round().max(0.0);
+    let pad = radius * 3.0 + 2.0;
     let x0 = (bx - pad).floor().clamp(0.0, bounds.0 as f32) as usize;
     let y0 = (by - pad).floor().clamp(0.0, bounds.1 as f32) as usize;
     let x1 = (bx + bw + pad).ceil().clamp(0.0, bounds.0 as f32) as usize;
     let y1 = (by + bh + pad).ceil().clamp(0.0, bounds.1 as f32) as usize;
-    let mut mask = Mask {
-        x0,
-        y0,
-        width: x1.saturating_sub(x0),
-        height: y1.saturating_sub(y0),
-        data: vec![0.0; x1.saturating_sub(x0) * y1.saturating_sub(y0)],
-    };
+    let mut mask = Mask::new(x0, y0, x1.saturating_sub(x0), y1.saturating_sub(y0));
+    draw_face_region(&mut mask, lm, region, map, feather_frac);
+    mask
+}
+
+/// Draws a face region into an existing mask (whose rectangle the caller chose) and feathers it.
+pub fn draw_face_region(
+    mask: &mut Mask,
+    lm: &[Landmark],
+    region: Region,
+    map: &Affine,
+    feather_frac: f32,
+) {
+    let pts =
+        |idx: &[usize]| -> Vec<Point> { idx.iter().map(|&i| map.apply(lm[i].point())).collect() };
+    let oval = pts(outline::FACE_OVAL);
+    let mapped: Vec<Landmark> = lm
+        .iter()
+        .map(|l| {
+            let p = map.apply(l.point());
+            Landmark {
+                x: p.x,
+                y: p.y,
+                z: 0.0,
+            }
+        })
+        .collect();
+    let [_, _, bw, bh] = landmark_box(&mapped);
+    let radius = (bw.max(bh) * feather_frac).round().max(0.0) as usize;
+    let mask = &mut *mask;
     match region {
-        Region::Face => fill(&mut mask, &oval, 1.0),
+        Region::Face => fill(mask, &oval, 1.0),
         Region::Skin => {
-            fill(&mut mask, &oval, 1.0);
+            fill(mask, &oval, 1.0);
             // The parts that are not skin grow by the feather width before they are cut out, so
             // that the feathered edge lies on skin and eyes, brows, lips and nostrils stay
             // untouched.
-            let mut holes = Mask {
-                data: vec![0.0; mask.data.len()],
-                ..mask.clone()
-            };
+            let mut holes = Mask::new(mask.x0, mask.y0, mask.width, mask.height);
             for part in [
                 outline::LEFT_EYE,
                 outline::RIGHT_EYE,
@@ -161,25 +233,24 @@ pub fn face_mask(
                     1.0,
                 );
             }
-            feather(&mut mask, radius);
+            feather(mask, radius);
             feather(&mut holes, radius);
             for (m, h) in mask.data.iter_mut().zip(&holes.data) {
                 *m *= 1.0 - h;
             }
-            return mask;
+            return;
         }
         Region::Eyes => {
-            fill(&mut mask, &pts(outline::LEFT_EYE), 1.0);
-            fill(&mut mask, &pts(outline::RIGHT_EYE), 1.0);
+            fill(mask, &pts(outline::LEFT_EYE), 1.0);
+            fill(mask, &pts(outline::RIGHT_EYE), 1.0);
         }
-        Region::Mouth => fill(&mut mask, &pts(outline::LIPS), 1.0),
+        Region::Mouth => fill(mask, &pts(outline::LIPS), 1.0),
     }
-    feather(&mut mask, radius);
-    mask
+    feather(mask, radius);
 }
 
 /// The polygon pushed outward from its centre by `by` pixels.
-fn grown(poly: &[Point], by: f32) -> Vec<Point> {
+pub fn grown(poly: &[Point], by: f32) -> Vec<Point> {
     let n = poly.len() as f32;
     let c = Point::new(
         poly.iter().map(|p| p.x).sum::<f32>() / n,

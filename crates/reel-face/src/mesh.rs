@@ -186,6 +186,35 @@ pub mod outline {
     pub const MOUTH_OPENING: &[usize] = &[
         78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
     ];
+    /// Below each eye, from just under the lower lid to the top of the cheek (where bags show).
+    pub const RIGHT_UNDER_EYE: &[usize] = &[
+        25, 110, 24, 23, 22, 26, 112, 233, 121, 120, 119, 118, 117, 111,
+    ];
+    pub const LEFT_UNDER_EYE: &[usize] = &[
+        255, 339, 254, 253, 252, 256, 341, 453, 350, 349, 348, 347, 346, 340,
+    ];
+    /// From the top of the face oval down to the brows.
+    pub const FOREHEAD: &[usize] = &[
+        54, 103, 67, 109, 10, 338, 297, 332, 284, 298, 293, 334, 296, 336, 9, 107, 66, 105, 63, 68,
+    ];
+    /// Between the brows, above the bridge of the nose.
+    pub const GLABELLA: &[usize] = &[107, 9, 336, 285, 8, 55];
+    /// Lines from the nose wing to beyond the mouth corner (open polylines).
+    pub const RIGHT_NASOLABIAL: &[usize] = &[98, 203, 206, 216, 212];
+    pub const LEFT_NASOLABIAL: &[usize] = &[327, 423, 426, 436, 432];
+    /// Lines from the mouth corner down towards the jaw (open polylines).
+    pub const RIGHT_MARIONETTE: &[usize] = &[61, 43, 204, 211];
+    pub const LEFT_MARIONETTE: &[usize] = &[291, 273, 424, 431];
+    /// The lower face contour, from below one ear round the chin to below the other.
+    pub const JAW: &[usize] = &[
+        132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361,
+    ];
+    /// Where sagging shows on the contour (jowls), each side.
+    pub const RIGHT_JOWL: &[usize] = &[172, 136, 150, 149];
+    pub const LEFT_JOWL: &[usize] = &[397, 365, 379, 378];
+    /// The cheek mass below the cheekbone, each side.
+    pub const RIGHT_CHEEK: &[usize] = &[50, 205, 187, 207];
+    pub const LEFT_CHEEK: &[usize] = &[280, 425, 411, 427];
     /// Both nostrils and the columella between them.
     pub const NOSTRILS: &[usize] = &[
         64, 219, 218, 237, 44, 1, 274, 457, 438, 455, 294, 327, 326, 2, 97, 98,

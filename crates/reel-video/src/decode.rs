@@ -35,12 +35,26 @@ pub struct Decoder {
     stderr: Arc<Mutex<String>>,
     stderr_thread: Option<JoinHandle<()>>,
     decoded: u64,
+    first_index: u64,
     done: bool,
 }
 
 impl Decoder {
     pub fn open(path: &Path) -> Result<Decoder, VideoError> {
+        Decoder::start(path, None)
+    }
+
+    /// Decodes only the frame with this index (counting from 0 in display order).
+    pub fn open_frame(path: &Path, index: u64) -> Result<Decoder, VideoError> {
+        Decoder::start(path, Some(index))
+    }
+
+    fn start(path: &Path, only: Option<u64>) -> Result<Decoder, VideoError> {
         let info = probe(path)?;
+        let filter = match only {
+            Some(n) => format!("select=eq(n\\,{n}),showinfo=checksum=0"),
+            None => "showinfo=checksum=0".to_string(),
+        };
         let mut child = Command::new("ffmpeg")
             .args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"])
             .arg("-i")
@@ -55,13 +69,7 @@ impl Decoder {
                 "passthrough",
             ])
             .args([
-                "-vf",
-                "showinfo=checksum=0",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "pipe:1",
+                "-vf", &filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -110,6 +118,7 @@ impl Decoder {
             stderr,
             stderr_thread: Some(stderr_thread),
             decoded: 0,
+            first_index: only.unwrap_or(0),
             done: false,
         })
     }
@@ -144,7 +153,7 @@ impl Decoder {
                 detail: format!("frame data ended early ({e})"),
             });
         }
-        frame.index = self.decoded;
+        frame.index = self.first_index + self.decoded;
         frame.time = (!self.info.is_still).then_some(Timestamp {
             pts: note.pts,
             num: note.time_base.0,

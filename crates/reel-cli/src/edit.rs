@@ -1,0 +1,234 @@
+//! `reel beauty`, `reel deage` and `reel process`: frame processors over a video.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use reel_process::{
+    Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, ProcessError, pipeline,
+};
+use reel_video::Codec;
+
+use crate::failure::UsageError;
+use crate::{OutputArgs, progress};
+
+/// What every editing command takes.
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The video (or image sequence, or still) to edit.
+    pub input: PathBuf,
+    /// Where to write the result.
+    #[arg(short, long, required_unless_present = "compare")]
+    pub output: Option<PathBuf>,
+    /// Edit only the face with this track id (as `reel faces analyze` numbers them); repeatable.
+    #[arg(long = "face")]
+    pub faces: Vec<u32>,
+    /// Edit only the face most like the one in this photo.
+    #[arg(long, conflicts_with = "faces")]
+    pub reference: Option<PathBuf>,
+    /// With --compare: the frame to render (counting from 0).
+    #[arg(long, default_value_t = 0)]
+    pub frame: u64,
+    /// Render frame --frame before and after, side by side, into this image instead of a video.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
+    /// Follow at most this many faces at once.
+    #[arg(long, default_value_t = 8)]
+    pub max_faces: usize,
+    /// Threads per model.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BeautyArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    #[command(flatten)]
+    pub beauty: BeautyOptions,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BeautyOptions {
+    /// Overall strength, 0..1 (scales the settings below).
+    #[arg(long, default_value_t = 0.7)]
+    pub strength: f32,
+    /// Removal of wrinkles, fine lines and unevenness, 0..1.
+    #[arg(long, default_value_t = 0.8)]
+    pub smooth: f32,
+    /// Evening of colour and shading, 0..1.
+    #[arg(long, default_value_t = 0.5)]
+    pub even_tone: f32,
+    /// Extra removal of dark spots, 0..1.
+    #[arg(long, default_value_t = 0.8)]
+    pub blemishes: f32,
+    /// Lifting of shadows under the eyes, 0..1.
+    #[arg(long, default_value_t = 0.5)]
+    pub under_eye: f32,
+}
+
+impl BeautyOptions {
+    fn settings(&self, strength: f32) -> BeautySettings {
+        BeautySettings {
+            strength,
+            smooth: self.smooth,
+            even_tone: self.even_tone,
+            blemishes: self.blemishes,
+            under_eye: self.under_eye,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DeageArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Years to take off (about 5 to 30).
+    #[arg(long)]
+    pub years: f32,
+}
+
+#[derive(Args, Debug)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Beauty fix at this strength, 0..1.
+    #[arg(long)]
+    pub beauty: Option<f32>,
+    /// Retouch de-aging by this many years.
+    #[arg(long)]
+    pub deage: Option<f32>,
+    #[command(flatten)]
+    pub beauty_options: BeautyOptions,
+}
+
+fn usage(e: ProcessError) -> anyhow::Error {
+    match e {
+        ProcessError::Settings(m) => UsageError(m).into(),
+        other => other.into(),
+    }
+}
+
+pub fn beauty(args: &BeautyArgs, quiet: bool) -> Result<()> {
+    let chain =
+        Chain::new().then(Beauty::new(args.beauty.settings(args.beauty.strength)).map_err(usage)?);
+    run(&args.edit, chain, quiet)
+}
+
+pub fn deage(args: &DeageArgs, quiet: bool) -> Result<()> {
+    let chain = Chain::new().then(Deage::new(DeageSettings { years: args.years }).map_err(usage)?);
+    run(&args.edit, chain, quiet)
+}
+
+pub fn process(args: &ProcessArgs, quiet: bool) -> Result<()> {
+    let mut chain = Chain::new();
+    if let Some(years) = args.deage {
+        chain = chain.then(Deage::new(DeageSettings { years }).map_err(usage)?);
+    }
+    if let Some(strength) = args.beauty {
+        chain = chain.then(Beauty::new(args.beauty_options.settings(strength)).map_err(usage)?);
+    }
+    if chain.is_empty() {
+        bail!(UsageError(
+            "nothing to do: give --beauty STRENGTH and/or --deage YEARS".into()
+        ));
+    }
+    run(&args.edit, chain, quiet)
+}
+
+fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result<()> {
+    if args.max_faces == 0 || args.max_faces > 100 {
+        bail!(UsageError(format!(
+            "--max-faces must be between 1 and 100, not {}",
+            args.max_faces
+        )));
+    }
+    if args.threads == 0 || args.threads > 64 {
+        bail!(UsageError("--threads must be between 1 and 64".into()));
+    }
+    let mut selection = match (&args.reference, args.faces.is_empty()) {
+        (Some(photo), _) => FaceSelection::like(pipeline::reference_face(photo).map_err(usage)?),
+        (None, false) => FaceSelection::Ids(args.faces.clone()),
+        (None, true) => FaceSelection::All,
+    };
+    let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
+    if let Some(sheet) = &args.compare {
+        let n = pipeline::compare(
+            &args.input,
+            args.frame,
+            sheet,
+            analysis,
+            &mut selection,
+            &mut chain,
+        )
+        .map_err(usage)?;
+        if !quiet {
+            eprintln!(
+                "{}: frame {} before and after ({} face{} edited)",
+                sheet.display(),
+                args.frame,
+                n,
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        return Ok(());
+    }
+    let output = args
+        .output
+        .as_ref()
+        .expect("clap requires --output without --compare");
+    if output
+        .canonicalize()
+        .ok()
+        .is_some_and(|o| Some(o) == args.input.canonicalize().ok())
+    {
+        bail!(UsageError(format!(
+            "{} is the input; choose another output",
+            output.display()
+        )));
+    }
+    let codec = match &args.output_args.codec {
+        Some(c) => Codec::parse(c).ok_or_else(|| {
+            UsageError(format!("unknown codec {c}; use h264, h265, prores or png"))
+        })?,
+        None => Codec::for_path(output),
+    };
+    let bar = progress::frames(None, &chain.names().join("+"), quiet);
+    let report = pipeline::run(
+        &args.input,
+        output,
+        codec,
+        args.output_args.crf,
+        analysis,
+        &mut selection,
+        &mut chain,
+        |done, total| {
+            if let Some(t) = total
+                && bar.length() != Some(t)
+            {
+                bar.set_length(t);
+            }
+            bar.set_position(done);
+            crate::interrupt::check().is_ok()
+        },
+    );
+    bar.finish_and_clear();
+    let report = report.map_err(|e| match e {
+        ProcessError::Cancelled => crate::interrupt::Interrupted.into(),
+        other => usage(other),
+    })?;
+    if !quiet {
+        eprintln!(
+            "{}: {} frames, faces edited in {}",
+            output.display(),
+            report.frames,
+            report.frames_edited
+        );
+        if report.frames_edited == 0 {
+            eprintln!("no face was edited (no faces found, or none matched --face/--reference)");
+        }
+    }
+    Ok(())
+}

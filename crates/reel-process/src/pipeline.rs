@@ -1,0 +1,167 @@
+//! Streaming a video through a chain of processors: decode, analyse (landmarks smoothed over
+//! time), choose faces, process, encode; the source's audio, frame count and timing kept.
+
+use std::path::Path;
+
+use reel_face::{AnalyzerSettings, FaceAnalyzer, OneEuro, TrackerSettings};
+use reel_image::Image;
+use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, VideoError};
+
+use crate::{Chain, FaceSelection, ProcessError};
+
+/// What a job produced.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub frames: u64,
+    pub frames_edited: u64,
+}
+
+/// Analysis for editing: landmarks smoothed so that masks and warps do not shimmer.
+pub fn editing_analysis(max_faces: usize, threads: usize) -> AnalyzerSettings {
+    AnalyzerSettings {
+        tracker: TrackerSettings {
+            max_faces,
+            ..TrackerSettings::default()
+        },
+        smoothing: Some(OneEuro::default()),
+        threads,
+        ..AnalyzerSettings::default()
+    }
+}
+
+/// Runs `chain` over every frame of `input` into `output`. `progress` hears (frames done, total)
+/// and returns false to cancel (nothing is written then).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    input: &Path,
+    output: &Path,
+    codec: Codec,
+    crf: u8,
+    analysis: AnalyzerSettings,
+    selection: &mut FaceSelection,
+    chain: &mut Chain,
+    mut progress: impl FnMut(u64, Option<u64>) -> bool,
+) -> Result<Report, ProcessError> {
+    let mut decoder = Decoder::open(input)?;
+    let info = decoder.info().clone();
+    let mut analyzer = FaceAnalyzer::new(analysis)?;
+    let mut encoder: Option<Encoder> = None;
+    let mut frame = Frame::default();
+    let mut report = Report::default();
+    while decoder.next_frame(&mut frame)? {
+        let time = frame
+            .time
+            .map(|t| t.seconds())
+            .unwrap_or(frame.index as f64 / 25.0);
+        let faces = analyzer.analyze(&frame.image, time)?;
+        let chosen = selection.choose(faces);
+        report.frames_edited += u64::from(!chosen.is_empty());
+        chain.process(&mut frame.image, &chosen)?;
+        if encoder.is_none() {
+            let mut settings = EncoderSettings::like_source(codec, &info);
+            settings.crf = crf;
+            encoder = Some(Encoder::create(
+                output,
+                frame.image.width,
+                frame.image.height,
+                &settings,
+            )?);
+        }
+        encoder
+            .as_mut()
+            .expect("created above")
+            .write(&frame.image, frame.time)?;
+        report.frames += 1;
+        if !progress(report.frames, info.declared_frames) {
+            return Err(ProcessError::Cancelled);
+        }
+    }
+    let Some(encoder) = encoder else {
+        return Err(VideoError::Unreadable {
+            path: input.to_path_buf(),
+            detail: "it holds no frames".into(),
+        }
+        .into());
+    };
+    encoder.finish()?;
+    Ok(report)
+}
+
+/// Renders one frame before and after the chain, side by side, into an image file.
+pub fn compare(
+    input: &Path,
+    index: u64,
+    sheet: &Path,
+    analysis: AnalyzerSettings,
+    selection: &mut FaceSelection,
+    chain: &mut Chain,
+) -> Result<usize, ProcessError> {
+    let mut decoder = Decoder::open_frame(input, index)?;
+    let info = decoder.info().clone();
+    let mut frame = Frame::default();
+    if !decoder.next_frame(&mut frame)? {
+        return Err(ProcessError::Settings(format!(
+            "{} has no frame {index}",
+            input.display()
+        )));
+    }
+    let mut settings = analysis;
+    settings.tracker.detect_every_frame = true;
+    settings.smoothing = None;
+    let mut analyzer = FaceAnalyzer::new(settings)?;
+    let faces = analyzer.analyze(&frame.image, 0.0)?;
+    let chosen = selection.choose(faces);
+    let before = frame.image.clone();
+    chain.process(&mut frame.image, &chosen)?;
+    let out = side_by_side(&before, &frame.image);
+    let mut enc = Encoder::create(
+        sheet,
+        out.width,
+        out.height,
+        &EncoderSettings::like_source(Codec::Image, &info),
+    )?;
+    enc.write(&out, None)?;
+    enc.finish()?;
+    Ok(chosen.len())
+}
+
+/// Two images next to each other with a thin divider.
+pub fn side_by_side(a: &Image, b: &Image) -> Image {
+    let gap = 4;
+    let mut out = Image::new(a.width + gap + b.width, a.height.max(b.height));
+    out.data.fill(255);
+    for (img, x0) in [(a, 0), (b, a.width + gap)] {
+        for y in 0..img.height {
+            let dst = (y * out.width + x0) * 3;
+            out.data[dst..dst + img.width * 3]
+                .copy_from_slice(&img.data[y * img.width * 3..(y + 1) * img.width * 3]);
+        }
+    }
+    out
+}
+
+/// The landmarks of the largest face in a photo, for choosing faces like it.
+pub fn reference_face(photo: &Path) -> Result<Vec<reel_face::Landmark>, ProcessError> {
+    let mut decoder = Decoder::open(photo)?;
+    let mut frame = Frame::default();
+    if !decoder.next_frame(&mut frame)? {
+        return Err(ProcessError::Settings(format!(
+            "{} holds no image",
+            photo.display()
+        )));
+    }
+    let mut settings = AnalyzerSettings::default();
+    settings.tracker.detect_every_frame = true;
+    let mut analyzer = FaceAnalyzer::new(settings)?;
+    let faces = analyzer.analyze(&frame.image, 0.0)?;
+    faces
+        .iter()
+        .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
+        .map(|f| f.landmarks.clone())
+        .ok_or_else(|| {
+            ProcessError::Settings(format!(
+                "no face found in the reference photo {}",
+                photo.display()
+            ))
+        })
+}
