@@ -1,6 +1,9 @@
 //! Face shape compared across poses: the 3-D mesh of one face is rotated, scaled and moved onto
 //! another's (Horn's closed-form absolute orientation), and what remains is the difference in shape.
 
+// Matrix code reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use crate::mesh::Landmark;
 
 type M3 = [[f64; 3]; 3];
