@@ -214,7 +214,8 @@ pub fn draw_face_region(
     match region {
         Region::Face => fill(mask, &oval, 1.0),
         Region::Skin => {
-            fill(mask, &oval, 1.0);
+            // Feathered inward: the face's silhouette against the background is not skin.
+            fill(mask, &grown(&oval, -2.0 * radius as f32), 1.0);
             // The parts that are not skin grow by the feather width before they are cut out, so
             // that the feathered edge lies on skin and eyes, brows, lips and nostrils stay
             // untouched.

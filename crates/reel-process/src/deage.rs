@@ -85,6 +85,11 @@ pub fn reshape_controls(face: &Face, amount: f32) -> Vec<Control> {
     controls
 }
 
+/// The reach of each control point of the reshaping, for a face of size `s`.
+pub fn reshape_reach(s: f32) -> f32 {
+    0.05 * s
+}
+
 /// The landmarks the reshaping is meant to move.
 pub fn reshaped_landmarks() -> Vec<usize> {
     let mut v: Vec<usize> = [

@@ -11,8 +11,12 @@ pub struct Control {
     pub by: [f32; 2],
 }
 
-/// The displacement at `p`: moved points pull it towards their motion, anchors (zero motion)
-/// towards rest, and far from every point it fades to nothing.
+/// The displacement at `p` for control points of reach `rho`: moved points pull it towards their
+/// motion, anchors (zero motion) towards rest, and far from every point it fades to nothing.
+pub fn displacement_at(p: Point, controls: &[Control], rho: f32) -> [f32; 2] {
+    displacement(p, controls, 1.0 / (2.0 * rho * rho))
+}
+
 fn displacement(p: Point, controls: &[Control], inv_two_rho2: f32) -> [f32; 2] {
     let (mut wsum, mut dx, mut dy) = (0.0f32, 0.0f32, 0.0f32);
     for c in controls {

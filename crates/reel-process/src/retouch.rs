@@ -5,8 +5,11 @@
 //!
 //! Bands, with S the face size in pixels (the longer side of its landmark box):
 //! - texture: the image minus a Gaussian of sigma `fine` = max(0.6, 0.0025 S) (pores, fine hair)
-//! - detail: Gaussian(`fine`) minus Gaussian(`detail` = 0.04 S) (wrinkles, blemishes)
+//! - detail: Gaussian(`fine`) minus Gaussian(`detail` = 0.03 S) (wrinkles, blemishes)
 //! - tone: Gaussian(`detail`); evened towards a further Gaussian of sigma 0.1 S.
+//!
+//! Only skin is retouched: a beard, stubble or hair inside the face outline differs from the
+//! face's own skin colour in the tone layer, and the retouch fades out there.
 //!
 //! A wrinkle is a dark valley in the detail band; its sharp edge also leaves a trace in the
 //! texture band, so where the detail band is clearly dark the texture is eased as well (pores,
@@ -18,7 +21,7 @@ use crate::blur::gaussian;
 
 /// Band limits for a face of size `s` pixels: (texture/detail sigma, detail/tone sigma).
 pub fn band_sigmas(s: f32) -> (f32, f32) {
-    ((0.0025 * s).max(0.6), 0.04 * s)
+    ((0.0025 * s).max(0.6), 0.03 * s)
 }
 
 /// Per-pixel controls over a rectangle of the frame, each in [0, 1].
@@ -90,15 +93,20 @@ impl Retoucher {
             .sqrt();
         gaussian(&mut self.tone, w, h, 3, extra, &mut self.tmp);
 
+        let skin = SkinColour::measure(&self.detail, c.mask);
         for y in 0..h {
             let row = ((c.y0 + y) * frame.width + c.x0) * 3;
             for x in 0..w {
                 let i = y * w + x;
-                let m = c.mask[i];
-                if m <= 0.0 {
+                if c.mask[i] <= 0.0 {
                     continue;
                 }
                 let k = i * 3;
+                let m = c.mask[i]
+                    * skin.likelihood(self.detail[k], self.detail[k + 1], self.detail[k + 2]);
+                if m <= 0.0 {
+                    continue;
+                }
                 let orig = [self.region[k], self.region[k + 1], self.region[k + 2]];
                 let fine = [self.fine[k], self.fine[k + 1], self.fine[k + 2]];
                 let low = [self.detail[k], self.detail[k + 1], self.detail[k + 2]];
@@ -111,7 +119,11 @@ impl Retoucher {
                 } else {
                     0.0
                 };
-                let keep = (1.0 - c.smooth[i]) * (1.0 - c.blemish * spot);
+                // Strong edges (the nose's side, a jaw line) are structure, not wrinkles: the
+                // reduction fades out between 12 and 30 grey levels of detail-band contrast.
+                let edge = ((mid_luma.abs() - 12.0) / 18.0).clamp(0.0, 1.0);
+                let smooth = c.smooth[i] * (1.0 - edge);
+                let keep = (1.0 - smooth) * (1.0 - c.blemish * spot * (1.0 - edge));
                 for v in &mut mid {
                     *v *= keep;
                 }
@@ -120,7 +132,7 @@ impl Retoucher {
                 } else {
                     0.0
                 };
-                let texture_keep = 1.0 - 0.7 * c.smooth[i] * valley;
+                let texture_keep = 1.0 - 0.7 * smooth * valley;
                 // Tone: colour evened fully, shading partly, dark patches lifted.
                 let d = [wide[0] - low[0], wide[1] - low[1], wide[2] - low[2]];
                 let d_luma = luma(d[0], d[1], d[2]);
@@ -151,5 +163,66 @@ impl Retoucher {
                 }
             }
         }
+    }
+}
+
+/// The face's skin colour, measured in the tone layer where the mask is solid.
+struct SkinColour {
+    luma: f32,
+    cb: f32,
+    cr: f32,
+    luma_spread: f32,
+    chroma_spread: f32,
+}
+
+fn chroma(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
+    let y = luma(r, g, b);
+    (y, 0.564 * (b - y), 0.713 * (r - y))
+}
+
+impl SkinColour {
+    fn measure(tone: &[f32], mask: &[f32]) -> SkinColour {
+        let (mut n, mut sy, mut sb, mut sr) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let (mut syy, mut scc) = (0.0f64, 0.0f64);
+        for (px, &m) in tone.chunks_exact(3).zip(mask) {
+            if m > 0.9 {
+                let (y, cb, cr) = chroma(px[0], px[1], px[2]);
+                n += 1.0;
+                sy += y as f64;
+                sb += cb as f64;
+                sr += cr as f64;
+                syy += (y * y) as f64;
+                scc += (cb * cb + cr * cr) as f64;
+            }
+        }
+        if n < 16.0 {
+            return SkinColour {
+                luma: 0.0,
+                cb: 0.0,
+                cr: 0.0,
+                luma_spread: f32::INFINITY,
+                chroma_spread: f32::INFINITY,
+            };
+        }
+        let (my, mb, mr) = (sy / n, sb / n, sr / n);
+        let var_y = (syy / n - my * my).max(0.0);
+        let var_c = (scc / n - mb * mb - mr * mr).max(0.0);
+        SkinColour {
+            luma: my as f32,
+            cb: mb as f32,
+            cr: mr as f32,
+            luma_spread: (var_y.sqrt() as f32).max(6.0),
+            chroma_spread: (var_c.sqrt() as f32).max(3.0),
+        }
+    }
+
+    /// 1 for the face's typical skin, falling towards 0 for much darker or differently coloured
+    /// pixels (hair, beard, shadowed background).
+    fn likelihood(&self, r: f32, g: f32, b: f32) -> f32 {
+        let (y, cb, cr) = chroma(r, g, b);
+        let dc =
+            ((cb - self.cb).powi(2) + (cr - self.cr).powi(2)).sqrt() / (2.5 * self.chroma_spread);
+        let dy = (y - self.luma).min(0.0) / (2.5 * self.luma_spread);
+        (-0.5 * (dc * dc + dy * dy)).exp()
     }
 }
