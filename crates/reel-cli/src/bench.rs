@@ -267,3 +267,96 @@ fn reference(
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().last()?).ok()
 }
+
+#[derive(Args)]
+pub struct BenchRetouchArgs {
+    /// The clip to measure on (by default the sample talking head, scaled to 720p).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Runs of each job; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+/// `reel bench retouch`: beauty and de-aging end to end (decode, analysis, processing, H.264
+/// encode) on 720p video, beside the same pipeline with no processor.
+pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
+    use reel_process::{
+        Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, pipeline,
+    };
+    let dir = std::env::temp_dir().join(format!("reel-bench-retouch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> Result<()> {
+        let input = match &args.input {
+            Some(p) => p.clone(),
+            None => {
+                let sample = crate::samples_path("talking_head.mp4");
+                load(&sample, 1, Some((1280, 720)), &dir)?.1
+            }
+        };
+        let info = probe(&input)?;
+        println!(
+            "reel bench retouch: {} ({}x{}, {} frames), end to end with decode and H.264 encode, median of {} runs",
+            input.display(),
+            info.width,
+            info.height,
+            info.declared_frames
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into()),
+            args.runs.max(1)
+        );
+        let jobs: Vec<(&str, Box<dyn Fn() -> Result<Chain>>)> = vec![
+            ("decode + analysis + encode", Box::new(|| Ok(Chain::new()))),
+            (
+                "beauty (strength 0.7)",
+                Box::new(|| Ok(Chain::new().then(Beauty::new(BeautySettings::default())?))),
+            ),
+            (
+                "deage (20 years)",
+                Box::new(|| Ok(Chain::new().then(Deage::new(DeageSettings { years: 20.0 })?))),
+            ),
+            (
+                "deage 20 + beauty 0.5",
+                Box::new(|| {
+                    Ok(Chain::new()
+                        .then(Deage::new(DeageSettings { years: 20.0 })?)
+                        .then(Beauty::new(BeautySettings {
+                            strength: 0.5,
+                            ..BeautySettings::default()
+                        })?))
+                }),
+            ),
+        ];
+        let mut baseline = None;
+        for (name, make) in jobs {
+            let mut times = Vec::new();
+            let mut frames = 0;
+            for _ in 0..args.runs.max(1) {
+                let mut chain = make()?;
+                let out = dir.join("out.mp4");
+                let t = Instant::now();
+                let report = pipeline::run(
+                    &input,
+                    &out,
+                    Codec::H264,
+                    18,
+                    pipeline::editing_analysis(8, 1),
+                    &mut FaceSelection::All,
+                    &mut chain,
+                    |_, _| true,
+                )?;
+                times.push(t.elapsed().as_secs_f64());
+                frames = report.frames;
+            }
+            let fps = frames as f64 / median(times);
+            let base = *baseline.get_or_insert(fps);
+            println!(
+                "  {name:<28} {fps:7.1} fps   {:5.2}x the time of the bare pipeline",
+                base / fps
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -62,6 +62,8 @@ enum FacesCommand {
 enum BenchCommand {
     /// Detection, landmarks, full analysis at 720p and 1080p, decode and encode.
     Faces(bench::BenchFacesArgs),
+    /// Beauty and de-aging end to end on 720p video.
+    Retouch(bench::BenchRetouchArgs),
 }
 
 /// Options shared by commands that write video.
@@ -96,6 +98,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),
+        Command::Bench {
+            command: BenchCommand::Retouch(args),
+        } => bench::retouch(&args, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

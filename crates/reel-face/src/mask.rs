@@ -116,41 +116,14 @@ fn fill(mask: &mut Mask, poly: &[Point], value: f32) {
     }
 }
 
-/// Separable box blur, run three times: close to a Gaussian of sigma ~ radius.
+/// Softens a mask with a near-Gaussian of about `radius` pixels.
 fn feather(mask: &mut Mask, radius: usize) {
     if radius == 0 {
         return;
     }
-    let (w, h) = (mask.width, mask.height);
-    let mut tmp = vec![0.0f32; w.max(h)];
-    for _ in 0..3 {
-        for y in 0..h {
-            let row = &mut mask.data[y * w..(y + 1) * w];
-            blur_line(row, 1, w, radius, &mut tmp);
-        }
-        for x in 0..w {
-            blur_line(&mut mask.data[x..], w, h, radius, &mut tmp);
-        }
-    }
-}
-
-fn blur_line(data: &mut [f32], stride: usize, n: usize, r: usize, tmp: &mut [f32]) {
-    let get = |i: isize| -> f32 {
-        if i < 0 || i >= n as isize {
-            0.0
-        } else {
-            data[i as usize * stride]
-        }
-    };
-    let mut acc: f32 = (-(r as isize)..=r as isize).map(get).sum();
-    let norm = 1.0 / (2 * r + 1) as f32;
-    for (i, t) in tmp[..n].iter_mut().enumerate() {
-        *t = acc * norm;
-        acc += get(i as isize + r as isize + 1) - get(i as isize - r as isize);
-    }
-    for (i, t) in tmp[..n].iter().enumerate() {
-        data[i * stride] = *t;
-    }
+    let sigma = ((radius * (radius + 1)) as f32).sqrt();
+    let mut tmp = Vec::new();
+    reel_image::blur::gaussian(&mut mask.data, mask.width, mask.height, 1, sigma, &mut tmp);
 }
 
 /// Builds a soft mask of a face region in the frame (`map` = identity) or in a crop (`map` = the

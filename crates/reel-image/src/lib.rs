@@ -1,6 +1,7 @@
 //! Frames in memory: an RGB image type, 2-D affine transforms, warps into model input tensors and
 //! aligned crops, and simple drawing for previews.
 
+pub mod blur;
 mod draw;
 mod geometry;
 mod warp;

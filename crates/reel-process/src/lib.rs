@@ -3,7 +3,6 @@
 //! runs several in one pass, and [`pipeline`] streams a video through a chain, audio kept.
 
 pub mod beauty;
-pub mod blur;
 pub mod deage;
 pub mod pipeline;
 pub mod reshape;

@@ -17,7 +17,7 @@
 
 use reel_image::Image;
 
-use crate::blur::gaussian;
+use reel_image::blur::gaussian;
 
 /// Band limits for a face of size `s` pixels: (texture/detail sigma, detail/tone sigma).
 pub fn band_sigmas(s: f32) -> (f32, f32) {

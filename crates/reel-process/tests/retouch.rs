@@ -3,9 +3,9 @@
 
 use reel_face::mask::{Mask, Region, draw_face_region};
 use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, FaceMesh, Landmark, Roi};
+use reel_image::blur::gaussian;
 use reel_image::{Affine, Image};
 use reel_process::beauty::work_rect;
-use reel_process::blur::gaussian;
 use reel_process::retouch::band_sigmas;
 use reel_process::{
     Beauty, BeautySettings, Chain, Deage, DeageSettings, FrameProcessor, deage, face_size, pipeline,

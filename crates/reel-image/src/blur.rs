@@ -34,7 +34,11 @@ pub fn gaussian(
     if sigma < 0.3 || width == 0 || height == 0 {
         return;
     }
-    tmp.resize(data.len().max(width * channels), 0.0);
+    let longest_pad = box_radii(sigma).iter().max().copied().unwrap_or(0);
+    tmp.resize(
+        data.len().max((2 * width + 2 * longest_pad) * channels),
+        0.0,
+    );
     for r in box_radii(sigma) {
         if r == 0 {
             continue;
@@ -47,15 +51,25 @@ pub fn gaussian(
 fn horizontal(data: &mut [f32], width: usize, height: usize, ch: usize, r: usize, tmp: &mut [f32]) {
     let norm = 1.0 / (2 * r + 1) as f32;
     let row_len = width * ch;
-    let line = &mut tmp[..row_len];
+    // The row with r repeated edge pixels on each side, so the sliding sum needs no clamping.
+    let padded_len = (width + 2 * r) * ch;
+    let (padded, line) = tmp.split_at_mut(padded_len);
+    let line = &mut line[..row_len];
     for y in 0..height {
         let row = &mut data[y * row_len..(y + 1) * row_len];
+        for i in 0..r {
+            padded[i * ch..(i + 1) * ch].copy_from_slice(&row[..ch]);
+            let j = r + width + i;
+            padded[j * ch..(j + 1) * ch].copy_from_slice(&row[row_len - ch..]);
+        }
+        padded[r * ch..(r + width) * ch].copy_from_slice(row);
         for c in 0..ch {
-            let at = |x: isize| row[(x.clamp(0, width as isize - 1) as usize) * ch + c];
-            let mut acc: f32 = (-(r as isize)..=r as isize).map(at).sum();
+            let mut acc: f32 = (0..2 * r + 1).map(|k| padded[k * ch + c]).sum();
             for x in 0..width {
                 line[x * ch + c] = acc * norm;
-                acc += at(x as isize + r as isize + 1) - at(x as isize - r as isize);
+                if x + 1 < width {
+                    acc += padded[(x + 2 * r + 1) * ch + c] - padded[x * ch + c];
+                }
             }
         }
         row.copy_from_slice(line);
