@@ -305,27 +305,23 @@ pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
                 .unwrap_or_else(|| "?".into()),
             args.runs.max(1)
         );
-        let jobs: Vec<(&str, Box<dyn Fn() -> Result<Chain>>)> = vec![
-            ("decode + analysis + encode", Box::new(|| Ok(Chain::new()))),
-            (
-                "beauty (strength 0.7)",
-                Box::new(|| Ok(Chain::new().then(Beauty::new(BeautySettings::default())?))),
-            ),
-            (
-                "deage (20 years)",
-                Box::new(|| Ok(Chain::new().then(Deage::new(DeageSettings { years: 20.0 })?))),
-            ),
-            (
-                "deage 20 + beauty 0.5",
-                Box::new(|| {
-                    Ok(Chain::new()
-                        .then(Deage::new(DeageSettings { years: 20.0 })?)
-                        .then(Beauty::new(BeautySettings {
-                            strength: 0.5,
-                            ..BeautySettings::default()
-                        })?))
-                }),
-            ),
+        type MakeChain = fn() -> Result<Chain>;
+        let jobs: [(&str, MakeChain); 4] = [
+            ("decode + analysis + encode", || Ok(Chain::new())),
+            ("beauty (strength 0.7)", || {
+                Ok(Chain::new().then(Beauty::new(BeautySettings::default())?))
+            }),
+            ("deage (20 years)", || {
+                Ok(Chain::new().then(Deage::new(DeageSettings { years: 20.0 })?))
+            }),
+            ("deage 20 + beauty 0.5", || {
+                Ok(Chain::new()
+                    .then(Deage::new(DeageSettings { years: 20.0 })?)
+                    .then(Beauty::new(BeautySettings {
+                        strength: 0.5,
+                        ..BeautySettings::default()
+                    })?))
+            }),
         ];
         let mut baseline = None;
         for (name, make) in jobs {
