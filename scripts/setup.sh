@@ -29,3 +29,7 @@ samples="$(./target/release/reel setup --print-samples-dir)"
 mkdir -p output
 ./target/release/reel faces analyze "$samples/talking_head.mp4" \
   --json output/talking_head.faces.json --preview output/talking_head.preview.mp4 --smooth
+# The retouching processors on the same footage: a retouched clip and before/after sheets.
+./target/release/reel process "$samples/talking_head.mp4" -o output/talking_head.retouched.mp4 --beauty 0.6 --deage 15
+./target/release/reel beauty "$samples/talking_head.mp4" --frame 90 --compare output/beauty_sheet.png --strength 0.9
+./target/release/reel deage "$samples/portrait.jpg" --compare output/deage_sheet.png --years 25

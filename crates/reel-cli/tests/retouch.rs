@@ -1,0 +1,218 @@
+//! `reel beauty`, `reel deage` and `reel process` end to end on the sample footage.
+//! Needs `reel setup`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reel_video::{Decoder, Frame};
+
+fn reel(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(args)
+        .output()
+        .expect("reel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
+    out
+}
+
+fn sample(name: &str) -> PathBuf {
+    let p = reel_models::samples_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `reel setup` first",
+        p.display()
+    );
+    p
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reel-cli-retouch-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg {args:?}");
+}
+
+fn count(path: &Path, kind: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            kind,
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn frames(path: &Path) -> Vec<reel_image::Image> {
+    let mut d = Decoder::open(path).unwrap();
+    let mut f = Frame::default();
+    let mut v = Vec::new();
+    while d.next_frame(&mut f).unwrap() {
+        v.push(f.image.clone());
+    }
+    v
+}
+
+#[test]
+fn processors_keep_every_frame_and_the_audio() {
+    let dir = scratch("frames");
+    let input = sample("talking_head.mp4");
+    for (name, args) in [
+        ("beauty.mp4", vec!["beauty", "--strength", "0.8"]),
+        ("deage.mov", vec!["deage", "--years", "15"]),
+        (
+            "both.mp4",
+            vec!["process", "--beauty", "0.5", "--deage", "15"],
+        ),
+    ] {
+        let out = dir.join(name);
+        let mut a = args.clone();
+        a.extend([s(&input), "-o", s(&out), "--quiet"]);
+        let r = reel(&a);
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert_eq!(count(&out, "v:0"), count(&input, "v:0"), "{name}: frames");
+        assert_eq!(
+            count(&out, "a:0"),
+            count(&input, "a:0"),
+            "{name}: audio packets"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn compare_sheets_show_one_frame_before_and_after() {
+    let dir = scratch("sheet");
+    let sheet = dir.join("sheet.png");
+    let r = reel(&[
+        "deage",
+        s(&sample("talking_head.mp4")),
+        "--years",
+        "25",
+        "--frame",
+        "90",
+        "--compare",
+        s(&sheet),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let img = &frames(&sheet)[0];
+    assert_eq!((img.width, img.height), (640 * 2 + 4, 480));
+    let (left, right) = (frames(&sample("talking_head.mp4")).swap_remove(90), img);
+    // The left half is the untouched frame 90.
+    let same = (0..480).all(|y| (0..640).all(|x| left.pixel(x, y) == right.pixel(x, y)));
+    assert!(same, "the left half is frame 90 as decoded");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_settings_are_refused_with_exit_code_2() {
+    let input = sample("portrait.jpg");
+    for args in [
+        vec!["beauty", s(&input), "-o", "x.png", "--strength", "1.5"],
+        vec!["beauty", s(&input), "-o", "x.png", "--under-eye", "-1"],
+        vec!["deage", s(&input), "-o", "x.png", "--years", "0"],
+        vec!["deage", s(&input), "-o", "x.png", "--years", "90"],
+        vec!["process", s(&input), "-o", "x.png"],
+    ] {
+        let r = reel(&args);
+        assert_eq!(
+            r.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(!Path::new("x.png").exists());
+    }
+}
+
+#[test]
+fn only_the_chosen_face_is_edited() {
+    let dir = scratch("choose");
+    // Two people side by side: the talking head on the left, the speaker on the right.
+    let pair = dir.join("pair.mkv");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-filter_complex",
+        "[0]scale=360:270[a];[1]scale=330:270[b];[a][b]hstack",
+        "-frames:v",
+        "30",
+        "-an",
+        "-c:v",
+        "ffv1",
+        s(&pair),
+    ]);
+    let reference = dir.join("speaker.png");
+    ffmpeg(&[
+        "-i",
+        s(&sample("speaker.mp4")),
+        "-vf",
+        "select=eq(n\\,150)",
+        "-frames:v",
+        "1",
+        s(&reference),
+    ]);
+    // A PNG sequence: lossless, so any change is the processor's.
+    let out = dir.join("out");
+    let r = reel(&[
+        "beauty",
+        s(&pair),
+        "-o",
+        s(&out),
+        "--reference",
+        s(&reference),
+        "--strength",
+        "1",
+        "--quiet",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (a, b) = (frames(&pair), frames(&out.join("frame_%06d.png")));
+    assert_eq!(a.len(), b.len());
+    let diff = |x0: usize, x1: usize| -> f64 {
+        let mut sum = 0.0;
+        for (p, q) in a.iter().zip(&b) {
+            for y in 0..p.height {
+                for x in x0..x1 {
+                    for c in 0..3 {
+                        sum += (p.pixel(x, y)[c] as f64 - q.pixel(x, y)[c] as f64).abs();
+                    }
+                }
+            }
+        }
+        sum
+    };
+    let (left, right) = (diff(0, 360), diff(360, 690));
+    println!("change on the left person {left:.0}, on the right (the reference) {right:.0}");
+    assert_eq!(left, 0.0, "the other person is untouched");
+    assert!(right > 0.0, "the reference's face was edited");
+    let _ = std::fs::remove_dir_all(&dir);
+}
