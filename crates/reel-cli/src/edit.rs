@@ -149,7 +149,7 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result<()> {
         bail!(UsageError("--threads must be between 1 and 64".into()));
     }
     let mut selection = match (&args.reference, args.faces.is_empty()) {
-        (Some(photo), _) => FaceSelection::like(pipeline::reference_face(photo).map_err(usage)?),
+        (Some(photo), _) => pipeline::like_reference(photo, args.threads).map_err(usage)?,
         (None, false) => FaceSelection::Ids(args.faces.clone()),
         (None, true) => FaceSelection::All,
     };
@@ -227,7 +227,9 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result<()> {
             report.frames_edited
         );
         if report.frames_edited == 0 {
-            eprintln!("no face was edited (no faces found, or none matched --face/--reference)");
+            eprintln!(
+                "no face was edited (no faces found, or none matched --face, or none is the person in --reference)"
+            );
         }
     }
     Ok(())

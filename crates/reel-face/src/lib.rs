@@ -5,6 +5,7 @@
 pub mod align;
 pub mod analysis;
 pub mod detector;
+pub mod identity;
 pub mod mask;
 pub mod mesh;
 pub mod pose;
@@ -17,6 +18,7 @@ pub mod tracker;
 pub use align::Alignment;
 pub use analysis::{AnalyzerSettings, Face, FaceAnalyzer};
 pub use detector::{Detection, FaceDetector, Range};
+pub use identity::{Descriptor, FaceRecognizer};
 pub use mask::{Mask, Region, face_mask};
 pub use mesh::{FaceMesh, LANDMARKS, Landmark, Roi};
 pub use pose::Pose;

@@ -19,6 +19,8 @@ const MEDIAPIPE: &str = "mediapipe==0.10.14";
 const ONNXRUNTIME: &str = "onnxruntime==1.32.0";
 const PSYCHOPY: &str = "psychopy==2026.2.5";
 const FACE_RECOGNITION_MODELS: &str = "face_recognition_models==0.3.0";
+const MATPLOTLIB: &str = "matplotlib==3.7.5";
+const SCIKIT_IMAGE: &str = "scikit-image==0.26.0";
 
 /// The models reel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,7 +91,7 @@ pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
 };
 
 /// Real footage of real people for the demo and the tests.
-pub const SAMPLES: [Asset; 3] = [
+pub const SAMPLES: [Asset; 5] = [
     // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
     Asset {
         file: "talking_head.mp4",
@@ -110,6 +112,20 @@ pub const SAMPLES: [Asset; 3] = [
         package: PSYCHOPY,
         member: "psychopy/demos/builder/Design Templates/randomisedBlocks/stims/face01.jpg",
         sha256: "c1770c733865dd10a73d249e27fbc5715b0adbe8d50510d24edad78b255c08c6",
+    },
+    // Grace Hopper, an elderly face: 512x600.
+    Asset {
+        file: "grace_hopper.jpg",
+        package: MATPLOTLIB,
+        member: "matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+        sha256: "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
+    },
+    // Astronaut Eileen Collins, a portrait: 512x512.
+    Asset {
+        file: "astronaut.png",
+        package: SCIKIT_IMAGE,
+        member: "skimage/data/astronaut.png",
+        sha256: "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
     },
 ];
 

@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod convert;
+pub mod dlib;
 pub mod install;
 pub mod onnx;
 pub mod runtime;

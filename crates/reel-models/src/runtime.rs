@@ -53,7 +53,10 @@ impl Net {
         let dir = models_dir();
         let asset = id.asset();
         let bytes = install::read_verified(&dir.join(asset.file), asset.sha256)?;
-        Net::from_tflite(&bytes, &dir, threads)
+        match id {
+            ModelId::FaceRecognition => crate::dlib::load(threads).map(|(net, _)| net),
+            _ => Net::from_tflite(&bytes, &dir, threads),
+        }
     }
 
     /// Converts a TFLite model in memory and starts a session for it.
@@ -62,11 +65,20 @@ impl Net {
         runtime_dir: &Path,
         threads: usize,
     ) -> Result<Net, ModelError> {
-        let env = init_runtime(runtime_dir)?;
         let onnx = convert::tflite_to_onnx(tflite)?;
         let model = crate::tflite::Model::parse(tflite)?;
         let s = &model.tensors[model.inputs[0]].shape;
-        let input_shape = [s[0], s[3], s[1], s[2]];
+        Net::from_onnx(&onnx, [s[0], s[3], s[1], s[2]], runtime_dir, threads)
+    }
+
+    /// Starts a session for an ONNX model with one NCHW float input of `input_shape`.
+    pub fn from_onnx(
+        onnx: &[u8],
+        input_shape: [usize; 4],
+        runtime_dir: &Path,
+        threads: usize,
+    ) -> Result<Net, ModelError> {
+        let env = init_runtime(runtime_dir)?;
         let rt = |e: ort::Error| ModelError::Runtime(e.to_string());
         let session = Session::builder(env)
             .map_err(rt)?
@@ -76,7 +88,7 @@ impl Net {
             .map_err(|e| ModelError::Runtime(e.to_string()))?
             .with_inter_threads(1)
             .map_err(|e| ModelError::Runtime(e.to_string()))?
-            .commit_from_memory(&onnx)
+            .commit_from_memory(onnx)
             .map_err(rt)?;
         Ok(Net {
             session,

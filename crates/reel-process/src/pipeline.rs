@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use reel_face::{AnalyzerSettings, FaceAnalyzer, OneEuro, TrackerSettings};
+use reel_face::{AnalyzerSettings, FaceAnalyzer, FaceRecognizer, OneEuro, TrackerSettings};
 use reel_image::Image;
 use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, VideoError};
 
+use crate::select::ReferenceMatch;
 use crate::{Chain, FaceSelection, ProcessError};
 
 /// What a job produced.
@@ -54,7 +55,7 @@ pub fn run(
             .map(|t| t.seconds())
             .unwrap_or(frame.index as f64 / 25.0);
         let faces = analyzer.analyze(&frame.image, time)?;
-        let chosen = selection.choose(faces);
+        let chosen = selection.choose(&frame.image, faces)?;
         report.frames_edited += u64::from(!chosen.is_empty());
         chain.process(&mut frame.image, &chosen)?;
         if encoder.is_none() {
@@ -110,7 +111,7 @@ pub fn compare(
     settings.smoothing = None;
     let mut analyzer = FaceAnalyzer::new(settings)?;
     let faces = analyzer.analyze(&frame.image, 0.0)?;
-    let chosen = selection.choose(faces);
+    let chosen = selection.choose(&frame.image, faces)?;
     let before = frame.image.clone();
     chain.process(&mut frame.image, &chosen)?;
     let out = side_by_side(&before, &frame.image);
@@ -140,8 +141,8 @@ pub fn side_by_side(a: &Image, b: &Image) -> Image {
     out
 }
 
-/// The landmarks of the largest face in a photo, for choosing faces like it.
-pub fn reference_face(photo: &Path) -> Result<Vec<reel_face::Landmark>, ProcessError> {
+/// Chooses, in every frame, the face of the person in `photo` (its largest face).
+pub fn like_reference(photo: &Path, threads: usize) -> Result<FaceSelection, ProcessError> {
     let mut decoder = Decoder::open(photo)?;
     let mut frame = Frame::default();
     if !decoder.next_frame(&mut frame)? {
@@ -154,14 +155,18 @@ pub fn reference_face(photo: &Path) -> Result<Vec<reel_face::Landmark>, ProcessE
     settings.tracker.detect_every_frame = true;
     let mut analyzer = FaceAnalyzer::new(settings)?;
     let faces = analyzer.analyze(&frame.image, 0.0)?;
-    faces
+    let face = faces
         .iter()
         .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
-        .map(|f| f.landmarks.clone())
         .ok_or_else(|| {
             ProcessError::Settings(format!(
                 "no face found in the reference photo {}",
                 photo.display()
             ))
-        })
+        })?;
+    let mut recognizer = FaceRecognizer::new(threads)?;
+    let reference = recognizer.describe(&frame.image, &face.landmarks)?;
+    Ok(FaceSelection::Like(ReferenceMatch::new(
+        reference, recognizer,
+    )))
 }
