@@ -81,8 +81,8 @@ impl FaceRecognizer {
         let plane = chip.width * chip.height;
         self.input.resize(plane * 3, 0.0);
         for (i, px) in chip.data.chunks_exact(3).enumerate() {
-            for c in 0..3 {
-                self.input[c * plane + i] = (px[c] as f32 - self.spec.mean[c]) / 256.0;
+            for (c, (&v, mean)) in px.iter().zip(self.spec.mean).enumerate() {
+                self.input[c * plane + i] = (v as f32 - mean) / 256.0;
             }
         }
         self.net.run(&self.input, &mut self.outputs)?;
