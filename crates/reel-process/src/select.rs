@@ -12,7 +12,7 @@ pub enum FaceSelection {
     All,
     Ids(Vec<u32>),
     /// The face whose identity is closest to the reference's, if it is the same person.
-    Like(ReferenceMatch),
+    Like(Box<ReferenceMatch>),
 }
 
 /// Identity evidence gathered per track: a descriptor every few frames, so the choice settles
