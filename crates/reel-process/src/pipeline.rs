@@ -166,7 +166,7 @@ pub fn like_reference(photo: &Path, threads: usize) -> Result<FaceSelection, Pro
         })?;
     let mut recognizer = FaceRecognizer::new(threads)?;
     let reference = recognizer.describe(&frame.image, &face.landmarks)?;
-    Ok(FaceSelection::Like(ReferenceMatch::new(
+    Ok(FaceSelection::Like(Box::new(ReferenceMatch::new(
         reference, recognizer,
-    )))
+    ))))
 }
