@@ -35,6 +35,10 @@ pub struct AnalyzeArgs {
     /// Also search overlapping parts of each frame, for small faces and crowds (slower).
     #[arg(long)]
     pub small_faces: bool,
+    /// Do not recognise who faces are (ids then come back after an occlusion only where the
+    /// face was lost).
+    #[arg(long)]
+    pub no_identity: bool,
     /// Run the detector on every frame instead of tracking.
     #[arg(long = "static")]
     pub detect_every_frame: bool,
@@ -190,6 +194,7 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result<()> {
             max_faces: args.max_faces,
             detect_every_frame: args.detect_every_frame || info.is_still,
             small_faces: args.small_faces,
+            reidentify: !args.no_identity,
             ..TrackerSettings::default()
         },
         range: if args.full_range {

@@ -448,3 +448,62 @@ fn a_killed_run_leaves_no_output_and_the_next_run_cleans_up() {
         "stale partial files were cleaned: {left:?}"
     );
 }
+
+#[test]
+fn ids_survive_a_crossing() {
+    let dir = Scratch::new("crossing");
+    // Grace Hopper slides right and passes behind the astronaut, who slides left.
+    let clip = dir.path("crossing.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=800x400:r=25:d=3",
+        "-loop",
+        "1",
+        "-i",
+        s(&sample("grace_hopper.jpg")),
+        "-loop",
+        "1",
+        "-i",
+        s(&sample("astronaut.png")),
+        "-filter_complex",
+        "[1]crop=400:400:60:20,scale=280:280[a];[2]crop=260:260:130:10,scale=280:280[b];\
+         [0][a]overlay=x='20+t*170':y=60:shortest=1[ab];[ab][b]overlay=x='500-t*170':y=60:shortest=1",
+        "-t",
+        "3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        s(&clip),
+    ]);
+    let (out, json) = analyze_json(&clip, &dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = json.unwrap();
+    let frames = json["frames"].as_array().unwrap();
+    let ids_by_x = |f: &Value| -> Vec<(f64, u64)> {
+        let mut v: Vec<(f64, u64)> = f["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["bbox"][0].as_f64().unwrap(), x["id"].as_u64().unwrap()))
+            .collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v
+    };
+    let (first, last) = (ids_by_x(&frames[0]), ids_by_x(frames.last().unwrap()));
+    assert_eq!(first.len(), 2);
+    assert_eq!(last.len(), 2);
+    // Each face ends on the other side with the id it started with.
+    assert_eq!(
+        first[0].1, last[1].1,
+        "Grace Hopper keeps her id through being hidden"
+    );
+    assert_eq!(first[1].1, last[0].1, "the astronaut keeps hers");
+    assert_eq!(json["summary"]["tracks"].as_object().unwrap().len(), 2);
+}

@@ -86,8 +86,13 @@ impl FaceAnalyzer {
         detector.min_score = settings.min_detection_score;
         let mut mesh = FaceMesh::new(settings.threads)?;
         mesh.min_presence = settings.min_presence;
+        let reidentify = settings.tracker.reidentify;
+        let mut tracker = FaceTracker::new(detector, mesh, settings.tracker);
+        if reidentify {
+            tracker = tracker.with_recognizer(crate::FaceRecognizer::new(settings.threads)?);
+        }
         Ok(FaceAnalyzer {
-            tracker: FaceTracker::new(detector, mesh, settings.tracker),
+            tracker,
             smoothing: settings.smoothing,
             filters: HashMap::new(),
             faces: Vec::new(),

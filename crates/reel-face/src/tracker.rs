@@ -6,6 +6,7 @@ use reel_image::Image;
 use reel_models::ModelError;
 
 use crate::detector::{Detection, FaceDetector};
+use crate::identity::{Descriptor, FaceRecognizer, SAME_PERSON, distance};
 use crate::mesh::{FaceMesh, Landmark, Roi, landmark_box};
 
 /// Tracking settings.
@@ -23,6 +24,9 @@ pub struct TrackerSettings {
     pub keep_lost_frames: u64,
     /// Search overlapping parts of the frame too, for small faces and crowds (slower).
     pub small_faces: bool,
+    /// Recognise who each face is (dlib's descriptor), so that a face lost and found again gets
+    /// its own id back wherever it reappears.
+    pub reidentify: bool,
 }
 
 impl Default for TrackerSettings {
@@ -33,6 +37,7 @@ impl Default for TrackerSettings {
             redetect_interval: 10,
             keep_lost_frames: 45,
             small_faces: false,
+            reidentify: true,
         }
     }
 }
@@ -48,13 +53,19 @@ pub struct TrackedFace {
     pub detection_score: f32,
     /// Whether the detector found the face in this very frame.
     pub detected_now: bool,
+    /// Who the face is, refreshed now and then when the tracker re-identifies faces.
+    identity: Option<(Descriptor, u64)>,
 }
 
 struct Lost {
     id: u32,
     bbox: [f32; 4],
     frame: u64,
+    identity: Option<Descriptor>,
 }
+
+/// Frames between refreshes of a followed face's identity.
+const IDENTITY_EVERY: u64 = 15;
 
 struct Candidate {
     id: Option<u32>,
@@ -74,6 +85,7 @@ pub struct FaceTracker {
     /// Frames on which the detector ran, for reports and benchmarks.
     pub detector_runs: u64,
     scratch: Vec<Landmark>,
+    recognizer: Option<FaceRecognizer>,
 }
 
 impl FaceTracker {
@@ -88,7 +100,15 @@ impl FaceTracker {
             frame: 0,
             detector_runs: 0,
             scratch: Vec::new(),
+            recognizer: None,
         }
+    }
+
+    /// Re-identifies faces by who they are, not only by where they were: a face that comes back
+    /// after an occlusion or a crossing gets its own id back even far from where it was lost.
+    pub fn with_recognizer(mut self, recognizer: FaceRecognizer) -> FaceTracker {
+        self.recognizer = Some(recognizer);
+        self
     }
 
     pub fn detector(&mut self) -> &mut FaceDetector {
@@ -154,16 +174,22 @@ impl FaceTracker {
                 continue;
             }
             let landmarks = std::mem::take(&mut self.scratch);
-            let id = match c.id {
-                Some(id) => id,
-                None => self.recall(&landmarks),
+            let (id, mut identity) = match c.id {
+                Some(id) => (id, old.iter().find(|f| f.id == id).and_then(|f| f.identity)),
+                None => self.recall(image, &landmarks)?,
             };
+            if let Some(rec) = self.recognizer.as_mut()
+                && identity.is_none_or(|(_, at)| self.frame - at >= IDENTITY_EVERY)
+            {
+                identity = Some((rec.describe(image, &landmarks)?, self.frame));
+            }
             self.faces.push(TrackedFace {
                 id,
                 landmarks,
                 presence,
                 detection_score: c.score,
                 detected_now: c.from_detection,
+                identity,
             });
         }
         // Faces followed last frame and not found now become lost, for a while.
@@ -173,6 +199,7 @@ impl FaceTracker {
                     id: f.id,
                     bbox: landmark_box(&f.landmarks),
                     frame: self.frame,
+                    identity: f.identity.map(|(d, _)| d),
                 });
             }
         }
@@ -183,31 +210,49 @@ impl FaceTracker {
         Ok(&self.faces)
     }
 
-    /// The id of a newly detected face: a recently lost face's id when it reappears where that
-    /// face was, else a new one.
-    fn recall(&mut self, landmarks: &[Landmark]) -> u32 {
-        let b = landmark_box(landmarks);
-        let (cx, cy, size) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0, b[2].max(b[3]));
+    /// The id of a newly detected face: a recently lost face's id when it is the same person (or,
+    /// without identities, when it reappears where that face was), else a new one.
+    fn recall(
+        &mut self,
+        image: &Image,
+        landmarks: &[Landmark],
+    ) -> Result<(u32, Option<(Descriptor, u64)>), ModelError> {
         let taken: Vec<u32> = self.faces.iter().map(|f| f.id).collect();
-        let best = self
+        let identity = match self.recognizer.as_mut() {
+            Some(rec) => Some(rec.describe(image, landmarks)?),
+            None => None,
+        };
+        let candidates = self
             .lost
             .iter()
             .enumerate()
-            .filter(|(_, l)| !taken.contains(&l.id))
-            .map(|(i, l)| {
-                let (lx, ly) = (l.bbox[0] + l.bbox[2] / 2.0, l.bbox[1] + l.bbox[3] / 2.0);
-                (
-                    i,
-                    ((cx - lx).powi(2) + (cy - ly).powi(2)).sqrt() / size.max(1.0),
-                )
-            })
-            .filter(|&(_, d)| d < 0.75)
-            .min_by(|a, b| a.1.total_cmp(&b.1));
+            .filter(|(_, l)| !taken.contains(&l.id));
+        let best = match identity {
+            Some(d) if self.lost.iter().any(|l| l.identity.is_some()) => candidates
+                .filter_map(|(i, l)| l.identity.map(|li| (i, distance(&d, &li))))
+                .filter(|&(_, dist)| dist < SAME_PERSON)
+                .min_by(|a, b| a.1.total_cmp(&b.1)),
+            _ => {
+                let b = landmark_box(landmarks);
+                let (cx, cy, size) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0, b[2].max(b[3]));
+                candidates
+                    .map(|(i, l)| {
+                        let (lx, ly) = (l.bbox[0] + l.bbox[2] / 2.0, l.bbox[1] + l.bbox[3] / 2.0);
+                        (
+                            i,
+                            ((cx - lx).powi(2) + (cy - ly).powi(2)).sqrt() / size.max(1.0),
+                        )
+                    })
+                    .filter(|&(_, d)| d < 0.75)
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+            }
+        };
+        let identity = identity.map(|d| (d, self.frame));
         if let Some((i, _)) = best {
-            return self.lost.remove(i).id;
+            return Ok((self.lost.remove(i).id, identity));
         }
         let id = self.next_id;
         self.next_id += 1;
-        id
+        Ok((id, identity))
     }
 }
