@@ -107,6 +107,9 @@ pub struct ProcessArgs {
 fn usage(e: ProcessError) -> anyhow::Error {
     match e {
         ProcessError::Settings(m) => UsageError(m).into(),
+        // Unwrapped so that the exit code tells what failed.
+        ProcessError::Model(e) => e.into(),
+        ProcessError::Video(e) => e.into(),
         other => other.into(),
     }
 }

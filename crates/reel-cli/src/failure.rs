@@ -54,6 +54,11 @@ impl Failure {
                     VideoError::Encode { .. } | VideoError::Io { .. } => Failure::Output,
                 };
             }
+            if let Some(reel_faceset::FacesetError::Io { .. }) =
+                cause.downcast_ref::<reel_faceset::FacesetError>()
+            {
+                return Failure::Output;
+            }
             if let Some(m) = cause.downcast_ref::<ModelError>() {
                 return match m {
                     ModelError::Missing { .. }

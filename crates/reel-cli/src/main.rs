@@ -3,6 +3,7 @@
 mod bench;
 mod edit;
 mod faces;
+mod faceset;
 mod failure;
 mod interrupt;
 mod preview;
@@ -40,6 +41,13 @@ enum Command {
     Deage(edit::DeageArgs),
     /// Several processors in one pass (for example --beauty 0.5 --deage 15).
     Process(edit::ProcessArgs),
+    /// Face sets: aligned faces of one person for training a swap model.
+    Faceset {
+        #[command(subcommand)]
+        command: FacesetCommand,
+    },
+    /// Rank candidate doubles by how much they look like a target person.
+    Cast(faceset::CastArgs),
     /// Face analysis.
     Faces {
         #[command(subcommand)]
@@ -56,6 +64,14 @@ enum Command {
 enum FacesCommand {
     /// Find, follow and measure every face in a video, image sequence or still.
     Analyze(faces::AnalyzeArgs),
+}
+
+#[derive(Subcommand)]
+enum FacesetCommand {
+    /// Aligned crops with landmarks, masks, pose, identity and skin tone, from footage.
+    Extract(faceset::ExtractArgs),
+    /// The spread of poses, lighting and sharpness in a face set.
+    Stats(faceset::StatsArgs),
 }
 
 #[derive(Subcommand)]
@@ -93,6 +109,13 @@ fn main() -> ExitCode {
             command: FacesCommand::Analyze(args),
         } => faces::analyze(&args, quiet),
         Command::Beauty(args) => edit::beauty(&args, quiet),
+        Command::Faceset {
+            command: FacesetCommand::Extract(args),
+        } => faceset::extract_cmd(&args, quiet),
+        Command::Faceset {
+            command: FacesetCommand::Stats(args),
+        } => faceset::stats_cmd(&args),
+        Command::Cast(args) => faceset::cast_cmd(&args, quiet),
         Command::Deage(args) => edit::deage(&args, quiet),
         Command::Process(args) => edit::process(&args, quiet),
         Command::Bench {

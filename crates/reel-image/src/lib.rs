@@ -4,6 +4,7 @@
 pub mod blur;
 mod draw;
 mod geometry;
+pub mod png;
 mod warp;
 
 pub use draw::{Canvas, GLYPH_HEIGHT};
