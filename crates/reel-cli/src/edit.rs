@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 use reel_process::{
-    Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, ProcessError, pipeline,
+    Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, PhotoSwap, ProcessError,
+    pipeline,
 };
 use reel_video::Codec;
 
@@ -91,6 +92,16 @@ pub struct DeageArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SwapArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Photos of the person whose face goes on (instant mode, no training); several photos at
+    /// different head poses let each frame use the closest.
+    #[arg(long = "photo", required = true)]
+    pub photos: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct ProcessArgs {
     #[command(flatten)]
     pub edit: EditArgs,
@@ -122,6 +133,11 @@ pub fn beauty(args: &BeautyArgs, quiet: bool) -> Result<()> {
 
 pub fn deage(args: &DeageArgs, quiet: bool) -> Result<()> {
     let chain = Chain::new().then(Deage::new(DeageSettings { years: args.years }).map_err(usage)?);
+    run(&args.edit, chain, quiet)
+}
+
+pub fn swap(args: &SwapArgs, quiet: bool) -> Result<()> {
+    let chain = Chain::new().then(PhotoSwap::from_photos(&args.photos).map_err(usage)?);
     run(&args.edit, chain, quiet)
 }
 

@@ -39,6 +39,8 @@ enum Command {
     Beauty(edit::BeautyArgs),
     /// Retouch de-aging: wrinkles, folds, bags, tone and lower-face shape, by years.
     Deage(edit::DeageArgs),
+    /// Face replacement: put the face from photos on the performer in a video (instant mode).
+    Swap(edit::SwapArgs),
     /// Several processors in one pass (for example --beauty 0.5 --deage 15).
     Process(edit::ProcessArgs),
     /// Face sets: aligned faces of one person for training a swap model.
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         Command::Cast(args) => faceset::cast_cmd(&args, quiet),
         Command::Deage(args) => edit::deage(&args, quiet),
         Command::Process(args) => edit::process(&args, quiet),
+        Command::Swap(args) => edit::swap(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),

@@ -80,7 +80,9 @@ fn frames(path: &Path) -> Vec<reel_image::Image> {
 fn processors_keep_every_frame_and_the_audio() {
     let dir = scratch("frames");
     let input = sample("talking_head.mp4");
+    let photo = sample("grace_hopper.jpg");
     for (name, args) in [
+        ("swap.mp4", vec!["swap", "--photo", s(&photo)]),
         ("beauty.mp4", vec!["beauty", "--strength", "0.8"]),
         ("deage.mov", vec!["deage", "--years", "15"]),
         (

@@ -13,6 +13,7 @@ pub mod quality;
 pub mod segment;
 pub mod shape;
 pub mod smoothing;
+pub mod topology;
 pub mod tracker;
 
 pub use align::Alignment;

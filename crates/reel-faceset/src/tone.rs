@@ -4,30 +4,9 @@ use reel_face::Landmark;
 use reel_face::mask::{Mask, Region, draw_face_region};
 use reel_image::{Affine, Image};
 
-fn linear(c: u8) -> f32 {
-    let v = c as f32 / 255.0;
-    if v <= 0.04045 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
 /// sRGB (D65) to CIELAB.
 pub fn lab(rgb: [u8; 3]) -> [f32; 3] {
-    let (r, g, b) = (linear(rgb[0]), linear(rgb[1]), linear(rgb[2]));
-    let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
-    let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f32| {
-        if t > 0.008856 {
-            t.cbrt()
-        } else {
-            7.787 * t + 16.0 / 116.0
-        }
-    };
-    let (fx, fy, fz) = (f(x), f(y), f(z));
-    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+    reel_image::color::rgb_to_lab([rgb[0] as f32, rgb[1] as f32, rgb[2] as f32])
 }
 
 /// Colour difference (CIE76).

@@ -2,6 +2,7 @@
 //! aligned crops, and simple drawing for previews.
 
 pub mod blur;
+pub mod color;
 mod draw;
 mod geometry;
 pub mod png;

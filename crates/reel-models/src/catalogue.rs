@@ -82,6 +82,15 @@ impl ModelId {
     }
 }
 
+/// The face mesh's topology (which landmarks join into triangles), as MediaPipe ships it with its
+/// Python solution.
+pub const MESH_TOPOLOGY: Asset = Asset {
+    file: "face_mesh_connections.py",
+    package: MEDIAPIPE,
+    member: "mediapipe/python/solutions/face_mesh_connections.py",
+    sha256: "cc7171e44d0612db38720cb2fd2516c395992cdd7457efe341543be6f3c22d87",
+};
+
 /// ONNX Runtime's shared library, from its Python wheel (the C API is all reel uses of it).
 pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
     file: "libonnxruntime.so",

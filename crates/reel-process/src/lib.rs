@@ -8,6 +8,7 @@ pub mod pipeline;
 pub mod reshape;
 pub mod retouch;
 pub mod select;
+pub mod swap;
 
 use reel_face::Face;
 use reel_image::Image;
@@ -15,6 +16,7 @@ use reel_image::Image;
 pub use beauty::{Beauty, BeautySettings};
 pub use deage::{Deage, DeageSettings};
 pub use select::FaceSelection;
+pub use swap::PhotoSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {

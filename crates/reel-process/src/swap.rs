@@ -1,0 +1,290 @@
+//! Instant face replacement from photos, with no training: the photo's face texture is mapped
+//! onto the target's tracked mesh triangle by triangle every frame, its colour matched to the
+//! target's skin (Reinhard's transfer in CIELAB), and blended through a mask feathered inside the
+//! face, with the target's own eyes and mouth interior kept where they show.
+
+use std::path::PathBuf;
+
+use reel_face::mask::{Mask, grown};
+use reel_face::mesh::outline;
+use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, Landmark, Pose, topology};
+use reel_image::color::{lab_to_rgb, rgb_to_lab};
+use reel_image::{Affine, Image, Point};
+use reel_video::{Decoder, Frame};
+
+use crate::beauty::work_rect;
+use crate::{FrameProcessor, ProcessError, face_size};
+
+/// One source face: a photo and its mesh.
+pub struct SourceFace {
+    pub image: Image,
+    pub landmarks: Vec<Landmark>,
+    pub pose: Pose,
+}
+
+impl SourceFace {
+    /// The largest face of a photo.
+    pub fn from_photo(path: &std::path::Path) -> Result<SourceFace, ProcessError> {
+        let mut decoder = Decoder::open(path)?;
+        let mut frame = Frame::default();
+        if !decoder.next_frame(&mut frame)? {
+            return Err(ProcessError::Settings(format!(
+                "{} holds no image",
+                path.display()
+            )));
+        }
+        let mut settings = AnalyzerSettings::default();
+        settings.tracker.detect_every_frame = true;
+        settings.tracker.reidentify = false;
+        let mut analyzer = FaceAnalyzer::new(settings)?;
+        let faces = analyzer.analyze(&frame.image, 0.0)?;
+        let face = faces
+            .iter()
+            .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
+            .ok_or_else(|| {
+                ProcessError::Settings(format!("no face found in {}", path.display()))
+            })?;
+        Ok(SourceFace {
+            landmarks: face.landmarks.clone(),
+            pose: face.pose,
+            image: frame.image,
+        })
+    }
+}
+
+/// The affine map taking triangle `from` onto triangle `to`.
+fn triangle_map(from: [Point; 3], to: [Point; 3]) -> Option<Affine> {
+    let [a, b, c] = from;
+    let det = (b.x - a.x) * (c.y - a.y) - (c.x - a.x) * (b.y - a.y);
+    if det.abs() < 1e-6 {
+        return None;
+    }
+    // Barycentric basis of `from`, then the same combination of `to`.
+    let basis = Affine {
+        m: [b.x - a.x, c.x - a.x, a.x, b.y - a.y, c.y - a.y, a.y],
+    }
+    .inverse()?;
+    let [p, q, r] = to;
+    let target = Affine {
+        m: [q.x - p.x, r.x - p.x, p.x, q.y - p.y, r.y - p.y, p.y],
+    };
+    Some(target.after(&basis))
+}
+
+#[inline]
+fn sample(img: &Image, x: f32, y: f32) -> [f32; 3] {
+    let x = x.clamp(0.0, (img.width - 1) as f32);
+    let y = y.clamp(0.0, (img.height - 1) as f32);
+    let (x0, y0) = (
+        (x as usize).min(img.width.saturating_sub(2)),
+        (y as usize).min(img.height.saturating_sub(2)),
+    );
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let at = |xx: usize, yy: usize| img.pixel(xx.min(img.width - 1), yy.min(img.height - 1));
+    let (p00, p10, p01, p11) = (
+        at(x0, y0),
+        at(x0 + 1, y0),
+        at(x0, y0 + 1),
+        at(x0 + 1, y0 + 1),
+    );
+    let mut out = [0.0; 3];
+    for c in 0..3 {
+        let top = p00[c] as f32 + (p10[c] as f32 - p00[c] as f32) * fx;
+        let bottom = p01[c] as f32 + (p11[c] as f32 - p01[c] as f32) * fx;
+        out[c] = top + (bottom - top) * fy;
+    }
+    out
+}
+
+pub struct PhotoSwap {
+    sources: Vec<SourceFace>,
+    triangles: &'static [[usize; 3]],
+    warped: Vec<[f32; 3]>,
+    covered: Vec<bool>,
+}
+
+impl PhotoSwap {
+    pub fn from_photos(photos: &[PathBuf]) -> Result<PhotoSwap, ProcessError> {
+        if photos.is_empty() {
+            return Err(ProcessError::Settings("give at least one --photo".into()));
+        }
+        let sources = photos
+            .iter()
+            .map(|p| SourceFace::from_photo(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PhotoSwap {
+            sources,
+            triangles: topology::triangles()?,
+            warped: Vec::new(),
+            covered: Vec::new(),
+        })
+    }
+
+    /// The photo whose head pose is closest to the target's.
+    fn source_for(&self, pose: Pose) -> usize {
+        let d = |s: &SourceFace| (s.pose.yaw - pose.yaw).abs() + (s.pose.pitch - pose.pitch).abs();
+        (0..self.sources.len())
+            .min_by(|&a, &b| d(&self.sources[a]).total_cmp(&d(&self.sources[b])))
+            .unwrap_or(0)
+    }
+}
+
+/// Mean and standard deviation of each Lab channel over the chosen pixels.
+fn lab_stats(pixels: impl Iterator<Item = [f32; 3]>) -> Option<([f32; 3], [f32; 3])> {
+    let (mut n, mut sum, mut sq) = (0.0f64, [0.0f64; 3], [0.0f64; 3]);
+    for p in pixels {
+        let l = rgb_to_lab(p);
+        n += 1.0;
+        for k in 0..3 {
+            sum[k] += l[k] as f64;
+            sq[k] += (l[k] * l[k]) as f64;
+        }
+    }
+    if n < 32.0 {
+        return None;
+    }
+    let mean = sum.map(|s| (s / n) as f32);
+    let mut std = [0.0f32; 3];
+    for k in 0..3 {
+        std[k] = ((sq[k] / n - (sum[k] / n).powi(2)).max(1e-6).sqrt() as f32).max(0.5);
+    }
+    Some((mean, std))
+}
+
+impl FrameProcessor for PhotoSwap {
+    fn name(&self) -> &'static str {
+        "swap"
+    }
+
+    fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError> {
+        for face in faces {
+            let (x0, y0, w, h) = work_rect(face, frame, 0.0);
+            if w == 0 || h == 0 {
+                continue;
+            }
+            let src = &self.sources[self.source_for(face.pose)];
+            self.warped.clear();
+            self.warped.resize(w * h, [0.0; 3]);
+            self.covered.clear();
+            self.covered.resize(w * h, false);
+            // Texture mapping: every target triangle samples its source triangle.
+            for tri in self.triangles {
+                let to = tri.map(|i| face.landmarks[i].point());
+                let from = tri.map(|i| src.landmarks[i].point());
+                let Some(map) = triangle_map(to, from) else {
+                    continue;
+                };
+                let (minx, maxx) = (
+                    to.iter().map(|p| p.x).fold(f32::MAX, f32::min),
+                    to.iter().map(|p| p.x).fold(f32::MIN, f32::max),
+                );
+                let (miny, maxy) = (
+                    to.iter().map(|p| p.y).fold(f32::MAX, f32::min),
+                    to.iter().map(|p| p.y).fold(f32::MIN, f32::max),
+                );
+                let (ax, bx) = (
+                    (minx.floor().max(x0 as f32)) as usize,
+                    (maxx.ceil().min((x0 + w - 1) as f32)) as usize,
+                );
+                let (ay, by) = (
+                    (miny.floor().max(y0 as f32)) as usize,
+                    (maxy.ceil().min((y0 + h - 1) as f32)) as usize,
+                );
+                let [a, b, c] = to;
+                let edge = |p: Point, q: Point, r: Point| {
+                    (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x)
+                };
+                let area = edge(a, b, c);
+                if area.abs() < 1e-6 {
+                    continue;
+                }
+                for y in ay..=by {
+                    for x in ax..=bx {
+                        let p = Point::new(x as f32, y as f32);
+                        let (w0, w1, w2) = (
+                            edge(b, c, p) / area,
+                            edge(c, a, p) / area,
+                            edge(a, b, p) / area,
+                        );
+                        if w0 < -1e-4 || w1 < -1e-4 || w2 < -1e-4 {
+                            continue;
+                        }
+                        let s = map.apply(p);
+                        let i = (y - y0) * w + (x - x0);
+                        self.warped[i] = sample(&src.image, s.x, s.y);
+                        self.covered[i] = true;
+                    }
+                }
+            }
+            // The blend mask: the face oval feathered inwards, without the target's eyes and mouth
+            // interior.
+            let s = face_size(face);
+            let radius = (0.04 * s).round().max(1.0);
+            let pts = |idx: &[usize]| -> Vec<Point> {
+                idx.iter().map(|&i| face.landmarks[i].point()).collect()
+            };
+            let mut mask = Mask::new(x0, y0, w, h);
+            mask.fill_polygon(&grown(&pts(outline::FACE_OVAL), -2.0 * radius), 1.0);
+            mask.feather(radius as usize);
+            let mut keep = Mask::new(x0, y0, w, h);
+            for part in [
+                outline::LEFT_EYE,
+                outline::RIGHT_EYE,
+                outline::MOUTH_OPENING,
+            ] {
+                keep.fill_polygon(&grown(&pts(part), 0.01 * s), 1.0);
+            }
+            keep.feather((0.01 * s).round() as usize);
+            // Colour: the warped face takes the target's skin statistics (Reinhard, in Lab).
+            let solid: Vec<usize> = (0..w * h)
+                .filter(|&i| self.covered[i] && mask.data[i] > 0.95 && keep.data[i] < 0.05)
+                .collect();
+            let target_px = |i: usize| {
+                let px = frame.pixel(x0 + i % w, y0 + i / w);
+                [px[0] as f32, px[1] as f32, px[2] as f32]
+            };
+            let stats = lab_stats(solid.iter().map(|&i| self.warped[i]))
+                .zip(lab_stats(solid.iter().map(|&i| target_px(i))));
+            for i in 0..w * h {
+                let m = mask.data[i] * (1.0 - keep.data[i]);
+                if !self.covered[i] || m <= 0.0 {
+                    continue;
+                }
+                let mut v = self.warped[i];
+                if let Some(((sm, ss), (tm, ts))) = stats {
+                    let l = rgb_to_lab(v);
+                    v = lab_to_rgb([0, 1, 2].map(|k| (l[k] - sm[k]) * ts[k] / ss[k] + tm[k]));
+                }
+                let o = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
+                for (dst, new) in frame.data[o..o + 3].iter_mut().zip(v) {
+                    let t = *dst as f32;
+                    *dst = (t + m * (new - t)).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triangle_maps_send_corners_to_corners() {
+        let from = [
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 0.0),
+            Point::new(0.0, 5.0),
+        ];
+        let to = [
+            Point::new(3.0, 4.0),
+            Point::new(13.0, 9.0),
+            Point::new(1.0, 12.0),
+        ];
+        let m = triangle_map(from, to).unwrap();
+        for k in 0..3 {
+            assert!(m.apply(from[k]).distance(to[k]) < 1e-4);
+        }
+    }
+}
