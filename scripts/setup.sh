@@ -33,3 +33,6 @@ mkdir -p output
 ./target/release/reel process "$samples/talking_head.mp4" -o output/talking_head.retouched.mp4 --beauty 0.6 --deage 15
 ./target/release/reel beauty "$samples/talking_head.mp4" --frame 90 --compare output/beauty_sheet.png --strength 0.9
 ./target/release/reel deage "$samples/portrait.jpg" --compare output/deage_sheet.png --years 25
+# Instant face replacement from a photo, and a before/after sheet of it.
+./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/grace_hopper.jpg" -o output/talking_head.swapped.mp4
+./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/portrait.jpg" --frame 90 --compare output/swap_sheet.png

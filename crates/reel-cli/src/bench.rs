@@ -278,7 +278,7 @@ pub struct BenchRetouchArgs {
     pub runs: usize,
 }
 
-/// `reel bench retouch`: beauty and de-aging end to end (decode, analysis, processing, H.264
+/// `reel bench retouch`: beauty, de-aging and the instant swap end to end (decode, analysis, processing, H.264
 /// encode) on 720p video, beside the same pipeline with no processor.
 pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
     use reel_process::{
@@ -306,10 +306,14 @@ pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
             args.runs.max(1)
         );
         type MakeChain = fn() -> Result<Chain>;
-        let jobs: [(&str, MakeChain); 4] = [
+        let jobs: [(&str, MakeChain); 5] = [
             ("decode + analysis + encode", || Ok(Chain::new())),
             ("beauty (strength 0.7)", || {
                 Ok(Chain::new().then(Beauty::new(BeautySettings::default())?))
+            }),
+            ("swap from a photo", || {
+                let photo = crate::samples_path("grace_hopper.jpg");
+                Ok(Chain::new().then(reel_process::PhotoSwap::from_photos(&[photo])?))
             }),
             ("deage (20 years)", || {
                 Ok(Chain::new().then(Deage::new(DeageSettings { years: 20.0 })?))
