@@ -97,8 +97,15 @@ pub struct SwapArgs {
     pub edit: EditArgs,
     /// Photos of the person whose face goes on (instant mode, no training); several photos at
     /// different head poses let each frame use the closest.
-    #[arg(long = "photo", required = true)]
+    #[arg(
+        long = "photo",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
     pub photos: Vec<PathBuf>,
+    /// A model trained by `reel train` (its source person's face goes on).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -137,7 +144,11 @@ pub fn deage(args: &DeageArgs, quiet: bool) -> Result<()> {
 }
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result<()> {
-    let chain = Chain::new().then(PhotoSwap::from_photos(&args.photos).map_err(usage)?);
+    let chain = match &args.model {
+        Some(dir) => Chain::new()
+            .then(reel_swap::swapper::ModelSwap::load(dir).map_err(crate::train::usage)?),
+        None => Chain::new().then(PhotoSwap::from_photos(&args.photos).map_err(usage)?),
+    };
     run(&args.edit, chain, quiet)
 }
 

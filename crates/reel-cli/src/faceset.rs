@@ -45,6 +45,10 @@ pub struct ExtractArgs {
     pub max_yaw: f32,
     #[arg(long, default_value_t = 40.0)]
     pub max_pitch: f32,
+    /// Drop a face as a near-duplicate when none of its landmarks moved more than this fraction
+    /// of the crop since the last kept face of the same person (0 keeps every face).
+    #[arg(long, default_value_t = 0.01)]
+    pub min_change: f32,
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +102,7 @@ pub fn extract_cmd(args: &ExtractArgs, quiet: bool) -> Result<()> {
         min_sharpness: args.min_sharpness,
         max_yaw: args.max_yaw,
         max_pitch: args.max_pitch,
+        min_change: args.min_change,
         subject,
         ..ExtractSettings::default()
     };

@@ -9,6 +9,7 @@ mod interrupt;
 mod preview;
 mod progress;
 mod setup;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,8 +40,11 @@ enum Command {
     Beauty(edit::BeautyArgs),
     /// Retouch de-aging: wrinkles, folds, bags, tone and lower-face shape, by years.
     Deage(edit::DeageArgs),
-    /// Face replacement: put the face from photos on the performer in a video (instant mode).
+    /// Face replacement: put person A's face on the performer in a video, from a trained model
+    /// (--model) or instantly from photos (--photo).
     Swap(edit::SwapArgs),
+    /// Train a per-subject swap model from two face sets.
+    Train(train::TrainArgs),
     /// Several processors in one pass (for example --beauty 0.5 --deage 15).
     Process(edit::ProcessArgs),
     /// Face sets: aligned faces of one person for training a swap model.
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Command::Deage(args) => edit::deage(&args, quiet),
         Command::Process(args) => edit::process(&args, quiet),
         Command::Swap(args) => edit::swap(&args, quiet),
+        Command::Train(args) => train::run(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),

@@ -1,0 +1,247 @@
+//! `reel train` and `reel swap --model` on real faces: Grace Hopper (her portrait, moved about by
+//! ffmpeg) onto the talking head. Small and short runs: they show that training learns, resumes
+//! and refuses what it must, not what a full run looks like. Needs `reel setup`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn reel(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("reel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
+    out
+}
+
+fn sample(name: &str) -> PathBuf {
+    let p = reel_models::samples_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `reel setup` first",
+        p.display()
+    );
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The two face sets, made once for all tests.
+fn facesets() -> &'static (PathBuf, PathBuf) {
+    static SETS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    SETS.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("reel-cli-train-sets-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let clip = dir.join("grace.mp4");
+        let ok = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-loop", "1", "-i"])
+            .arg(sample("grace_hopper.jpg"))
+            .args([
+                "-vf",
+                "scale=1024:-2,zoompan=z='1.1+0.1*sin(on/9)':x='iw/2-(iw/zoom/2)+30*sin(on/7)':y='ih/2-(ih/zoom/2)+20*cos(on/5)':d=1:s=512x600:fps=25,rotate='0.08*sin(t*3)'",
+                "-frames:v", "40", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            ])
+            .arg(&clip)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let (a, b) = (dir.join("grace"), dir.join("jon"));
+        for (input, set) in [(&clip, &a), (&sample("talking_head.mp4"), &b)] {
+            let r = reel(&["faceset", "extract", s(input), "-o", s(set), "--min-change", "0", "--every", "2", "--quiet"]);
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        }
+        (a, b)
+    })
+}
+
+fn info(model: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(model.join("model.json")).unwrap()).unwrap()
+}
+
+fn train(model: &Path, iterations: u64, extra: &[&str]) -> Output {
+    train_at(model, iterations, "32", extra)
+}
+
+fn train_at(model: &Path, iterations: u64, resolution: &str, extra: &[&str]) -> Output {
+    let (a, b) = facesets();
+    let n = iterations.to_string();
+    let mut args = vec![
+        "train",
+        "--src",
+        s(a),
+        "--dst",
+        s(b),
+        "-o",
+        s(model),
+        "--iterations",
+        &n,
+        "--resolution",
+        resolution,
+        "--batch",
+        "4",
+    ];
+    args.extend_from_slice(extra);
+    args.push("--quiet");
+    reel(&args)
+}
+
+#[test]
+fn training_learns_resumes_and_swaps() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-train-{}", std::process::id()));
+    let model = dir.join("grace_on_jon");
+    let r = train(&model, 16, &["--evaluate-every", "8"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let history = info(&model)["history"].as_array().unwrap().clone();
+    let (first, last) = (&history[0], history.last().unwrap());
+    println!("held-back masked SSIM: {history:?}");
+    for person in [1, 2] {
+        let (q0, q1) = (
+            first[person].as_f64().unwrap(),
+            last[person].as_f64().unwrap(),
+        );
+        assert!(
+            q1 > q0 + 0.05,
+            "held-back quality of person {person} rose from {q0} to {q1}"
+        );
+    }
+    assert!(model.join("preview.png").exists());
+
+    // Training again goes on from the checkpoint.
+    let r = train(&model, 20, &[]);
+    assert!(r.status.success());
+    assert_eq!(info(&model)["iterations"], 20);
+
+    // A model of another shape cannot resume this one.
+    let r = train_at(&model, 30, "48", &[]);
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("another shape"));
+
+    // The trained model swaps footage, frame for frame.
+    let out = dir.join("swapped.mp4");
+    let r = reel(&[
+        "swap",
+        s(&sample("speaker.mp4")),
+        "--model",
+        s(&model),
+        "-o",
+        s(&out),
+        "--quiet",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let count = |p: &Path| {
+        let o = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-count_frames",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=nb_read_frames",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(count(&out), count(&sample("speaker.mp4")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_training_run_resumes_from_its_last_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-train-kill-{}", std::process::id()));
+    let model = dir.join("m");
+    let (a, b) = facesets();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args([
+            "train",
+            "--src",
+            s(a),
+            "--dst",
+            s(b),
+            "-o",
+            s(&model),
+            "--resolution",
+            "32",
+            "--batch",
+            "4",
+        ])
+        .args([
+            "--save-minutes",
+            "0.01",
+            "--evaluate-every",
+            "1000",
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    // Wait for a checkpoint, then kill the run without warning.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !model.join("model.json").exists() || info(&model)["iterations"].as_u64().unwrap() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint was written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let saved = info(&model)["iterations"].as_u64().unwrap();
+    let r = train(&model, saved + 2, &[]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        info(&model)["iterations"].as_u64().unwrap(),
+        saved + 2,
+        "resumed from iteration {saved}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn too_few_faces_to_train_is_refused_with_the_count() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-train-few-{}", std::process::id()));
+    let few = dir.join("few");
+    let r = reel(&[
+        "faceset",
+        "extract",
+        s(&sample("portrait.jpg")),
+        "-o",
+        s(&few),
+        "--quiet",
+    ]);
+    assert!(r.status.success());
+    let (_, b) = facesets();
+    let r = reel(&[
+        "train",
+        "--src",
+        s(&few),
+        "--dst",
+        s(b),
+        "-o",
+        s(&dir.join("m")),
+        "--iterations",
+        "1",
+        "--quiet",
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&r.stderr);
+    assert!(msg.contains("1 usable faces"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

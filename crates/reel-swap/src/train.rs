@@ -1,0 +1,400 @@
+//! `reel train`: learns a swap model from two face sets, with masked structural-similarity and
+//! pixel losses, extra weight on eyes and mouth, random-warp and colour augmentation; saves
+//! checkpoints atomically every few minutes and resumes where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use reel_models::install::write_atomic;
+use serde::{Deserialize, Serialize};
+
+use crate::SwapError;
+use crate::data::{Batch, FaceData, Rng, Sample, fill};
+use crate::model::{ModelConfig, Person, SwapModel};
+
+/// What `model.json` records beside the weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub config: ModelConfig,
+    /// The face crops the model was trained on: size and margin (see reel_face::Alignment).
+    pub face_size: usize,
+    pub face_margin: f32,
+    pub iterations: u64,
+    pub seconds: f64,
+    /// Held-back reconstruction quality (masked SSIM) as training went: (iteration, A, B).
+    pub history: Vec<(u64, f32, f32)>,
+}
+
+pub const WEIGHTS: &str = "model.safetensors";
+pub const INFO: &str = "model.json";
+
+pub struct TrainSettings {
+    pub config: ModelConfig,
+    pub batch: usize,
+    pub learning_rate: f64,
+    /// Stop once the model has this many iterations in total (None: until cancelled).
+    pub iterations: Option<u64>,
+    pub save_every: Duration,
+    pub preview_every: Duration,
+    /// Measure held-back quality every this many iterations.
+    pub evaluate_every: u64,
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        TrainSettings {
+            config: ModelConfig::default(),
+            batch: 8,
+            learning_rate: 2e-4,
+            iterations: None,
+            save_every: Duration::from_secs(120),
+            preview_every: Duration::from_secs(300),
+            evaluate_every: 250,
+            seed: 1,
+        }
+    }
+}
+
+/// What the caller hears as training goes.
+pub struct Progress {
+    pub iteration: u64,
+    pub loss: f32,
+    pub iterations_per_second: f32,
+    pub quality: Option<(f32, f32)>,
+}
+
+fn ssim(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    // Structural similarity over Gaussian windows (sigma 1.5, 7x7), images in [0, 1]
+    // (Wang et al. 2004), as a per-channel convolution so that it trains.
+    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    let channels = a.dim(1)?;
+    let g: Vec<f32> = (0..7)
+        .map(|i| (-((i as f32 - 3.0).powi(2)) / (2.0 * 1.5 * 1.5)).exp())
+        .collect();
+    let total: f32 = g.iter().sum::<f32>().powi(2);
+    let window: Vec<f32> = (0..channels)
+        .flat_map(|_| (0..49).map(|k| g[k / 7] * g[k % 7] / total))
+        .collect();
+    let window = Tensor::from_vec(window, (channels, 1, 7, 7), a.device())?;
+    let pool = |t: &Tensor| t.conv2d(&window, 0, 1, 1, channels);
+    let (ma, mb) = (pool(a)?, pool(b)?);
+    let saa = (pool(&a.sqr()?)? - ma.sqr()?)?;
+    let sbb = (pool(&b.sqr()?)? - mb.sqr()?)?;
+    let sab = (pool(&(a * b)?)? - (&ma * &mb)?)?;
+    let num = (((&ma * &mb)? * 2.0)? + c1)?.mul(&((sab * 2.0)? + c2)?)?;
+    let den = ((ma.sqr()? + mb.sqr()?)? + c1)?.mul(&((saa + sbb)? + c2)?)?;
+    num.div(&den)?.mean_all()
+}
+
+struct Tensors {
+    input: Tensor,
+    target: Tensor,
+    mask: Tensor,
+    priority: Tensor,
+}
+
+fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Result<Tensors> {
+    Ok(Tensors {
+        input: Tensor::from_slice(&b.input, (n, 3, res, res), dev)?,
+        target: Tensor::from_slice(&b.target, (n, 3, res, res), dev)?,
+        mask: Tensor::from_slice(&b.mask, (n, 1, res, res), dev)?,
+        priority: Tensor::from_slice(&b.priority, (n, 1, res, res), dev)?,
+    })
+}
+
+fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<Tensor> {
+    let (face, mask) = model.decode(&model.encode(&t.input)?, person)?;
+    let pm = face.broadcast_mul(&t.mask)?;
+    let tm = t.target.broadcast_mul(&t.mask)?;
+    let dssim = ((1.0 - ssim(&pm, &tm)?)? / 2.0)?;
+    let mse = (&pm - &tm)?.sqr()?.mean_all()?;
+    let focus = (&face - &t.target)?
+        .sqr()?
+        .broadcast_mul(&t.priority)?
+        .mean_all()?;
+    let mask_loss = (&mask - &t.mask)?.sqr()?.mean_all()?;
+    (dssim * 10.0)? + (mse * 10.0)? + (focus * 30.0)? + (mask_loss * 10.0)?
+}
+
+/// Held-back reconstruction quality: masked SSIM of the person's own faces drawn back.
+pub fn quality(
+    model: &SwapModel,
+    samples: &[Sample],
+    size: usize,
+    person: Person,
+    dev: &Device,
+) -> Result<f32, SwapError> {
+    if samples.is_empty() {
+        return Ok(f32::NAN);
+    }
+    let res = model.config.resolution;
+    let mut batch = Batch::default();
+    let mut rng = Rng::new(0);
+    let mut total = 0.0;
+    for chunk in samples.chunks(8) {
+        fill(chunk, size, res, chunk.len(), false, &mut rng, &mut batch);
+        let t = tensors(&batch, chunk.len(), res, dev)?;
+        let (face, _) = model.decode(&model.encode(&t.target)?, person)?;
+        let s = ssim(
+            &face.broadcast_mul(&t.mask)?,
+            &t.target.broadcast_mul(&t.mask)?,
+        )?
+        .to_scalar::<f32>()?;
+        total += s * chunk.len() as f32;
+    }
+    Ok(total / samples.len() as f32)
+}
+
+/// Loads a trained model from its directory.
+pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), SwapError> {
+    let info_path = dir.join(INFO);
+    let text = std::fs::read_to_string(&info_path).map_err(|_| {
+        SwapError::Settings(format!(
+            "{} is not a trained model (no {INFO}); train one with `reel train`",
+            dir.display()
+        ))
+    })?;
+    let info: ModelInfo = serde_json::from_str(&text)
+        .map_err(|e| SwapError::Settings(format!("{}: {e}", info_path.display())))?;
+    let mut varmap = VarMap::new();
+    let model = SwapModel::new(
+        info.config,
+        VarBuilder::from_varmap(&varmap, DType::F32, dev),
+    )?;
+    varmap.load(dir.join(WEIGHTS)).map_err(|e| {
+        SwapError::Settings(format!(
+            "{}: the weights do not fit the model described in {INFO} ({e})",
+            dir.display()
+        ))
+    })?;
+    Ok((model, info, varmap))
+}
+
+fn save(dir: &Path, varmap: &VarMap, info: &ModelInfo) -> Result<(), SwapError> {
+    let temp = dir.join(format!(".{WEIGHTS}.partial-{}", std::process::id()));
+    varmap.save(&temp)?;
+    std::fs::rename(&temp, dir.join(WEIGHTS)).map_err(SwapError::io("saving the checkpoint"))?;
+    write_atomic(
+        &dir.join(INFO),
+        &serde_json::to_vec_pretty(info).expect("serialises"),
+    )?;
+    Ok(())
+}
+
+fn to_rgb(t: &Tensor, index: usize, res: usize) -> Result<Vec<u8>, SwapError> {
+    let v: Vec<f32> = t.get(index)?.flatten_all()?.to_vec1()?;
+    let plane = res * res;
+    Ok((0..plane)
+        .flat_map(|i| [0, 1, 2].map(|c| (v[c * plane + i] * 255.0).round().clamp(0.0, 255.0) as u8))
+        .collect())
+}
+
+/// A grid of up to 4 rows: A's face, A drawn back, B's face, B drawn back, B drawn as A.
+fn preview(
+    model: &SwapModel,
+    a: &[Sample],
+    b: &[Sample],
+    size: usize,
+    dev: &Device,
+    path: &Path,
+) -> Result<(), SwapError> {
+    let res = model.config.resolution;
+    let rows = a.len().min(b.len()).min(4);
+    let mut rng = Rng::new(7);
+    let (mut ba, mut bb) = (Batch::default(), Batch::default());
+    fill(&a[..rows], size, res, rows, false, &mut rng, &mut ba);
+    fill(&b[..rows], size, res, rows, false, &mut rng, &mut bb);
+    let (ta, tb) = (tensors(&ba, rows, res, dev)?, tensors(&bb, rows, res, dev)?);
+    let (code_a, code_b) = (model.encode(&ta.target)?, model.encode(&tb.target)?);
+    let columns = [
+        ta.target.clone(),
+        model.decode(&code_a, Person::A)?.0,
+        tb.target.clone(),
+        model.decode(&code_b, Person::B)?.0,
+        model.decode(&code_b, Person::A)?.0,
+    ];
+    let (w, h) = (res * columns.len(), res * rows);
+    let mut img = vec![0u8; w * h * 3];
+    for r in 0..rows {
+        for (c, t) in columns.iter().enumerate() {
+            let tile = to_rgb(t, r, res)?;
+            for y in 0..res {
+                let dst = ((r * res + y) * w + c * res) * 3;
+                img[dst..dst + res * 3].copy_from_slice(&tile[y * res * 3..(y + 1) * res * 3]);
+            }
+        }
+    }
+    write_atomic(path, &reel_image::png::encode(w, h, 3, &img))?;
+    Ok(())
+}
+
+pub struct TrainReport {
+    pub iterations: u64,
+    pub info: ModelInfo,
+    pub checkpoint: PathBuf,
+}
+
+/// Trains (or goes on training) the model in `out` to put `src`'s face on `dst`'s.
+/// `progress` returns false to stop (the model is saved first).
+pub fn train(
+    src: &Path,
+    dst: &Path,
+    out: &Path,
+    settings: &TrainSettings,
+    mut progress: impl FnMut(&Progress) -> bool,
+) -> Result<TrainReport, SwapError> {
+    let cfg = settings.config;
+    if cfg.resolution < 32 || !cfg.resolution.is_multiple_of(16) || cfg.resolution > 512 {
+        return Err(SwapError::Settings(format!(
+            "--resolution must be a multiple of 16 from 32 to 512, not {}",
+            cfg.resolution
+        )));
+    }
+    if settings.batch == 0 || settings.batch > 256 {
+        return Err(SwapError::Settings(
+            "--batch must be between 1 and 256".into(),
+        ));
+    }
+    let a = FaceData::load(src, 10)?;
+    let b = FaceData::load(dst, 10)?;
+    if (a.size, a.margin) != (b.size, b.margin) {
+        return Err(SwapError::Settings(format!(
+            "the face sets were extracted differently (size {} margin {} against size {} margin {}); extract both alike",
+            a.size, a.margin, b.size, b.margin
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(SwapError::io(format!("creating {}", out.display())))?;
+    let dev = crate::device();
+    let (model, mut info, varmap) = if out.join(INFO).exists() {
+        let (model, info, varmap) = load(out, &dev)?;
+        if info.config != cfg {
+            return Err(SwapError::Settings(format!(
+                "{} holds a model of another shape ({:?}); train with the same settings to resume, or choose another -o",
+                out.display(),
+                info.config
+            )));
+        }
+        (model, info, varmap)
+    } else {
+        let varmap = VarMap::new();
+        let model = SwapModel::new(cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
+        let info = ModelInfo {
+            config: cfg,
+            face_size: a.size,
+            face_margin: a.margin,
+            iterations: 0,
+            seconds: 0.0,
+            history: Vec::new(),
+        };
+        (model, info, varmap)
+    };
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: settings.learning_rate,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        },
+    )?;
+    let mut rng = Rng::new(settings.seed ^ info.iterations);
+    let (mut batch_a, mut batch_b) = (Batch::default(), Batch::default());
+    let res = cfg.resolution;
+    let (mut last_save, mut last_preview) = (Instant::now(), Instant::now());
+    let started = Instant::now();
+    let seconds_before = info.seconds;
+    let first = info.iterations;
+    if info.history.is_empty() {
+        let q = (
+            quality(&model, &a.held_back, a.size, Person::A, &dev)?,
+            quality(&model, &b.held_back, b.size, Person::B, &dev)?,
+        );
+        info.history.push((0, q.0, q.1));
+    }
+    loop {
+        if settings.iterations.is_some_and(|n| info.iterations >= n) {
+            break;
+        }
+        fill(
+            &a.train,
+            a.size,
+            res,
+            settings.batch,
+            true,
+            &mut rng,
+            &mut batch_a,
+        );
+        fill(
+            &b.train,
+            b.size,
+            res,
+            settings.batch,
+            true,
+            &mut rng,
+            &mut batch_b,
+        );
+        let (ta, tb) = (
+            tensors(&batch_a, settings.batch, res, &dev)?,
+            tensors(&batch_b, settings.batch, res, &dev)?,
+        );
+        let l = (loss(&model, &ta, Person::A)? + loss(&model, &tb, Person::B)?)?;
+        opt.backward_step(&l)?;
+        info.iterations += 1;
+        info.seconds = seconds_before + started.elapsed().as_secs_f64();
+        let mut q = None;
+        if info.iterations.is_multiple_of(settings.evaluate_every) {
+            let qa = quality(&model, &a.held_back, a.size, Person::A, &dev)?;
+            let qb = quality(&model, &b.held_back, b.size, Person::B, &dev)?;
+            info.history.push((info.iterations, qa, qb));
+            q = Some((qa, qb));
+        }
+        let done = info.iterations - first;
+        let keep_going = progress(&Progress {
+            iteration: info.iterations,
+            loss: l.to_scalar::<f32>()?,
+            iterations_per_second: done as f32 / started.elapsed().as_secs_f32().max(1e-3),
+            quality: q,
+        });
+        if last_preview.elapsed() >= settings.preview_every {
+            preview(
+                &model,
+                &a.train,
+                &b.train,
+                a.size,
+                &dev,
+                &out.join("preview.png"),
+            )?;
+            last_preview = Instant::now();
+        }
+        if last_save.elapsed() >= settings.save_every {
+            save(out, &varmap, &info)?;
+            last_save = Instant::now();
+        }
+        if !keep_going {
+            break;
+        }
+    }
+    if info.history.last().is_none_or(|h| h.0 != info.iterations) {
+        let qa = quality(&model, &a.held_back, a.size, Person::A, &dev)?;
+        let qb = quality(&model, &b.held_back, b.size, Person::B, &dev)?;
+        info.history.push((info.iterations, qa, qb));
+    }
+    save(out, &varmap, &info)?;
+    preview(
+        &model,
+        &a.train,
+        &b.train,
+        a.size,
+        &dev,
+        &out.join("preview.png"),
+    )?;
+    Ok(TrainReport {
+        iterations: info.iterations - first,
+        info,
+        checkpoint: out.join(WEIGHTS),
+    })
+}
