@@ -360,3 +360,113 @@ pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+#[derive(Args)]
+pub struct BenchTrainArgs {
+    /// Face resolution of the model.
+    #[arg(long, default_value_t = 128)]
+    pub resolution: usize,
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Timed training iterations (after one untimed).
+    #[arg(long, default_value_t = 3)]
+    pub iterations: u64,
+}
+
+/// `reel bench train`: swap-model training speed on this machine, and the trained model's swap
+/// speed on 720p video end to end, beside the same pipeline with no processor.
+pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
+    use reel_faceset::extract::{ExtractSettings, extract};
+    use reel_process::{Chain, FaceSelection, pipeline};
+    use reel_swap::train::{TrainSettings, train};
+    let dir = std::env::temp_dir().join(format!("reel-bench-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> Result<()> {
+        let every = ExtractSettings {
+            min_change: 0.0,
+            every: 2,
+            ..ExtractSettings::default()
+        };
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        extract(
+            &[crate::samples_path("speaker.mp4")],
+            &a,
+            &every,
+            |_, _, _| true,
+        )?;
+        extract(
+            &[crate::samples_path("talking_head.mp4")],
+            &b,
+            &every,
+            |_, _, _| true,
+        )?;
+        let model = dir.join("model");
+        let mut settings = TrainSettings {
+            batch: args.batch,
+            iterations: Some(1),
+            evaluate_every: u64::MAX,
+            ..TrainSettings::default()
+        };
+        settings.config.resolution = args.resolution;
+        train(&a, &b, &model, &settings, |_| true)?;
+        settings.iterations = Some(1 + args.iterations.max(1));
+        let t = Instant::now();
+        train(&a, &b, &model, &settings, |_| true)?;
+        let secs = t.elapsed().as_secs_f64();
+        let its = args.iterations.max(1) as f64 / secs;
+        println!(
+            "reel bench train: {} px, batch {} per person, {} ({})",
+            args.resolution,
+            args.batch,
+            if cfg!(feature = "cuda") {
+                "CUDA build"
+            } else {
+                "CPU"
+            },
+            if reel_swap::device().is_cpu() {
+                "running on the CPU"
+            } else {
+                "running on the GPU"
+            }
+        );
+        println!(
+            "  training: {its:.3} iterations/s, {:.1} faces/s (both people), {:.2} s per iteration",
+            its * 2.0 * args.batch as f64,
+            1.0 / its
+        );
+        let (_, hd) = load(
+            &crate::samples_path("talking_head.mp4"),
+            1,
+            Some((1280, 720)),
+            &dir,
+        )?;
+        let mut fps = Vec::new();
+        for with_model in [false, true] {
+            let mut chain = Chain::new();
+            if with_model {
+                chain = chain.then(reel_swap::swapper::ModelSwap::load(&model)?);
+            }
+            let t = Instant::now();
+            let report = pipeline::run(
+                &hd,
+                &dir.join("out.mp4"),
+                Codec::H264,
+                18,
+                pipeline::editing_analysis(8, 1),
+                &mut FaceSelection::All,
+                &mut chain,
+                |_, _| true,
+            )?;
+            fps.push(report.frames as f64 / t.elapsed().as_secs_f64());
+        }
+        println!(
+            "  swap with the model, 720p end to end: {:.1} fps (decode + analysis + encode alone {:.1} fps; the model and paste take {:.1} ms a frame)",
+            fps[1],
+            fps[0],
+            1000.0 / fps[1] - 1000.0 / fps[0]
+        );
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -84,8 +84,10 @@ enum FacesetCommand {
 enum BenchCommand {
     /// Detection, landmarks, full analysis at 720p and 1080p, decode and encode.
     Faces(bench::BenchFacesArgs),
-    /// Beauty and de-aging end to end on 720p video.
+    /// Beauty, de-aging and the photo swap end to end on 720p video.
     Retouch(bench::BenchRetouchArgs),
+    /// Swap-model training speed, and the trained model's swap speed on 720p video.
+    Train(bench::BenchTrainArgs),
 }
 
 /// Options shared by commands that write video.
@@ -132,6 +134,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Retouch(args),
         } => bench::retouch(&args, quiet),
+        Command::Bench {
+            command: BenchCommand::Train(args),
+        } => bench::train(&args, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
