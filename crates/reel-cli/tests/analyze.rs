@@ -4,70 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::*;
+
 use serde_json::Value;
-
-fn reel(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .args(args)
-        .output()
-        .expect("reel runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
-    out
-}
-
-fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `reel setup` first",
-        p.display()
-    );
-    p
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("reel-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    /// Everything in the directory, to check that failures leave nothing behind.
-    fn listing(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {args:?}");
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn streams(path: &Path) -> Value {
     let out = Command::new("ffprobe")

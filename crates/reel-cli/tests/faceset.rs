@@ -2,40 +2,12 @@
 //! Needs `reel setup`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+use common::*;
 
 use serde_json::Value;
-
-fn reel(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .args(args)
-        .output()
-        .expect("reel runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
-    out
-}
-
-fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `reel setup` first",
-        p.display()
-    );
-    p
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reel-cli-faceset-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn records(dir: &Path) -> Vec<Value> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -59,8 +31,8 @@ fn records(dir: &Path) -> Vec<Value> {
 
 #[test]
 fn extract_keeps_aligned_faces_with_everything_beside_them() {
-    let dir = scratch("extract");
-    let set = dir.join("jon");
+    let dir = Scratch::new("extract");
+    let set = dir.path("jon");
     let r = reel(&[
         "faceset",
         "extract",
@@ -118,13 +90,12 @@ fn extract_keeps_aligned_faces_with_everything_beside_them() {
             && text.contains("light"),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn too_few_faces_is_a_clear_error() {
-    let dir = scratch("empty");
-    let shelf = dir.join("shelf.mp4");
+    let dir = Scratch::new("empty");
+    let shelf = dir.path("shelf.mp4");
     let ok = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-i"])
         .arg(sample("speaker.mp4"))
@@ -134,23 +105,22 @@ fn too_few_faces_is_a_clear_error() {
         .unwrap()
         .success();
     assert!(ok);
-    let r = reel(&["faceset", "extract", s(&shelf), "-o", s(&dir.join("none"))]);
+    let r = reel(&["faceset", "extract", s(&shelf), "-o", s(&dir.path("none"))]);
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("kept 0 faces"));
-    let r = reel(&["faceset", "stats", s(&dir.join("none"))]);
+    let r = reel(&["faceset", "stats", s(&dir.path("none"))]);
     assert_eq!(
         r.status.code(),
         Some(2),
         "{}",
         String::from_utf8_lossy(&r.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn casting_ranks_the_same_man_first_and_strangers_last() {
-    let dir = scratch("cast");
-    let set = dir.join("jon");
+    let dir = Scratch::new("cast");
+    let set = dir.path("jon");
     assert!(
         reel(&[
             "faceset",
@@ -165,7 +135,7 @@ fn casting_ranks_the_same_man_first_and_strangers_last() {
         .status
         .success()
     );
-    let sheet = dir.join("sheet.png");
+    let sheet = dir.path("sheet.png");
     let r = reel(&[
         "cast",
         "--target",
@@ -197,5 +167,4 @@ fn casting_ranks_the_same_man_first_and_strangers_last() {
     );
     assert!(ranked[0]["identity"].as_f64().unwrap() < 0.6);
     assert!(sheet.exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }

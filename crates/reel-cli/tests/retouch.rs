@@ -1,84 +1,14 @@
 //! `reel beauty`, `reel deage` and `reel process` end to end on the sample footage.
 //! Needs `reel setup`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use reel_video::{Decoder, Frame};
-
-fn reel(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .args(args)
-        .output()
-        .expect("reel runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
-    out
-}
-
-fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `reel setup` first",
-        p.display()
-    );
-    p
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reel-cli-retouch-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn ffmpeg(args: &[&str]) {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg {args:?}");
-}
-
-fn count(path: &Path, kind: &str) -> String {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            kind,
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn frames(path: &Path) -> Vec<reel_image::Image> {
-    let mut d = Decoder::open(path).unwrap();
-    let mut f = Frame::default();
-    let mut v = Vec::new();
-    while d.next_frame(&mut f).unwrap() {
-        v.push(f.image.clone());
-    }
-    v
-}
+mod common;
+use common::*;
 
 #[test]
 fn processors_keep_every_frame_and_the_audio() {
-    let dir = scratch("frames");
+    let dir = Scratch::new("frames");
     let input = sample("talking_head.mp4");
     let photo = sample("grace_hopper.jpg");
     for (name, args) in [
@@ -90,7 +20,7 @@ fn processors_keep_every_frame_and_the_audio() {
             vec!["process", "--beauty", "0.5", "--deage", "15"],
         ),
     ] {
-        let out = dir.join(name);
+        let out = dir.path(name);
         let mut a = args.clone();
         a.extend([s(&input), "-o", s(&out), "--quiet"]);
         let r = reel(&a);
@@ -106,13 +36,12 @@ fn processors_keep_every_frame_and_the_audio() {
             "{name}: audio packets"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn compare_sheets_show_one_frame_before_and_after() {
-    let dir = scratch("sheet");
-    let sheet = dir.join("sheet.png");
+    let dir = Scratch::new("sheet");
+    let sheet = dir.path("sheet.png");
     let r = reel(&[
         "deage",
         s(&sample("talking_head.mp4")),
@@ -130,7 +59,6 @@ fn compare_sheets_show_one_frame_before_and_after() {
     // The left half is the untouched frame 90.
     let same = (0..480).all(|y| (0..640).all(|x| left.pixel(x, y) == right.pixel(x, y)));
     assert!(same, "the left half is frame 90 as decoded");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -156,9 +84,9 @@ fn bad_settings_are_refused_with_exit_code_2() {
 
 #[test]
 fn only_the_person_in_the_reference_photo_is_edited() {
-    let dir = scratch("choose");
+    let dir = Scratch::new("choose");
     // Two people side by side: Grace Hopper (a still) on the left, the talking head on the right.
-    let pair = dir.join("pair.mkv");
+    let pair = dir.path("pair.mkv");
     ffmpeg(&[
         "-loop",
         "1",
@@ -176,7 +104,7 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         s(&pair),
     ]);
     // The reference: the same man in other footage (the speaker clip).
-    let reference = dir.join("speaker.png");
+    let reference = dir.path("speaker.png");
     ffmpeg(&[
         "-i",
         s(&sample("speaker.mp4")),
@@ -188,7 +116,7 @@ fn only_the_person_in_the_reference_photo_is_edited() {
     ]);
     let changes = |reference: &Path| -> (f64, f64) {
         // A PNG sequence: lossless, so any change is the processor's.
-        let out = dir.join("out");
+        let out = dir.path("out");
         let r = reel(&[
             "beauty",
             s(&pair),
@@ -231,5 +159,4 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         (0.0, 0.0),
         "a stranger's photo selects nobody"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,34 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
+use common::*;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-
-fn reel(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("reel runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
-    out
-}
-
-fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `reel setup` first",
-        p.display()
-    );
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// The two face sets, made once for all tests.
 fn facesets() -> &'static (PathBuf, PathBuf) {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use reel_face::{AnalyzerSettings, FaceAnalyzer, FaceRecognizer, OneEuro, TrackerSettings};
+use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, FaceRecognizer, OneEuro, TrackerSettings};
 use reel_image::Image;
 use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, VideoError};
 
@@ -141,8 +141,8 @@ pub fn side_by_side(a: &Image, b: &Image) -> Image {
     out
 }
 
-/// Chooses, in every frame, the face of the person in `photo` (its largest face).
-pub fn like_reference(photo: &Path, threads: usize) -> Result<FaceSelection, ProcessError> {
+/// The largest face in a photo, with the photo.
+pub fn photo_face(photo: &Path) -> Result<(Image, Face), ProcessError> {
     let mut decoder = Decoder::open(photo)?;
     let mut frame = Frame::default();
     if !decoder.next_frame(&mut frame)? {
@@ -153,19 +153,22 @@ pub fn like_reference(photo: &Path, threads: usize) -> Result<FaceSelection, Pro
     }
     let mut settings = AnalyzerSettings::default();
     settings.tracker.detect_every_frame = true;
+    settings.tracker.reidentify = false;
     let mut analyzer = FaceAnalyzer::new(settings)?;
-    let faces = analyzer.analyze(&frame.image, 0.0)?;
-    let face = faces
+    let face = analyzer
+        .analyze(&frame.image, 0.0)?
         .iter()
         .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
-        .ok_or_else(|| {
-            ProcessError::Settings(format!(
-                "no face found in the reference photo {}",
-                photo.display()
-            ))
-        })?;
+        .cloned()
+        .ok_or_else(|| ProcessError::Settings(format!("no face found in {}", photo.display())))?;
+    Ok((frame.image, face))
+}
+
+/// Chooses, in every frame, the face of the person in `photo` (its largest face).
+pub fn like_reference(photo: &Path, threads: usize) -> Result<FaceSelection, ProcessError> {
+    let (image, face) = photo_face(photo)?;
     let mut recognizer = FaceRecognizer::new(threads)?;
-    let reference = recognizer.describe(&frame.image, &face.landmarks)?;
+    let reference = recognizer.describe(&image, &face.landmarks)?;
     Ok(FaceSelection::Like(Box::new(ReferenceMatch::new(
         reference, recognizer,
     ))))

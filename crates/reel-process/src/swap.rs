@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
-use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, Landmark, Pose, topology};
+use reel_face::{Face, Landmark, Pose, topology};
 use reel_image::color::{lab_to_rgb, rgb_to_lab};
 use reel_image::{Affine, Image, Point};
-use reel_video::{Decoder, Frame};
 
 use crate::beauty::work_rect;
 use crate::{FrameProcessor, ProcessError, face_size};
@@ -25,29 +24,11 @@ pub struct SourceFace {
 impl SourceFace {
     /// The largest face of a photo.
     pub fn from_photo(path: &std::path::Path) -> Result<SourceFace, ProcessError> {
-        let mut decoder = Decoder::open(path)?;
-        let mut frame = Frame::default();
-        if !decoder.next_frame(&mut frame)? {
-            return Err(ProcessError::Settings(format!(
-                "{} holds no image",
-                path.display()
-            )));
-        }
-        let mut settings = AnalyzerSettings::default();
-        settings.tracker.detect_every_frame = true;
-        settings.tracker.reidentify = false;
-        let mut analyzer = FaceAnalyzer::new(settings)?;
-        let faces = analyzer.analyze(&frame.image, 0.0)?;
-        let face = faces
-            .iter()
-            .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
-            .ok_or_else(|| {
-                ProcessError::Settings(format!("no face found in {}", path.display()))
-            })?;
+        let (image, face) = crate::pipeline::photo_face(path)?;
         Ok(SourceFace {
-            landmarks: face.landmarks.clone(),
+            landmarks: face.landmarks,
             pose: face.pose,
-            image: frame.image,
+            image,
         })
     }
 }

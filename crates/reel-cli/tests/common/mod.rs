@@ -1,0 +1,100 @@
+//! What the end-to-end tests share: running reel, the sample media, scratch directories, ffmpeg.
+// Each test file uses its own share of these.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use reel_image::Image;
+use reel_video::{Decoder, Frame};
+
+/// Runs the reel program; a panic is a failure whatever the test expects.
+pub fn reel(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("reel runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "reel panicked: {stderr}");
+    out
+}
+
+/// A sample from `reel setup`.
+pub fn sample(name: &str) -> PathBuf {
+    let p = reel_models::samples_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `reel setup` first",
+        p.display()
+    );
+    p
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+pub fn ffmpeg(args: &[&str]) {
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg {args:?}");
+}
+
+/// Frames ffprobe counts in a stream (`v:0`, `a:0`).
+pub fn count(path: &Path, stream: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", stream])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Every frame of a video or image sequence.
+pub fn frames(path: &Path) -> Vec<Image> {
+    let mut d = Decoder::open(path).unwrap();
+    let mut f = Frame::default();
+    let mut v = Vec::new();
+    while d.next_frame(&mut f).unwrap() {
+        v.push(f.image.clone());
+    }
+    v
+}
+
+/// A directory of its own for one test, removed afterwards.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("reel-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Everything in the directory, to check that failures leave nothing behind.
+    pub fn listing(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
