@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use reel_process::color::ColorMatch;
 use reel_process::{
     Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, PhotoSwap, ProcessError,
     pipeline,
@@ -106,6 +107,10 @@ pub struct SwapArgs {
     /// A model trained by `reel train` (its source person's face goes on).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// How the new face's colour is matched to the performer's: reinhard (Lab mean and spread,
+    /// also called rct), linear (RGB covariance), histogram (Lab distributions) or none.
+    #[arg(long, default_value = "reinhard", value_parser = ["reinhard", "rct", "linear", "histogram", "none"])]
+    pub color: String,
 }
 
 #[derive(Args, Debug)]
@@ -144,10 +149,17 @@ pub fn deage(args: &DeageArgs, quiet: bool) -> Result<()> {
 }
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result<()> {
+    let color = ColorMatch::parse(&args.color).expect("clap checks the name");
     let chain = match &args.model {
-        Some(dir) => Chain::new()
-            .then(reel_swap::swapper::ModelSwap::load(dir).map_err(crate::train::usage)?),
-        None => Chain::new().then(PhotoSwap::from_photos(&args.photos).map_err(usage)?),
+        Some(dir) => {
+            let swap = reel_swap::swapper::ModelSwap::load(dir).map_err(crate::train::usage)?;
+            Chain::new().then(swap.with_color(color))
+        }
+        None => Chain::new().then(
+            PhotoSwap::from_photos(&args.photos)
+                .map_err(usage)?
+                .with_color(color),
+        ),
     };
     run(&args.edit, chain, quiet)
 }

@@ -13,6 +13,10 @@ fn processors_keep_every_frame_and_the_audio() {
     let photo = sample("grace_hopper.jpg");
     for (name, args) in [
         ("swap.mp4", vec!["swap", "--photo", s(&photo)]),
+        (
+            "swap-histogram.mp4",
+            vec!["swap", "--photo", s(&photo), "--color", "histogram"],
+        ),
         ("beauty.mp4", vec!["beauty", "--strength", "0.8"]),
         ("deage.mov", vec!["deage", "--years", "15"]),
         (

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_face::{Face, Landmark, Pose, topology};
-use reel_image::color::{lab_to_rgb, rgb_to_lab};
 use reel_image::{Affine, Image, Point};
 
 use crate::beauty::work_rect;
+use crate::color::{ColorMatch, transfer};
 use crate::{FrameProcessor, ProcessError, face_size};
 
 /// One source face: a photo and its mesh.
@@ -82,6 +82,7 @@ pub struct PhotoSwap {
     triangles: &'static [[usize; 3]],
     warped: Vec<[f32; 3]>,
     covered: Vec<bool>,
+    color: ColorMatch,
 }
 
 impl PhotoSwap {
@@ -98,7 +99,14 @@ impl PhotoSwap {
             triangles: topology::triangles()?,
             warped: Vec::new(),
             covered: Vec::new(),
+            color: ColorMatch::Reinhard,
         })
+    }
+
+    /// How the photo's colour is matched to the target's (Reinhard unless set).
+    pub fn with_color(mut self, color: ColorMatch) -> PhotoSwap {
+        self.color = color;
+        self
     }
 
     /// The photo whose head pose is closest to the target's.
@@ -108,28 +116,6 @@ impl PhotoSwap {
             .min_by(|&a, &b| d(&self.sources[a]).total_cmp(&d(&self.sources[b])))
             .unwrap_or(0)
     }
-}
-
-/// Mean and standard deviation of each Lab channel over the chosen pixels.
-fn lab_stats(pixels: impl Iterator<Item = [f32; 3]>) -> Option<([f32; 3], [f32; 3])> {
-    let (mut n, mut sum, mut sq) = (0.0f64, [0.0f64; 3], [0.0f64; 3]);
-    for p in pixels {
-        let l = rgb_to_lab(p);
-        n += 1.0;
-        for k in 0..3 {
-            sum[k] += l[k] as f64;
-            sq[k] += (l[k] * l[k]) as f64;
-        }
-    }
-    if n < 32.0 {
-        return None;
-    }
-    let mean = sum.map(|s| (s / n) as f32);
-    let mut std = [0.0f32; 3];
-    for k in 0..3 {
-        std[k] = ((sq[k] / n - (sum[k] / n).powi(2)).max(1e-6).sqrt() as f32).max(0.5);
-    }
-    Some((mean, std))
 }
 
 impl FrameProcessor for PhotoSwap {
@@ -216,26 +202,21 @@ impl FrameProcessor for PhotoSwap {
                 keep.fill_polygon(&grown(&pts(part), 0.01 * s), 1.0);
             }
             keep.feather((0.01 * s).round() as usize);
-            // Colour: the warped face takes the target's skin statistics (Reinhard, in Lab).
+            // Colour: the warped face takes the colour of the target's face where both show.
             let solid: Vec<usize> = (0..w * h)
                 .filter(|&i| self.covered[i] && mask.data[i] > 0.95 && keep.data[i] < 0.05)
                 .collect();
-            let target_px = |i: usize| {
-                let px = frame.pixel(x0 + i % w, y0 + i / w);
-                [px[0] as f32, px[1] as f32, px[2] as f32]
-            };
-            let stats = lab_stats(solid.iter().map(|&i| self.warped[i]))
-                .zip(lab_stats(solid.iter().map(|&i| target_px(i))));
+            let reference: Vec<[f32; 3]> = solid
+                .iter()
+                .map(|&i| frame.pixel(x0 + i % w, y0 + i / w).map(|v| v as f32))
+                .collect();
+            transfer(self.color, &mut self.warped, &solid, &reference);
             for i in 0..w * h {
                 let m = mask.data[i] * (1.0 - keep.data[i]);
                 if !self.covered[i] || m <= 0.0 {
                     continue;
                 }
-                let mut v = self.warped[i];
-                if let Some(((sm, ss), (tm, ts))) = stats {
-                    let l = rgb_to_lab(v);
-                    v = lab_to_rgb([0, 1, 2].map(|k| (l[k] - sm[k]) * ts[k] / ss[k] + tm[k]));
-                }
+                let v = self.warped[i];
                 let o = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
                 for (dst, new) in frame.data[o..o + 3].iter_mut().zip(v) {
                     let t = *dst as f32;

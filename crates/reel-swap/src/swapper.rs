@@ -9,8 +9,8 @@ use candle_nn::VarMap;
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_face::{Alignment, Face};
-use reel_image::color::{lab_to_rgb, rgb_to_lab};
 use reel_image::{Image, Point};
+use reel_process::color::{ColorMatch, transfer};
 use reel_process::{FrameProcessor, ProcessError, face_size};
 
 use crate::SwapError;
@@ -23,6 +23,7 @@ pub struct ModelSwap {
     device: Device,
     crop: Image,
     input: Vec<f32>,
+    color: ColorMatch,
     _weights: VarMap,
 }
 
@@ -36,8 +37,15 @@ impl ModelSwap {
             device,
             crop: Image::default(),
             input: Vec::new(),
+            color: ColorMatch::Reinhard,
             _weights: weights,
         })
+    }
+
+    /// How the drawn face's colour is matched to the frame (Reinhard unless set).
+    pub fn with_color(mut self, color: ColorMatch) -> ModelSwap {
+        self.color = color;
+        self
     }
 
     /// The model's face for a crop: RGB and mask, each R x R, in [0, 1].
@@ -95,41 +103,24 @@ impl FrameProcessor for ModelSwap {
             let (rgb, mask) = self
                 .draw()
                 .map_err(|e| ProcessError::Settings(format!("swap model: {e}")))?;
-            // Colour: the drawn face takes the frame's colour statistics under the mask (Reinhard).
-            let (mut sum_p, mut sum_t, mut sq_p, mut sq_t, mut n) =
-                ([0.0f32; 3], [0.0f32; 3], [0.0f32; 3], [0.0f32; 3], 0.0f32);
-            let mut labs = Vec::with_capacity(plane);
-            for i in 0..plane {
-                let p = rgb_to_lab([
-                    rgb[i] * 255.0,
-                    rgb[plane + i] * 255.0,
-                    rgb[2 * plane + i] * 255.0,
-                ]);
-                labs.push(p);
-                if mask[i] > 0.7 {
-                    let c = self.crop.data[i * 3..i * 3 + 3].to_vec();
-                    let t = rgb_to_lab([c[0] as f32, c[1] as f32, c[2] as f32]);
-                    for k in 0..3 {
-                        sum_p[k] += p[k];
-                        sum_t[k] += t[k];
-                        sq_p[k] += p[k] * p[k];
-                        sq_t[k] += t[k] * t[k];
-                    }
-                    n += 1.0;
-                }
-            }
+            // Colour: the drawn face takes the frame's colour where the model's mask is solid.
+            let mut pixels: Vec<[f32; 3]> = (0..plane)
+                .map(|i| {
+                    [
+                        rgb[i] * 255.0,
+                        rgb[plane + i] * 255.0,
+                        rgb[2 * plane + i] * 255.0,
+                    ]
+                })
+                .collect();
+            let solid: Vec<usize> = (0..plane).filter(|&i| mask[i] > 0.7).collect();
+            let reference: Vec<[f32; 3]> = solid
+                .iter()
+                .map(|&i| [0, 1, 2].map(|k| self.crop.data[i * 3 + k] as f32))
+                .collect();
+            transfer(self.color, &mut pixels, &solid, &reference);
             let mut drawn = vec![0.0f32; plane * 3];
-            for i in 0..plane {
-                let mut l = labs[i];
-                if n > 32.0 {
-                    for k in 0..3 {
-                        let (mp, mt) = (sum_p[k] / n, sum_t[k] / n);
-                        let sp = (sq_p[k] / n - mp * mp).max(1e-4).sqrt();
-                        let st = (sq_t[k] / n - mt * mt).max(1e-4).sqrt();
-                        l[k] = (l[k] - mp) * st / sp + mt;
-                    }
-                }
-                let v = lab_to_rgb(l);
+            for (i, v) in pixels.iter().enumerate() {
                 for k in 0..3 {
                     drawn[k * plane + i] = v[k];
                 }
