@@ -246,15 +246,7 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result<()> {
         analysis,
         &mut selection,
         &mut chain,
-        |done, total| {
-            if let Some(t) = total
-                && bar.length() != Some(t)
-            {
-                bar.set_length(t);
-            }
-            bar.set_position(done);
-            crate::interrupt::check().is_ok()
-        },
+        |done, total| progress::advance(&bar, done, total),
     );
     bar.finish_and_clear();
     let report = report.map_err(|e| match e {

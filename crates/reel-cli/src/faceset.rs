@@ -108,17 +108,11 @@ pub fn extract_cmd(args: &ExtractArgs, quiet: bool) -> Result<()> {
     };
     let bar = progress::frames(None, "extract", quiet);
     let report = extract(&args.inputs, &args.output, &settings, |_, done, total| {
-        if let Some(t) = total
-            && bar.length() != Some(t)
-        {
-            bar.set_length(t);
-        }
-        bar.set_position(done);
-        crate::interrupt::check().is_ok()
+        progress::advance(&bar, done, total)
     });
     bar.finish_and_clear();
     let report = report.map_err(|e| match e {
-        FacesetError::Settings(m) if m == "cancelled" => crate::interrupt::Interrupted.into(),
+        FacesetError::Cancelled => crate::interrupt::Interrupted.into(),
         other => usage(other),
     })?;
     if !quiet {

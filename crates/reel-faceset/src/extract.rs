@@ -153,7 +153,7 @@ pub fn extract(
         while decoder.next_frame(&mut frame)? {
             report.frames += 1;
             if !progress(input, frame.index, total) {
-                return Err(FacesetError::Settings("cancelled".into()));
+                return Err(FacesetError::Cancelled);
             }
             let time = frame.time.map(|t| t.seconds());
             // Tracking needs every frame; only every n-th is considered for the set.

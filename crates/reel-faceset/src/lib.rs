@@ -13,6 +13,8 @@ pub use record::FaceRecord;
 pub enum FacesetError {
     #[error("{0}")]
     Settings(String),
+    #[error("cancelled")]
+    Cancelled,
     #[error(transparent)]
     Model(#[from] reel_models::ModelError),
     #[error(transparent)]
