@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use reel_process::blend::Blend;
 use reel_process::color::ColorMatch;
 use reel_process::{
     Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, PhotoSwap, ProcessError,
@@ -111,6 +112,10 @@ pub struct SwapArgs {
     /// also called rct), linear (RGB covariance), histogram (Lab distributions) or none.
     #[arg(long, default_value = "reinhard", value_parser = ["reinhard", "rct", "linear", "histogram", "none"])]
     pub color: String,
+    /// How the new face is joined to the frame: multiband (each band of detail over its own
+    /// width) or alpha (one soft mask).
+    #[arg(long, default_value = "multiband", value_parser = ["multiband", "alpha"])]
+    pub blend: String,
 }
 
 #[derive(Args, Debug)]
@@ -150,10 +155,11 @@ pub fn deage(args: &DeageArgs, quiet: bool) -> Result<()> {
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result<()> {
     let color = ColorMatch::parse(&args.color).expect("clap checks the name");
+    let blend = Blend::parse(&args.blend).expect("clap checks the name");
     let chain = match &args.model {
         Some(dir) => {
             let swap = reel_swap::swapper::ModelSwap::load(dir).map_err(crate::train::usage)?;
-            Chain::new().then(swap.with_color(color))
+            Chain::new().then(swap.with_color(color).with_blend(blend))
         }
         None => Chain::new().then(
             PhotoSwap::from_photos(&args.photos)

@@ -3,6 +3,7 @@
 //! runs several in one pass, and [`pipeline`] streams a video through a chain, audio kept.
 
 pub mod beauty;
+pub mod blend;
 pub mod color;
 pub mod deage;
 pub mod pipeline;

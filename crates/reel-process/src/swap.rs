@@ -11,6 +11,7 @@ use reel_face::{Face, Landmark, Pose, topology};
 use reel_image::{Affine, Image, Point};
 
 use crate::beauty::work_rect;
+use crate::blend::{Blend, paste};
 use crate::color::{ColorMatch, transfer};
 use crate::{FrameProcessor, ProcessError, face_size};
 
@@ -83,6 +84,7 @@ pub struct PhotoSwap {
     warped: Vec<[f32; 3]>,
     covered: Vec<bool>,
     color: ColorMatch,
+    blend: Blend,
 }
 
 impl PhotoSwap {
@@ -100,7 +102,14 @@ impl PhotoSwap {
             warped: Vec::new(),
             covered: Vec::new(),
             color: ColorMatch::Reinhard,
+            blend: Blend::MultiBand,
         })
+    }
+
+    /// How the face is joined to the frame (multi-band unless set).
+    pub fn with_blend(mut self, blend: Blend) -> PhotoSwap {
+        self.blend = blend;
+        self
     }
 
     /// How the photo's colour is matched to the target's (Reinhard unless set).
@@ -211,18 +220,16 @@ impl FrameProcessor for PhotoSwap {
                 .map(|&i| frame.pixel(x0 + i % w, y0 + i / w).map(|v| v as f32))
                 .collect();
             transfer(self.color, &mut self.warped, &solid, &reference);
-            for i in 0..w * h {
-                let m = mask.data[i] * (1.0 - keep.data[i]);
-                if !self.covered[i] || m <= 0.0 {
-                    continue;
-                }
-                let v = self.warped[i];
-                let o = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
-                for (dst, new) in frame.data[o..o + 3].iter_mut().zip(v) {
-                    let t = *dst as f32;
-                    *dst = (t + m * (new - t)).round().clamp(0.0, 255.0) as u8;
-                }
-            }
+            let alpha: Vec<f32> = (0..w * h)
+                .map(|i| {
+                    if self.covered[i] {
+                        mask.data[i] * (1.0 - keep.data[i])
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            paste(frame, (x0, y0, w, h), &self.warped, &alpha, self.blend);
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_face::{Alignment, Face};
 use reel_image::{Image, Point};
+use reel_process::blend::{Blend, paste};
 use reel_process::color::{ColorMatch, transfer};
 use reel_process::{FrameProcessor, ProcessError, face_size};
 
@@ -24,6 +25,7 @@ pub struct ModelSwap {
     crop: Image,
     input: Vec<f32>,
     color: ColorMatch,
+    blend: Blend,
     _weights: VarMap,
 }
 
@@ -38,6 +40,7 @@ impl ModelSwap {
             crop: Image::default(),
             input: Vec::new(),
             color: ColorMatch::Reinhard,
+            blend: Blend::MultiBand,
             _weights: weights,
         })
     }
@@ -45,6 +48,12 @@ impl ModelSwap {
     /// How the drawn face's colour is matched to the frame (Reinhard unless set).
     pub fn with_color(mut self, color: ColorMatch) -> ModelSwap {
         self.color = color;
+        self
+    }
+
+    /// How the drawn face is joined to the frame (multi-band unless set).
+    pub fn with_blend(mut self, blend: Blend) -> ModelSwap {
+        self.blend = blend;
         self
     }
 
@@ -142,29 +151,28 @@ impl FrameProcessor for ModelSwap {
                 .collect();
             oval.fill_polygon(&grown(&pts, -2.0 * radius), 1.0);
             oval.feather(radius as usize);
+            let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+            let mut face_px = vec![[0.0f32; 3]; w * h];
+            let mut alpha = vec![0.0f32; w * h];
             for y in y0..y1 {
                 for x in x0..x1 {
                     let o = oval.at(x, y);
-                    if o <= 0.0 {
-                        continue;
-                    }
                     let c = align.to_crop.apply(Point::new(x as f32, y as f32));
-                    if c.x < 0.0 || c.y < 0.0 || c.x > (r - 1) as f32 || c.y > (r - 1) as f32 {
+                    if o <= 0.0
+                        || c.x < 0.0
+                        || c.y < 0.0
+                        || c.x > (r - 1) as f32
+                        || c.y > (r - 1) as f32
+                    {
                         continue;
                     }
+                    let i = (y - y0) * w + (x - x0);
                     let m = sample(&mask, r, plane, 1, c.x, c.y)[0];
-                    let a = o * ((m - 0.5) / 0.4).clamp(0.0, 1.0);
-                    if a <= 0.0 {
-                        continue;
-                    }
-                    let v = sample(&drawn, r, plane, 3, c.x, c.y);
-                    let i = (y * frame.width + x) * 3;
-                    for (dst, new) in frame.data[i..i + 3].iter_mut().zip(v) {
-                        let t = *dst as f32;
-                        *dst = (t + a * (new - t)).round().clamp(0.0, 255.0) as u8;
-                    }
+                    alpha[i] = o * ((m - 0.5) / 0.4).clamp(0.0, 1.0);
+                    face_px[i] = sample(&drawn, r, plane, 3, c.x, c.y);
                 }
             }
+            paste(frame, (x0, y0, w, h), &face_px, &alpha, self.blend);
         }
         Ok(())
     }
