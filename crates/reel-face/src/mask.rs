@@ -126,16 +126,8 @@ fn feather(mask: &mut Mask, radius: usize) {
     reel_image::blur::gaussian(&mut mask.data, mask.width, mask.height, 1, sigma, &mut tmp);
 }
 
-/// Builds a soft mask of a face region in the frame (`map` = identity) or in a crop (`map` = the
-/// alignment's image-to-crop transform), over a `bounds` width x height area. `feather_frac` is
-/// the feather radius as a fraction of the face size. The mask covers the face's neighbourhood.
-pub fn face_mask(
-    lm: &[Landmark],
-    region: Region,
-    map: &Affine,
-    bounds: (usize, usize),
-    feather_frac: f32,
-) -> Mask {
+/// The box of the landmarks as `map` places them.
+fn mapped_box(lm: &[Landmark], map: &Affine) -> [f32; 4] {
     let mapped: Vec<Landmark> = lm
         .iter()
         .map(|l| {
@@ -147,7 +139,20 @@ pub fn face_mask(
             }
         })
         .collect();
-    let [bx, by, bw, bh] = landmark_box(&mapped);
+    landmark_box(&mapped)
+}
+
+/// Builds a soft mask of a face region in the frame (`map` = identity) or in a crop (`map` = the
+/// alignment's image-to-crop transform), over a `bounds` width x height area. `feather_frac` is
+/// the feather radius as a fraction of the face size. The mask covers the face's neighbourhood.
+pub fn face_mask(
+    lm: &[Landmark],
+    region: Region,
+    map: &Affine,
+    bounds: (usize, usize),
+    feather_frac: f32,
+) -> Mask {
+    let [bx, by, bw, bh] = mapped_box(lm, map);
     let radius = (bw.max(bh) * feather_frac).round().max(0.0);
     let pad = radius * 3.0 + 2.0;
     let x0 = (bx - pad).floor().clamp(0.0, bounds.0 as f32) as usize;
@@ -170,18 +175,7 @@ pub fn draw_face_region(
     let pts =
         |idx: &[usize]| -> Vec<Point> { idx.iter().map(|&i| map.apply(lm[i].point())).collect() };
     let oval = pts(outline::FACE_OVAL);
-    let mapped: Vec<Landmark> = lm
-        .iter()
-        .map(|l| {
-            let p = map.apply(l.point());
-            Landmark {
-                x: p.x,
-                y: p.y,
-                z: 0.0,
-            }
-        })
-        .collect();
-    let [_, _, bw, bh] = landmark_box(&mapped);
+    let [_, _, bw, bh] = mapped_box(lm, map);
     let radius = (bw.max(bh) * feather_frac).round().max(0.0) as usize;
     let mask = &mut *mask;
     match region {

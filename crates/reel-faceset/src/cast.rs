@@ -63,16 +63,7 @@ pub fn profile_of_set(dir: &Path) -> Result<Profile, FacesetError> {
     let mut d = Decoder::open(&frontal.0)?;
     let mut f = Frame::default();
     d.next_frame(&mut f)?;
-    let landmarks: Vec<Landmark> = frontal
-        .1
-        .landmarks
-        .iter()
-        .map(|p| Landmark {
-            x: p[0],
-            y: p[1],
-            z: p[2],
-        })
-        .collect();
+    let landmarks = frontal.1.mesh();
     let portrait = aligned(&f.image, &landmarks);
     Ok(Profile {
         name: dir.display().to_string(),

@@ -48,6 +48,20 @@ impl From<Pose> for PoseRecord {
     }
 }
 
+impl FaceRecord {
+    /// The landmarks as mesh points (in crop pixels).
+    pub fn mesh(&self) -> Vec<reel_face::Landmark> {
+        self.landmarks
+            .iter()
+            .map(|p| reel_face::Landmark {
+                x: p[0],
+                y: p[1],
+                z: p[2],
+            })
+            .collect()
+    }
+}
+
 /// Every record of a face set, with the path of its image, in file order.
 pub fn read_set(dir: &Path) -> Result<Vec<(PathBuf, FaceRecord)>, FacesetError> {
     let entries = std::fs::read_dir(dir).map_err(FacesetError::io(format!(

@@ -10,7 +10,7 @@ mod warp;
 
 pub use draw::{Canvas, GLYPH_HEIGHT};
 pub use geometry::{Affine, Point};
-pub use warp::{Border, TensorSpec, warp_rgb, warp_to_tensor};
+pub use warp::{Border, TensorSpec, sample, warp_rgb, warp_to_tensor};
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -28,8 +28,9 @@ fn floor_i(v: f32) -> isize {
     t - (v < t as f32) as isize
 }
 
+/// The image's colour at (x, y), bilinear, with `border` deciding what lies outside.
 #[inline(always)]
-fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
+pub fn sample(img: &Image, x: f32, y: f32, border: Border) -> [f32; 3] {
     let (w, h) = (img.width as isize, img.height as isize);
     let (x0, y0) = (floor_i(x), floor_i(y));
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);

@@ -134,14 +134,10 @@ pub fn paste(
             }
         }
         Blend::MultiBand => {
-            let target: Vec<f32> = (0..w * h)
-                .flat_map(|i| {
-                    frame.data[at(i)..at(i) + 3]
-                        .iter()
-                        .map(|&v| v as f32)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let mut target = Vec::with_capacity(w * h * 3);
+            for i in 0..w * h {
+                target.extend(frame.data[at(i)..at(i) + 3].iter().map(|&v| v as f32));
+            }
             // Where the face does not reach, the frame itself stands in.
             let source: Vec<f32> = (0..w * h)
                 .flat_map(|i| {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_face::{Face, Landmark, Pose, topology};
-use reel_image::{Affine, Image, Point};
+use reel_image::{Affine, Border, Image, Point, sample};
 
 use crate::beauty::work_rect;
 use crate::blend::{Blend, paste};
@@ -51,31 +51,6 @@ fn triangle_map(from: [Point; 3], to: [Point; 3]) -> Option<Affine> {
         m: [q.x - p.x, r.x - p.x, p.x, q.y - p.y, r.y - p.y, p.y],
     };
     Some(target.after(&basis))
-}
-
-#[inline]
-fn sample(img: &Image, x: f32, y: f32) -> [f32; 3] {
-    let x = x.clamp(0.0, (img.width - 1) as f32);
-    let y = y.clamp(0.0, (img.height - 1) as f32);
-    let (x0, y0) = (
-        (x as usize).min(img.width.saturating_sub(2)),
-        (y as usize).min(img.height.saturating_sub(2)),
-    );
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let at = |xx: usize, yy: usize| img.pixel(xx.min(img.width - 1), yy.min(img.height - 1));
-    let (p00, p10, p01, p11) = (
-        at(x0, y0),
-        at(x0 + 1, y0),
-        at(x0, y0 + 1),
-        at(x0 + 1, y0 + 1),
-    );
-    let mut out = [0.0; 3];
-    for c in 0..3 {
-        let top = p00[c] as f32 + (p10[c] as f32 - p00[c] as f32) * fx;
-        let bottom = p01[c] as f32 + (p11[c] as f32 - p01[c] as f32) * fx;
-        out[c] = top + (bottom - top) * fy;
-    }
-    out
 }
 
 pub struct PhotoSwap {
@@ -187,7 +162,7 @@ impl FrameProcessor for PhotoSwap {
                         }
                         let s = map.apply(p);
                         let i = (y - y0) * w + (x - x0);
-                        self.warped[i] = sample(&src.image, s.x, s.y);
+                        self.warped[i] = sample(&src.image, s.x, s.y, Border::Replicate);
                         self.covered[i] = true;
                     }
                 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use reel_face::Landmark;
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_faceset::record::read_set;
@@ -67,15 +66,7 @@ impl FaceData {
             .zip(images.into_iter().zip(masks))
             .enumerate()
         {
-            let lm: Vec<Landmark> = rec
-                .landmarks
-                .iter()
-                .map(|p| Landmark {
-                    x: p[0],
-                    y: p[1],
-                    z: p[2],
-                })
-                .collect();
+            let lm = rec.mesh();
             let mut prio = Mask::new(0, 0, size, size);
             let pts =
                 |idx: &[usize]| -> Vec<Point> { idx.iter().map(|&k| lm[k].point()).collect() };
