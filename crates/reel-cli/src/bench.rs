@@ -368,6 +368,8 @@ pub struct BenchTrainArgs {
     pub resolution: usize,
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
+    #[arg(long, value_enum, default_value_t = crate::train::Design::Df)]
+    pub architecture: crate::train::Design,
     /// Timed training iterations (after one untimed).
     #[arg(long, default_value_t = 3)]
     pub iterations: u64,
@@ -408,6 +410,7 @@ pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
             ..TrainSettings::default()
         };
         settings.config.resolution = args.resolution;
+        settings.config.architecture = args.architecture.into();
         train(&a, &b, &model, &settings, |_| true)?;
         settings.iterations = Some(1 + args.iterations.max(1));
         let t = Instant::now();
@@ -415,7 +418,8 @@ pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
         let secs = t.elapsed().as_secs_f64();
         let its = args.iterations.max(1) as f64 / secs;
         println!(
-            "reel bench train: {} px, batch {} per person, {} ({})",
+            "reel bench train: {:?}, {} px, batch {} per person, {} ({})",
+            args.architecture,
             args.resolution,
             args.batch,
             if cfg!(feature = "cuda") {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use reel_swap::SwapError;
+use reel_swap::model::Architecture;
 use reel_swap::train::{TrainSettings, train};
 
 use crate::failure::UsageError;
@@ -24,6 +25,10 @@ pub struct TrainArgs {
     /// Face resolution in pixels (a multiple of 16).
     #[arg(long, default_value_t = 64)]
     pub resolution: usize,
+    /// Network design: df (a decoder per person) or liae (shared decoder, keeps more of the
+    /// target's lighting and expression).
+    #[arg(long, value_enum, default_value_t = Design::Df)]
+    pub architecture: Design,
     /// Stop at this many iterations in total (by default: train until Ctrl-C).
     #[arg(long)]
     pub iterations: Option<u64>,
@@ -42,6 +47,21 @@ pub struct TrainArgs {
     pub evaluate_every: u64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Design {
+    Df,
+    Liae,
+}
+
+impl From<Design> for Architecture {
+    fn from(d: Design) -> Architecture {
+        match d {
+            Design::Df => Architecture::Df,
+            Design::Liae => Architecture::Liae,
+        }
+    }
 }
 
 pub fn usage(e: SwapError) -> anyhow::Error {
@@ -65,6 +85,7 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result<()> {
         ..TrainSettings::default()
     };
     settings.config.resolution = args.resolution;
+    settings.config.architecture = args.architecture.into();
     let bar = crate::progress::frames(args.iterations, "train", quiet);
     let report = train(&args.src, &args.dst, &args.output, &settings, |p| {
         bar.set_position(p.iteration);

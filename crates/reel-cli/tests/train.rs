@@ -142,6 +142,34 @@ fn training_learns_resumes_and_swaps() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The LIAE design learns too, and its checkpoint is not taken for a DF model's.
+#[test]
+fn the_liae_design_learns_and_is_kept_apart_from_df() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-liae-{}", std::process::id()));
+    let model = dir.join("liae");
+    let r = train(
+        &model,
+        16,
+        &["--evaluate-every", "16", "--architecture", "liae"],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(info(&model)["config"]["architecture"], "liae");
+    let history = info(&model)["history"].as_array().unwrap().clone();
+    println!("LIAE held-back masked SSIM: {history:?}");
+    let (first, last) = (&history[0], history.last().unwrap());
+    for person in [1, 2] {
+        let (q0, q1) = (
+            first[person].as_f64().unwrap(),
+            last[person].as_f64().unwrap(),
+        );
+        assert!(q1 > q0 + 0.05, "person {person}: {q0} -> {q1}");
+    }
+    let r = train(&model, 20, &[]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("another shape"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_killed_training_run_resumes_from_its_last_checkpoint() {
     let dir = std::env::temp_dir().join(format!("reel-cli-train-kill-{}", std::process::id()));

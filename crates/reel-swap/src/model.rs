@@ -1,13 +1,34 @@
-//! The network: a shared encoder and bottleneck ("inter"), and one decoder per person, each
-//! giving a face and its mask.
+//! The networks, in DeepFaceLab's two designs.
+//!
+//! - DF: an encoder and a bottleneck ("inter") shared by both people, and a decoder for each.
+//!   Swapping decodes person B's code with A's decoder.
+//! - LIAE: a shared encoder, two bottlenecks (AB, trained on both people, and B, on B only) and
+//!   one decoder. A's faces are drawn from AB's code twice over, B's from B's code beside AB's;
+//!   swapping draws B's face from AB's code alone, which the decoder has only ever seen as A.
+//!   It keeps more of the target's lighting and expression, at more cost per step.
+//!
+//! Every decoder gives a face and its mask.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder, conv2d, linear};
+use candle_nn::{Linear, VarBuilder, linear};
 use serde::{Deserialize, Serialize};
+
+use crate::conv::Conv;
+
+/// Which design.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    #[default]
+    Df,
+    Liae,
+}
 
 /// The shape of a model; a checkpoint only loads into the same shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelConfig {
+    #[serde(default)]
+    pub architecture: Architecture,
     /// Face resolution in pixels (a multiple of 16).
     pub resolution: usize,
     /// Encoder width: channels of its first layer (later layers double it).
@@ -21,6 +42,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
+            architecture: Architecture::Df,
             resolution: 64,
             encoder_dims: 32,
             latent_dims: 256,
@@ -29,63 +51,126 @@ impl Default for ModelConfig {
     }
 }
 
-fn lrelu(x: &Tensor) -> Result<Tensor> {
-    candle_nn::ops::leaky_relu(x, 0.1)
-}
+/// The slope of every hidden layer's leaky ReLU.
+const SLOPE: Option<f32> = Some(0.1);
 
-struct Down(Conv2d);
-
-impl Down {
-    fn new(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Down> {
-        let cfg = Conv2dConfig {
-            padding: 2,
-            stride: 2,
-            ..Default::default()
-        };
-        Ok(Down(conv2d(c_in, c_out, 5, cfg, vb)?))
-    }
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        lrelu(&self.0.forward(x)?)
-    }
+/// Half the size: a 5x5 convolution with stride 2.
+fn down(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Conv> {
+    Conv::new(c_in, c_out, 5, (2, 2, 1), SLOPE, vb)
 }
 
 /// Twice the size: nearest-neighbour upsampling, then a 3x3 convolution.
-struct Up(Conv2d);
+fn up(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Conv> {
+    Conv::new(c_in, c_out, 3, (1, 1, 2), SLOPE, vb)
+}
 
-impl Up {
-    fn new(c_in: usize, c_out: usize, vb: VarBuilder) -> Result<Up> {
-        let cfg = Conv2dConfig {
-            padding: 1,
-            ..Default::default()
-        };
-        Ok(Up(conv2d(c_in, c_out, 3, cfg, vb)?))
+/// Faces to features: four halvings.
+struct Encoder(Vec<Conv>);
+
+impl Encoder {
+    fn new(config: &ModelConfig, vb: VarBuilder) -> Result<Encoder> {
+        let e = config.encoder_dims;
+        let chans = [3, e, e * 2, e * 4, e * 8];
+        let downs = (0..4)
+            .map(|i| down(chans[i], chans[i + 1], vb.pp(format!("down{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Encoder(downs))
     }
+
+    /// Faces (N, 3, R, R) to flat features (N, 8e * (R/16)^2).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, _, h, w) = x.dims4()?;
-        lrelu(&self.0.forward(&x.upsample_nearest2d(h * 2, w * 2)?)?)
+        let mut h = x.clone();
+        for d in &self.0 {
+            h = d.forward(&h)?;
+        }
+        h.flatten_from(1)
     }
 }
 
-struct Encoder {
-    downs: Vec<Down>,
+/// The bottleneck: features to a small code and back out to a map of (R/8)^2.
+struct Inter {
     to_latent: Linear,
     from_latent: Linear,
+    up: Conv,
     lowest: usize,
     channels: usize,
-    up: Up,
 }
 
+impl Inter {
+    fn new(config: &ModelConfig, channels: usize, vb: VarBuilder) -> Result<Inter> {
+        let lowest = config.resolution / 16;
+        let flat = config.encoder_dims * 8 * lowest * lowest;
+        Ok(Inter {
+            to_latent: linear(flat, config.latent_dims, vb.pp("to_latent"))?,
+            from_latent: linear(
+                config.latent_dims,
+                channels * lowest * lowest,
+                vb.pp("from_latent"),
+            )?,
+            up: up(channels, channels, vb.pp("up"))?,
+            lowest,
+            channels,
+        })
+    }
+
+    fn forward(&self, features: &Tensor) -> Result<Tensor> {
+        let n = features.dim(0)?;
+        let z = self.to_latent.forward(features)?;
+        let l = self.lowest;
+        let h = self
+            .from_latent
+            .forward(&z)?
+            .reshape((n, self.channels, l, l))?;
+        self.up.forward(&h)
+    }
+}
+
+/// A code map to a face and its mask: three doublings, then one 5x5 convolution giving the
+/// three colour channels and the mask together.
 struct Decoder {
-    ups: Vec<Up>,
-    rgb: Conv2d,
-    mask: Conv2d,
+    ups: Vec<Conv>,
+    out: Conv,
 }
 
-/// Encoder and inter shared by both people, a decoder each.
+impl Decoder {
+    fn new(c_in: usize, d: usize, vb: VarBuilder) -> Result<Decoder> {
+        let chans = [c_in, d * 4, d * 2, d];
+        let ups = (0..3)
+            .map(|i| up(chans[i], chans[i + 1], vb.pp(format!("up{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Decoder {
+            ups,
+            out: Conv::new(d, 4, 5, (1, 2, 1), None, vb.pp("out"))?,
+        })
+    }
+
+    fn forward(&self, code: &Tensor) -> Result<(Tensor, Tensor)> {
+        let mut h = code.clone();
+        for u in &self.ups {
+            h = u.forward(&h)?;
+        }
+        let out = candle_nn::ops::sigmoid(&self.out.forward(&h)?)?;
+        Ok((out.narrow(1, 0, 3)?, out.narrow(1, 3, 1)?))
+    }
+}
+
+enum Body {
+    Df {
+        inter: Inter,
+        decoders: [Decoder; 2],
+    },
+    Liae {
+        inter_ab: Inter,
+        inter_b: Inter,
+        decoder: Decoder,
+    },
+}
+
+/// A swap model of either design.
 pub struct SwapModel {
     pub config: ModelConfig,
     encoder: Encoder,
-    decoders: [Decoder; 2],
+    body: Body,
 }
 
 /// Which person a decoder draws.
@@ -99,77 +184,66 @@ pub enum Person {
 
 impl SwapModel {
     pub fn new(config: ModelConfig, vb: VarBuilder) -> Result<SwapModel> {
-        let e = config.encoder_dims;
-        let chans = [3, e, e * 2, e * 4, e * 8];
-        let downs = (0..4)
-            .map(|i| Down::new(chans[i], chans[i + 1], vb.pp(format!("encoder.down{i}"))))
-            .collect::<Result<Vec<_>>>()?;
-        let lowest = config.resolution / 16;
-        let flat = chans[4] * lowest * lowest;
-        let inter_channels = config.decoder_dims * 4;
-        let encoder = Encoder {
-            downs,
-            to_latent: linear(flat, config.latent_dims, vb.pp("inter.to_latent"))?,
-            from_latent: linear(
-                config.latent_dims,
-                inter_channels * lowest * lowest,
-                vb.pp("inter.from_latent"),
-            )?,
-            lowest,
-            channels: inter_channels,
-            up: Up::new(inter_channels, inter_channels, vb.pp("inter.up"))?,
-        };
+        let encoder = Encoder::new(&config, vb.pp("encoder"))?;
+        let channels = config.decoder_dims * 4;
         let d = config.decoder_dims;
-        let decoder = |name: &str| -> Result<Decoder> {
-            let vb = vb.pp(name);
-            let chans = [d * 4, d * 4, d * 2, d];
-            let ups = (0..3)
-                .map(|i| Up::new(chans[i], chans[i + 1], vb.pp(format!("up{i}"))))
-                .collect::<Result<Vec<_>>>()?;
-            let cfg = Conv2dConfig {
-                padding: 2,
-                ..Default::default()
-            };
-            Ok(Decoder {
-                ups,
-                rgb: conv2d(d, 3, 5, cfg, vb.pp("rgb"))?,
-                mask: conv2d(d, 1, 5, cfg, vb.pp("mask"))?,
-            })
+        let body = match config.architecture {
+            Architecture::Df => Body::Df {
+                inter: Inter::new(&config, channels, vb.pp("inter"))?,
+                decoders: [
+                    Decoder::new(channels, d, vb.pp("decoder_a"))?,
+                    Decoder::new(channels, d, vb.pp("decoder_b"))?,
+                ],
+            },
+            Architecture::Liae => Body::Liae {
+                inter_ab: Inter::new(&config, channels, vb.pp("inter_ab"))?,
+                inter_b: Inter::new(&config, channels, vb.pp("inter_b"))?,
+                decoder: Decoder::new(channels * 2, d, vb.pp("decoder"))?,
+            },
         };
         Ok(SwapModel {
             config,
             encoder,
-            decoders: [decoder("decoder_a")?, decoder("decoder_b")?],
+            body,
         })
     }
 
-    /// Faces (N, 3, R, R) in [0, 1] to the shared code (N, C, R/8, R/8).
-    pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.clone();
-        for d in &self.encoder.downs {
-            h = d.forward(&h)?;
+    /// Faces (N, 3, R, R) in [0, 1] of `person` drawn back as themselves: a face (N, 3, R, R)
+    /// and its mask (N, 1, R, R), in [0, 1]. This is what training learns.
+    pub fn reconstruct(&self, x: &Tensor, person: Person) -> Result<(Tensor, Tensor)> {
+        let features = self.encoder.forward(x)?;
+        match &self.body {
+            Body::Df { inter, decoders } => {
+                decoders[person as usize].forward(&inter.forward(&features)?)
+            }
+            Body::Liae {
+                inter_ab,
+                inter_b,
+                decoder,
+            } => {
+                let ab = inter_ab.forward(&features)?;
+                let own = match person {
+                    Person::A => ab.clone(),
+                    Person::B => inter_b.forward(&features)?,
+                };
+                decoder.forward(&Tensor::cat(&[&own, &ab], 1)?)
+            }
         }
-        let n = h.dim(0)?;
-        let z = self.encoder.to_latent.forward(&h.flatten_from(1)?)?;
-        let l = self.encoder.lowest;
-        let h = self
-            .encoder
-            .from_latent
-            .forward(&z)?
-            .reshape((n, self.encoder.channels, l, l))?;
-        self.encoder.up.forward(&h)
     }
 
-    /// The shared code drawn as `person`: a face (N, 3, R, R) and its mask (N, 1, R, R), in [0, 1].
-    pub fn decode(&self, code: &Tensor, person: Person) -> Result<(Tensor, Tensor)> {
-        let dec = &self.decoders[person as usize];
-        let mut h = code.clone();
-        for u in &dec.ups {
-            h = u.forward(&h)?;
+    /// Faces of B drawn as A, keeping B's pose, expression and lighting.
+    pub fn swap(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let features = self.encoder.forward(x)?;
+        match &self.body {
+            Body::Df { inter, decoders } => {
+                decoders[Person::A as usize].forward(&inter.forward(&features)?)
+            }
+            Body::Liae {
+                inter_ab, decoder, ..
+            } => {
+                let ab = inter_ab.forward(&features)?;
+                decoder.forward(&Tensor::cat(&[&ab, &ab], 1)?)
+            }
         }
-        Ok((
-            candle_nn::ops::sigmoid(&dec.rgb.forward(&h)?)?,
-            candle_nn::ops::sigmoid(&dec.mask.forward(&h)?)?,
-        ))
     }
 }

@@ -15,7 +15,7 @@ use reel_process::color::{ColorMatch, transfer};
 use reel_process::{FrameProcessor, ProcessError, face_size};
 
 use crate::SwapError;
-use crate::model::{Person, SwapModel};
+use crate::model::SwapModel;
 use crate::train::{ModelInfo, load};
 
 pub struct ModelSwap {
@@ -68,7 +68,7 @@ impl ModelSwap {
             }
         }
         let x = Tensor::from_slice(&self.input, (1, 3, r, r), &self.device)?;
-        let (face, mask) = self.model.decode(&self.model.encode(&x)?, Person::A)?;
+        let (face, mask) = self.model.swap(&x)?;
         Ok((
             face.flatten_all()?.to_vec1()?,
             mask.flatten_all()?.to_vec1()?,

@@ -68,18 +68,9 @@ pub struct Progress {
 
 fn ssim(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     // Structural similarity over Gaussian windows (sigma 1.5, 7x7), images in [0, 1]
-    // (Wang et al. 2004), as a per-channel convolution so that it trains.
+    // (Wang et al. 2004), with a blur that has a backward pass so that it trains.
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let channels = a.dim(1)?;
-    let g: Vec<f32> = (0..7)
-        .map(|i| (-((i as f32 - 3.0).powi(2)) / (2.0 * 1.5 * 1.5)).exp())
-        .collect();
-    let total: f32 = g.iter().sum::<f32>().powi(2);
-    let window: Vec<f32> = (0..channels)
-        .flat_map(|_| (0..49).map(|k| g[k / 7] * g[k % 7] / total))
-        .collect();
-    let window = Tensor::from_vec(window, (channels, 1, 7, 7), a.device())?;
-    let pool = |t: &Tensor| t.conv2d(&window, 0, 1, 1, channels);
+    let pool = |t: &Tensor| crate::conv::gaussian_blur(t, 1.5, 3);
     let (ma, mb) = (pool(a)?, pool(b)?);
     let saa = (pool(&a.sqr()?)? - ma.sqr()?)?;
     let sbb = (pool(&b.sqr()?)? - mb.sqr()?)?;
@@ -106,7 +97,7 @@ fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Result
 }
 
 fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<Tensor> {
-    let (face, mask) = model.decode(&model.encode(&t.input)?, person)?;
+    let (face, mask) = model.reconstruct(&t.input, person)?;
     let pm = face.broadcast_mul(&t.mask)?;
     let tm = t.target.broadcast_mul(&t.mask)?;
     let dssim = ((1.0 - ssim(&pm, &tm)?)? / 2.0)?;
@@ -137,7 +128,7 @@ pub fn quality(
     for chunk in samples.chunks(8) {
         fill(chunk, size, res, chunk.len(), false, &mut rng, &mut batch);
         let t = tensors(&batch, chunk.len(), res, dev)?;
-        let (face, _) = model.decode(&model.encode(&t.target)?, person)?;
+        let (face, _) = model.reconstruct(&t.target, person)?;
         let s = ssim(
             &face.broadcast_mul(&t.mask)?,
             &t.target.broadcast_mul(&t.mask)?,
@@ -208,13 +199,12 @@ fn preview(
     fill(&a[..rows], size, res, rows, false, &mut rng, &mut ba);
     fill(&b[..rows], size, res, rows, false, &mut rng, &mut bb);
     let (ta, tb) = (tensors(&ba, rows, res, dev)?, tensors(&bb, rows, res, dev)?);
-    let (code_a, code_b) = (model.encode(&ta.target)?, model.encode(&tb.target)?);
     let columns = [
         ta.target.clone(),
-        model.decode(&code_a, Person::A)?.0,
+        model.reconstruct(&ta.target, Person::A)?.0,
         tb.target.clone(),
-        model.decode(&code_b, Person::B)?.0,
-        model.decode(&code_b, Person::A)?.0,
+        model.reconstruct(&tb.target, Person::B)?.0,
+        model.swap(&tb.target)?.0,
     ];
     let (w, h) = (res * columns.len(), res * rows);
     let mut img = vec![0u8; w * h * 3];
