@@ -113,8 +113,9 @@ pub struct SwapArgs {
     #[arg(long, default_value = "reinhard", value_parser = ["reinhard", "rct", "linear", "histogram", "none"])]
     pub color: String,
     /// How the new face is joined to the frame: multiband (each band of detail over its own
-    /// width) or alpha (one soft mask).
-    #[arg(long, default_value = "multiband", value_parser = ["multiband", "alpha"])]
+    /// width), poisson (the face's gradients, the frame's level at the edge) or alpha (one soft
+    /// mask).
+    #[arg(long, default_value = "multiband", value_parser = ["multiband", "poisson", "alpha"])]
     pub blend: String,
 }
 

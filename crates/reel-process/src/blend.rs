@@ -1,6 +1,9 @@
-//! Putting a new face into a frame: alpha blending through a soft mask, or multi-band blending
+//! Putting a new face into a frame: alpha blending through a soft mask; multi-band blending
 //! (Burt and Adelson 1983), which joins each band of detail over a width that suits it, so that
-//! broad differences of shading fade in gently while fine detail keeps a crisp join.
+//! broad differences of shading fade in gently while fine detail keeps a crisp join; or Poisson
+//! blending (Pérez, Gangnet and Blake 2003), which keeps the new face's gradients and lets the
+//! frame set its level at the edge, so any remaining difference of colour or shading is spread
+//! smoothly over the whole face.
 
 use reel_image::blur::gaussian;
 
@@ -8,6 +11,7 @@ use reel_image::blur::gaussian;
 pub enum Blend {
     Alpha,
     MultiBand,
+    Poisson,
 }
 
 impl Blend {
@@ -15,6 +19,7 @@ impl Blend {
         Some(match name {
             "alpha" => Blend::Alpha,
             "multiband" => Blend::MultiBand,
+            "poisson" => Blend::Poisson,
             _ => return None,
         })
     }
@@ -109,6 +114,155 @@ pub fn multiband(
     out
 }
 
+/// Gauss-Seidel sweeps at each level of the Poisson solver: enough for the finest levels, whose
+/// start is already close, and cheap at the coarse ones.
+const SWEEPS: usize = 24;
+
+/// One level of the Poisson problem: the correction `h` to add to the source, unknown where
+/// `free` and fixed to the frame-minus-source difference elsewhere. `h` is harmonic where free
+/// (Laplace's equation), so the sum keeps the source's gradients.
+struct Level {
+    w: usize,
+    h: usize,
+    free: Vec<bool>,
+    value: Vec<[f32; 3]>,
+}
+
+impl Level {
+    /// Half the size: a pixel is free only if all its children are, and a fixed pixel takes the
+    /// mean of its fixed children.
+    fn coarser(&self) -> Level {
+        let (w2, h2) = (self.w.div_ceil(2), self.h.div_ceil(2));
+        let mut free = vec![true; w2 * h2];
+        let mut value = vec![[0.0; 3]; w2 * h2];
+        for y in 0..h2 {
+            for x in 0..w2 {
+                let (mut sum, mut n) = ([0.0f32; 3], 0);
+                for (cx, cy) in [
+                    (2 * x, 2 * y),
+                    (2 * x + 1, 2 * y),
+                    (2 * x, 2 * y + 1),
+                    (2 * x + 1, 2 * y + 1),
+                ] {
+                    if cx >= self.w || cy >= self.h {
+                        continue;
+                    }
+                    let i = cy * self.w + cx;
+                    if !self.free[i] {
+                        n += 1;
+                        for c in 0..3 {
+                            sum[c] += self.value[i][c];
+                        }
+                    }
+                }
+                if n > 0 {
+                    free[y * w2 + x] = false;
+                    value[y * w2 + x] = sum.map(|v| v / n as f32);
+                }
+            }
+        }
+        Level {
+            w: w2,
+            h: h2,
+            free,
+            value,
+        }
+    }
+
+    /// Relaxes the free pixels toward the mean of their four neighbours (outside the grid
+    /// counts as absent), red-black order so each sweep sees half its neighbours updated.
+    fn relax(&mut self, sweeps: usize) {
+        let (w, h) = (self.w, self.h);
+        for _ in 0..sweeps {
+            for parity in 0..2 {
+                for y in 0..h {
+                    for x in ((y + parity) % 2..w).step_by(2) {
+                        let i = y * w + x;
+                        if !self.free[i] {
+                            continue;
+                        }
+                        let (mut sum, mut n) = ([0.0f32; 3], 0.0f32);
+                        let mut add = |j: usize| {
+                            n += 1.0;
+                            for c in 0..3 {
+                                sum[c] += self.value[j][c];
+                            }
+                        };
+                        if x > 0 {
+                            add(i - 1);
+                        }
+                        if x + 1 < w {
+                            add(i + 1);
+                        }
+                        if y > 0 {
+                            add(i - w);
+                        }
+                        if y + 1 < h {
+                            add(i + w);
+                        }
+                        if n > 0.0 {
+                            self.value[i] = sum.map(|v| v / n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Solves the level: the coarser level first, its solution as the start here.
+    fn solve(&mut self) {
+        if self.free.iter().all(|&f| !f) {
+            return;
+        }
+        if self.w > 4 && self.h > 4 {
+            let mut coarse = self.coarser();
+            coarse.solve();
+            for y in 0..self.h {
+                for x in 0..self.w {
+                    let i = y * self.w + x;
+                    if self.free[i] {
+                        self.value[i] = coarse.value[(y / 2) * coarse.w + x / 2];
+                    }
+                }
+            }
+            self.relax(SWEEPS);
+        } else {
+            self.relax(SWEEPS * 8);
+        }
+    }
+}
+
+/// Poisson blending of `source` into `target` (both w x h RGB) inside `mask` (> 0): returns
+/// the source plus the smooth correction that makes it meet the target at the mask's edge,
+/// faded into the target through the mask.
+pub fn poisson(target: &[f32], source: &[f32], mask: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut level = Level {
+        w,
+        h,
+        free: mask.iter().map(|&m| m > 0.0).collect(),
+        value: (0..w * h)
+            .map(|i| [0, 1, 2].map(|c| target[3 * i + c] - source[3 * i + c]))
+            .collect(),
+    };
+    // A mask that covers the whole region leaves no edge to meet: nothing fixes the level.
+    if level.free.iter().all(|&f| f) {
+        return source.to_vec();
+    }
+    for (v, &f) in level.value.iter_mut().zip(&level.free) {
+        if f {
+            *v = [0.0; 3];
+        }
+    }
+    level.solve();
+    (0..w * h * 3)
+        .map(|i| {
+            let a = mask[i / 3].clamp(0.0, 1.0);
+            let cloned = source[i] + level.value[i / 3][i % 3];
+            a * cloned + (1.0 - a) * target[i]
+        })
+        .collect()
+}
+
 /// Puts `face` (RGB, 0..255, one per pixel of `rect`) into the frame through `alpha`. Pixels the
 /// blend does not reach are left exactly as they were.
 pub fn paste(
@@ -133,7 +287,7 @@ pub fn paste(
                 }
             }
         }
-        Blend::MultiBand => {
+        Blend::MultiBand | Blend::Poisson => {
             let mut target = Vec::with_capacity(w * h * 3);
             for i in 0..w * h {
                 target.extend(frame.data[at(i)..at(i) + 3].iter().map(|&v| v as f32));
@@ -149,10 +303,15 @@ pub fn paste(
                 })
                 .collect();
             let levels = 4;
-            let out = multiband(&target, &source, alpha, w, h, levels);
-            // The blend reaches as far as the coarsest band's blur of the mask.
-            let mut reach = alpha.to_vec();
-            gaussian(&mut reach, w, h, 1, (1 << levels) as f32, &mut Vec::new());
+            let (out, reach) = if blend == Blend::Poisson {
+                // Poisson blending changes only what the mask covers.
+                (poisson(&target, &source, alpha, w, h), alpha.to_vec())
+            } else {
+                // The blend reaches as far as the coarsest band's blur of the mask.
+                let mut reach = alpha.to_vec();
+                gaussian(&mut reach, w, h, 1, (1 << levels) as f32, &mut Vec::new());
+                (multiband(&target, &source, alpha, w, h, levels), reach)
+            };
             for i in 0..w * h {
                 if reach[i] < 1e-3 && alpha[i] <= 0.0 {
                     continue;
@@ -183,5 +342,41 @@ mod tests {
             assert!((a[i] - s[i]).abs() < 1e-2, "source at {i}");
             assert!((b[i] - t[i]).abs() < 1e-2, "target at {i}");
         }
+    }
+
+    /// A face that differs from the frame only by a colour cast comes out as the frame: the
+    /// cast is a constant, which Poisson blending removes entirely.
+    #[test]
+    fn poisson_blending_removes_a_colour_cast_and_keeps_detail() {
+        let (w, h) = (64, 48);
+        let texture = |x: usize, y: usize, c: usize| {
+            100.0 + 40.0 * ((x as f32 * 0.7).sin() * (y as f32 * 0.45 + c as f32).cos())
+        };
+        let target: Vec<f32> = (0..w * h * 3)
+            .map(|i| texture(i / 3 % w, i / 3 / w, i % 3))
+            .collect();
+        let source: Vec<f32> = target
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + [30.0, -20.0, 12.0][i % 3])
+            .collect();
+        // An ellipse, hard inside and feathered at its rim.
+        let mask: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 32.0, (i / w) as f32 - 24.0);
+                let r = (x / 24.0).powi(2) + (y / 17.0).powi(2);
+                ((1.0 - r) * 4.0).clamp(0.0, 1.0)
+            })
+            .collect();
+        let out = poisson(&target, &source, &mask, w, h);
+        let worst = out
+            .iter()
+            .zip(&target)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 0.5, "largest difference from the frame {worst}");
+        // Alpha blending the same face would keep the cast where the mask is full.
+        let centre = 3 * (24 * w + 32);
+        assert!((source[centre] - target[centre]).abs() > 25.0);
     }
 }

@@ -6,6 +6,7 @@ use reel_face::identity::distance;
 use reel_face::{Face, FaceAnalyzer, FaceRecognizer};
 use reel_image::Image;
 use reel_process::beauty::work_rect;
+use reel_process::blend::Blend;
 use reel_process::{Chain, PhotoSwap, pipeline};
 use reel_video::{Decoder, Frame};
 
@@ -33,13 +34,19 @@ fn frames(name: &str, n: usize) -> Vec<Image> {
 fn the_swapped_face_reads_as_the_photos_person() {
     let clip = frames("talking_head.mp4", 120);
     let mut recognizer = FaceRecognizer::new(1).unwrap();
-    for person in ["grace_hopper.jpg", "astronaut.png", "portrait.jpg"] {
+    for (person, blend) in [
+        ("grace_hopper.jpg", Blend::MultiBand),
+        ("astronaut.png", Blend::MultiBand),
+        ("portrait.jpg", Blend::MultiBand),
+        ("grace_hopper.jpg", Blend::Poisson),
+    ] {
         let photo = sample(person);
         let source = reel_process::swap::SourceFace::from_photo(&photo).unwrap();
         let a = recognizer
             .describe(&source.image, &source.landmarks)
             .unwrap();
-        let mut chain = Chain::new().then(PhotoSwap::from_photos(&[photo]).unwrap());
+        let mut chain =
+            Chain::new().then(PhotoSwap::from_photos(&[photo]).unwrap().with_blend(blend));
         let mut analyzer = FaceAnalyzer::new(pipeline::editing_analysis(4, 1)).unwrap();
         let (mut closer, mut judged, mut before_sum, mut after_sum) = (0, 0, 0.0f32, 0.0f32);
         for (i, image) in clip.iter().enumerate() {
@@ -70,7 +77,7 @@ fn the_swapped_face_reads_as_the_photos_person() {
             after_sum += after;
         }
         println!(
-            "{person}: swapped face closer to the photo's person in {closer} of {judged} frames; mean distance {:.3} -> {:.3}",
+            "{person} ({blend:?}): swapped face closer to the photo's person in {closer} of {judged} frames; mean distance {:.3} -> {:.3}",
             before_sum / judged as f32,
             after_sum / judged as f32
         );
