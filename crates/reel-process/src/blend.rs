@@ -150,8 +150,8 @@ impl Level {
                     let i = cy * self.w + cx;
                     if !self.free[i] {
                         n += 1;
-                        for c in 0..3 {
-                            sum[c] += self.value[i][c];
+                        for (total, v) in sum.iter_mut().zip(self.value[i]) {
+                            *total += v;
                         }
                     }
                 }
@@ -184,8 +184,8 @@ impl Level {
                         let (mut sum, mut n) = ([0.0f32; 3], 0.0f32);
                         let mut add = |j: usize| {
                             n += 1.0;
-                            for c in 0..3 {
-                                sum[c] += self.value[j][c];
+                            for (total, v) in sum.iter_mut().zip(self.value[j]) {
+                                *total += v;
                             }
                         };
                         if x > 0 {
