@@ -118,20 +118,17 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         "1",
         s(&reference),
     ]);
-    let changes = |reference: &Path| -> (f64, f64) {
+    let photo = sample("portrait.jpg");
+    let changes_by = |edit: &[&str], reference: Option<&Path>| -> (f64, f64) {
         // A PNG sequence: lossless, so any change is the processor's.
         let out = dir.path("out");
-        let r = reel(&[
-            "beauty",
-            s(&pair),
-            "-o",
-            s(&out),
-            "--reference",
-            s(reference),
-            "--strength",
-            "1",
-            "--quiet",
-        ]);
+        let _ = std::fs::remove_dir_all(&out);
+        let mut args = edit.to_vec();
+        args.extend([s(&pair), "-o", s(&out), "--quiet"]);
+        if let Some(r) = reference {
+            args.extend(["--reference", s(r)]);
+        }
+        let r = reel(&args);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         let (a, b) = (frames(&pair), frames(&out.join("frame_%06d.png")));
         assert_eq!(a.len(), b.len());
@@ -150,6 +147,7 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         };
         (diff(0, 300), diff(300, 770))
     };
+    let changes = |reference: &Path| changes_by(&["beauty", "--strength", "1"], Some(reference));
     let (left, right) = changes(&reference);
     println!(
         "reference of the talking head: change on the left {left:.0}, on the right {right:.0}"
@@ -163,4 +161,11 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         (0.0, 0.0),
         "a stranger's photo selects nobody"
     );
+    // Face replacement on the same two people: everyone by default, or only the chosen one.
+    let swap = ["swap", "--photo", s(&photo)];
+    let (left, right) = changes_by(&swap, None);
+    assert!(left > 0.0 && right > 0.0, "both faces swapped");
+    let (left, right) = changes_by(&swap, Some(&reference));
+    assert_eq!(left, 0.0, "Grace Hopper keeps her face");
+    assert!(right > 0.0, "the talking head's face was swapped");
 }

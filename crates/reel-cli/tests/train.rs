@@ -139,6 +139,25 @@ fn training_learns_resumes_and_swaps() {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     assert_eq!(count(&out), count(&sample("speaker.mp4")));
+
+    // Footage with nobody in it passes through whole, with a hint.
+    let empty = dir.join("empty.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-frames:v",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        s(&empty),
+    ]);
+    let out = dir.join("empty_swapped.mp4");
+    let r = reel(&["swap", s(&empty), "--model", s(&model), "-o", s(&out)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no face was edited"));
+    assert_eq!(count(&out), "30");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
