@@ -486,3 +486,97 @@ pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+#[derive(Args)]
+pub struct BenchTranscribeArgs {
+    /// Audio to transcribe (by default the sample talking head's soundtrack, repeated to a minute).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// A Python with basic-pitch==0.4.0 and onnxruntime installed, to time the reference beside
+    /// reel.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+}
+
+/// `reel bench transcribe`: piano transcription speed as a multiple of real time, on one core
+/// and on two, beside basic-pitch's own Python pipeline on the same audio.
+pub fn transcribe(args: &BenchTranscribeArgs, _quiet: bool) -> Result<()> {
+    use reel_music::transcribe::SAMPLE_RATE;
+    use reel_music::{NoteSettings, Transcriber, notes};
+    let dir = std::env::temp_dir().join(format!("reel-bench-transcribe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> Result<()> {
+        // The audio, as the 22050 Hz mono WAV both sides read.
+        let wav = dir.join("audio.wav");
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-nostdin", "-v", "error", "-y"]);
+        match &args.input {
+            Some(p) => cmd.arg("-i").arg(p),
+            None => cmd
+                .args(["-stream_loop", "10", "-i"])
+                .arg(crate::samples_path("talking_head.mp4"))
+                .args(["-t", "60"]),
+        };
+        cmd.args(["-vn", "-ac", "1", "-ar", "22050", "-c:a", "pcm_f32le"])
+            .arg(&wav);
+        anyhow::ensure!(
+            cmd.status()?.success(),
+            "ffmpeg could not prepare the audio"
+        );
+        let audio = reel_video::read_audio(&wav, SAMPLE_RATE)?;
+        let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
+        println!(
+            "reel bench transcribe: {:.1} s of audio, median of {} runs (model, joining and note decoding)",
+            seconds, args.runs
+        );
+        for threads in [1, 2] {
+            let mut transcriber = Transcriber::new(threads)?;
+            let mut times = Vec::new();
+            for run in 0..=args.runs.max(1) {
+                let t = Instant::now();
+                let a = transcriber.activations(&audio)?;
+                let _ = notes(&a, &NoteSettings::default());
+                if run > 0 {
+                    times.push(t.elapsed().as_secs_f64());
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            let ours = times[times.len() / 2];
+            let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tools/reference/bench_basic_pitch.py");
+            let reference = Command::new(&args.python)
+                .arg(&script)
+                .arg(&wav)
+                .arg(threads.to_string())
+                .arg(args.runs.max(1).to_string())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| {
+                    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                    serde_json::from_str::<Value>(text.lines().last()?).ok()
+                })
+                .and_then(|v| v["seconds"].as_f64());
+            let beside = match reference {
+                Some(r) => format!(
+                    "; basic-pitch (Python) {r:.3} s, {:.0}x real time; ratio {:.2}",
+                    seconds / r,
+                    r / ours
+                ),
+                None => String::new(),
+            };
+            println!(
+                "  {threads} thread{}: {ours:.3} s, {:.0}x real time{beside}",
+                if threads == 1 { " " } else { "s" },
+                seconds / ours
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -49,6 +49,7 @@ impl Failure {
                     VideoError::NotFound(_)
                     | VideoError::Unreadable { .. }
                     | VideoError::NoVideo { .. }
+                    | VideoError::NoAudio { .. }
                     | VideoError::Decode { .. } => Failure::Input,
                     VideoError::MissingTool { .. } => Failure::Setup,
                     VideoError::Encode { .. } | VideoError::Io { .. } => Failure::Output,

@@ -6,6 +6,7 @@ mod faces;
 mod faceset;
 mod failure;
 mod interrupt;
+mod music;
 mod preview;
 mod progress;
 mod setup;
@@ -54,6 +55,8 @@ enum Command {
     },
     /// Rank candidate doubles by how much they look like a target person.
     Cast(faceset::CastArgs),
+    /// The notes played in a recording (piano transcription with basic-pitch).
+    Transcribe(music::TranscribeArgs),
     /// Face analysis.
     Faces {
         #[command(subcommand)]
@@ -88,6 +91,8 @@ enum BenchCommand {
     Retouch(bench::BenchRetouchArgs),
     /// Swap-model training speed, and the trained model's swap speed on 720p video.
     Train(bench::BenchTrainArgs),
+    /// Piano transcription speed, as a multiple of real time.
+    Transcribe(bench::BenchTranscribeArgs),
 }
 
 /// Options shared by commands that write video.
@@ -128,12 +133,16 @@ fn main() -> ExitCode {
         Command::Process(args) => edit::process(&args, quiet),
         Command::Swap(args) => edit::swap(&args, quiet),
         Command::Train(args) => train::run(&args, quiet),
+        Command::Transcribe(args) => music::transcribe(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),
         Command::Bench {
             command: BenchCommand::Retouch(args),
         } => bench::retouch(&args, quiet),
+        Command::Bench {
+            command: BenchCommand::Transcribe(args),
+        } => bench::transcribe(&args, quiet),
         Command::Bench {
             command: BenchCommand::Train(args),
         } => bench::train(&args, quiet),

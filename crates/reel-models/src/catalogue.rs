@@ -21,6 +21,10 @@ const PSYCHOPY: &str = "psychopy==2026.2.5";
 const FACE_RECOGNITION_MODELS: &str = "face_recognition_models==0.3.0";
 const MATPLOTLIB: &str = "matplotlib==3.7.5";
 const SCIKIT_IMAGE: &str = "scikit-image==0.26.0";
+const BASIC_PITCH: &str = "basic-pitch==0.4.0";
+
+/// Samples of 22050 Hz mono audio the piano transcriber takes at a time (2 s less one hop).
+pub const PIANO_WINDOW_SAMPLES: usize = 43844;
 
 /// The models reel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,15 +39,19 @@ pub enum ModelId {
     SelfieSegmentation,
     /// dlib's face recognition ResNet: a 128-number identity descriptor of a 150 px face chip.
     FaceRecognition,
+    /// Spotify's basic-pitch (ICASSP 2022), Apache-2.0: 2 s of audio to note, onset and pitch
+    /// contour activations, 86 frames a second over the 88 piano keys.
+    PianoTranscription,
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 5] = [
+    pub const ALL: [ModelId; 6] = [
         ModelId::FaceDetectorShort,
         ModelId::FaceDetectorFull,
         ModelId::FaceMesh,
         ModelId::SelfieSegmentation,
         ModelId::FaceRecognition,
+        ModelId::PianoTranscription,
     ];
 
     pub fn asset(self) -> Asset {
@@ -71,6 +79,12 @@ impl ModelId {
                 package: FACE_RECOGNITION_MODELS,
                 member: "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
                 sha256: "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            },
+            ModelId::PianoTranscription => Asset {
+                file: "basic_pitch_nmp.onnx",
+                package: BASIC_PITCH,
+                member: "basic_pitch/saved_models/icassp_2022/nmp.onnx",
+                sha256: "2c3c1d144bfa61ad236e92e169c13535c880469a12a047d4e73451f2c059a0ec",
             },
             ModelId::SelfieSegmentation => Asset {
                 file: "selfie_segmentation.tflite",

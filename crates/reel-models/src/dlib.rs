@@ -491,6 +491,6 @@ pub fn load(threads: usize) -> Result<(crate::Net, InputSpec), ModelError> {
     let asset = crate::ModelId::FaceRecognition.asset();
     let bytes = crate::install::read_verified(&dir.join(asset.file), asset.sha256)?;
     let (onnx, spec) = face_recognition_to_onnx(&bytes)?;
-    let net = crate::Net::from_onnx(&onnx, [1, 3, spec.size, spec.size], &dir, threads)?;
+    let net = crate::Net::from_onnx(&onnx, &[1, 3, spec.size, spec.size], &dir, threads)?;
     Ok((net, spec))
 }

@@ -41,10 +41,10 @@ pub struct Output {
     pub values: Vec<f32>,
 }
 
-/// A loaded network with a single NCHW float input.
+/// A loaded network with a single float input of fixed shape.
 pub struct Net {
     session: Session,
-    input_shape: [usize; 4],
+    input_shape: Vec<usize>,
 }
 
 impl Net {
@@ -55,6 +55,12 @@ impl Net {
         let bytes = install::read_verified(&dir.join(asset.file), asset.sha256)?;
         match id {
             ModelId::FaceRecognition => crate::dlib::load(threads).map(|(net, _)| net),
+            ModelId::PianoTranscription => Net::from_onnx(
+                &bytes,
+                &[1, crate::catalogue::PIANO_WINDOW_SAMPLES, 1],
+                &dir,
+                threads,
+            ),
             _ => Net::from_tflite(&bytes, &dir, threads),
         }
     }
@@ -68,13 +74,13 @@ impl Net {
         let onnx = convert::tflite_to_onnx(tflite)?;
         let model = crate::tflite::Model::parse(tflite)?;
         let s = &model.tensors[model.inputs[0]].shape;
-        Net::from_onnx(&onnx, [s[0], s[3], s[1], s[2]], runtime_dir, threads)
+        Net::from_onnx(&onnx, &[s[0], s[3], s[1], s[2]], runtime_dir, threads)
     }
 
-    /// Starts a session for an ONNX model with one NCHW float input of `input_shape`.
+    /// Starts a session for an ONNX model with one float input of `input_shape`.
     pub fn from_onnx(
         onnx: &[u8],
-        input_shape: [usize; 4],
+        input_shape: &[usize],
         runtime_dir: &Path,
         threads: usize,
     ) -> Result<Net, ModelError> {
@@ -92,16 +98,16 @@ impl Net {
             .map_err(rt)?;
         Ok(Net {
             session,
-            input_shape,
+            input_shape: input_shape.to_vec(),
         })
     }
 
-    /// The input this network takes, as [batch, channels, height, width].
-    pub fn input_shape(&self) -> [usize; 4] {
-        self.input_shape
+    /// The input this network takes (images: [batch, channels, height, width]).
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
     }
 
-    /// Runs the network on one NCHW input and writes each output into `outputs` (reusing their
+    /// Runs the network on one input and writes each output into `outputs` (reusing their
     /// allocations from call to call).
     pub fn run(&mut self, input: &[f32], outputs: &mut Vec<Output>) -> Result<(), ModelError> {
         let rt = |e: ort::Error| ModelError::Runtime(e.to_string());
@@ -112,7 +118,7 @@ impl Net {
                 self.input_shape
             )));
         }
-        let tensor = TensorRef::from_array_view((self.input_shape, input)).map_err(rt)?;
+        let tensor = TensorRef::from_array_view((self.input_shape.clone(), input)).map_err(rt)?;
         let results = self.session.run(ort::inputs![tensor]).map_err(rt)?;
         outputs.resize_with(results.len(), Output::default);
         for (slot, (_, value)) in outputs.iter_mut().zip(results.iter()) {

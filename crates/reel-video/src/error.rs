@@ -15,6 +15,8 @@ pub enum VideoError {
     Unreadable { path: PathBuf, detail: String },
     #[error("{path} has no video stream")]
     NoVideo { path: PathBuf },
+    #[error("{path} has no audio stream")]
+    NoAudio { path: PathBuf },
     #[error("decoding {path} failed after {frames} frames: {detail}")]
     Decode {
         path: PathBuf,

@@ -1,16 +1,18 @@
-//! Video in and out through the `ffmpeg` and `ffprobe` programs.
+//! Video (and audio) in and out through the `ffmpeg` and `ffprobe` programs.
 //!
 //! Frames stream through pipes as raw RGB: one frame in memory at a time, whatever the length of
 //! the video. Decoding reports each frame's exact presentation time; encoding hands those times
 //! back to ffmpeg inside a Matroska stream, so variable frame rate survives, and writes to a
 //! temporary file that is renamed over the output only once it is complete.
 
+mod audio;
 mod decode;
 mod encode;
 mod error;
 mod matroska;
 mod probe;
 
+pub use audio::{AudioReader, read_audio};
 pub use decode::{Decoder, Frame};
 pub use encode::{Codec, Encoder, EncoderSettings, partial_path, remove_stale_partials};
 pub use error::VideoError;

@@ -1,0 +1,99 @@
+//! `reel transcribe`: the notes a piano (or any pitched instrument) plays in a recording.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use reel_music::transcribe::SAMPLE_RATE;
+use reel_music::{MusicError, NoteSettings, Transcriber, notes};
+
+#[derive(Args, Debug)]
+pub struct TranscribeArgs {
+    /// Audio or video file (anything ffmpeg reads; its first audio stream).
+    pub input: PathBuf,
+    /// Write the notes as JSON here ('-' for standard output).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// How strong an onset must be to start a note (0..1).
+    #[arg(long, default_value_t = 0.5)]
+    pub onset_threshold: f32,
+    /// How strong a key must sound to keep its note going (0..1).
+    #[arg(long, default_value_t = 0.3)]
+    pub frame_threshold: f32,
+}
+
+fn unwrap(e: MusicError) -> anyhow::Error {
+    match e {
+        MusicError::Model(e) => e.into(),
+        MusicError::Audio(e) => e.into(),
+    }
+}
+
+pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
+    for (name, v) in [
+        ("--onset-threshold", args.onset_threshold),
+        ("--frame-threshold", args.frame_threshold),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(
+                crate::failure::UsageError(format!("{name} must be between 0 and 1")).into(),
+            );
+        }
+    }
+    let audio = reel_video::read_audio(&args.input, SAMPLE_RATE)?;
+    let mut transcriber = Transcriber::new(2).map_err(unwrap)?;
+    let activations = transcriber.activations(&audio).map_err(unwrap)?;
+    let settings = NoteSettings {
+        onset_threshold: args.onset_threshold,
+        frame_threshold: args.frame_threshold,
+        ..NoteSettings::default()
+    };
+    let mut found = notes(&activations, &settings);
+    found.sort_by_key(|n| (n.start_frame, n.pitch));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_vec_pretty(&serde_json::json!({
+            "input": args.input,
+            "seconds": audio.len() as f64 / SAMPLE_RATE as f64,
+            "frames_per_second": reel_music::transcribe::FRAMES_PER_SECOND,
+            "notes": found.iter().map(|n| serde_json::json!({
+                "start": n.start(), "end": n.end(), "pitch": n.pitch, "amplitude": n.amplitude,
+            })).collect::<Vec<_>>(),
+        }))?;
+        if path.as_os_str() == "-" {
+            std::io::stdout().write_all(&json)?;
+            println!();
+        } else {
+            reel_models::install::write_atomic(path, &json)?;
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "{}: {:.1} s of audio, {} notes",
+            args.input.display(),
+            audio.len() as f64 / SAMPLE_RATE as f64,
+            found.len()
+        );
+        if args.json.is_none() {
+            for n in &found {
+                eprintln!(
+                    "  {:8.3} - {:8.3} s  {:<4} ({:3})  {:.2}",
+                    n.start(),
+                    n.end(),
+                    name(n.pitch),
+                    n.pitch,
+                    n.amplitude
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Scientific pitch name: 60 is C4.
+fn name(pitch: u8) -> String {
+    const NAMES: [&str; 12] = [
+        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+    ];
+    format!("{}{}", NAMES[pitch as usize % 12], pitch as i32 / 12 - 1)
+}
