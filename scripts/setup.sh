@@ -36,3 +36,8 @@ mkdir -p output
 # Instant face replacement from a photo, and a before/after sheet of it.
 ./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/grace_hopper.jpg" -o output/talking_head.swapped.mp4
 ./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/portrait.jpg" --frame 90 --compare output/swap_sheet.png
+# The AI-directed film, as far as it goes: the example story checked against media made from the
+# samples, and the notes heard in the sample clip's soundtrack.
+REEL=./target/release/reel bash examples/film/make_media.sh output/film >/dev/null
+./target/release/reel film check output/film/story.toml
+./target/release/reel transcribe "$samples/talking_head.mp4" --json output/talking_head.notes.json

@@ -55,6 +55,9 @@ impl Failure {
                     VideoError::Encode { .. } | VideoError::Io { .. } => Failure::Output,
                 };
             }
+            if cause.downcast_ref::<reel_film::StoryError>().is_some() {
+                return Failure::Input;
+            }
             if let Some(reel_faceset::FacesetError::Io { .. }) =
                 cause.downcast_ref::<reel_faceset::FacesetError>()
             {

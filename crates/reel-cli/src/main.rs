@@ -5,6 +5,7 @@ mod edit;
 mod faces;
 mod faceset;
 mod failure;
+mod film;
 mod interrupt;
 mod music;
 mod preview;
@@ -55,6 +56,11 @@ enum Command {
     },
     /// Rank candidate doubles by how much they look like a target person.
     Cast(faceset::CastArgs),
+    /// The AI-directed film: stories that live piano music steers.
+    Film {
+        #[command(subcommand)]
+        command: FilmCommand,
+    },
     /// The notes played in a recording (piano transcription with basic-pitch).
     Transcribe(music::TranscribeArgs),
     /// Face analysis.
@@ -67,6 +73,12 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum FilmCommand {
+    /// Check a story file: every problem with its line and column, or the story's shape.
+    Check(film::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +146,9 @@ fn main() -> ExitCode {
         Command::Swap(args) => edit::swap(&args, quiet),
         Command::Train(args) => train::run(&args, quiet),
         Command::Transcribe(args) => music::transcribe(&args, quiet),
+        Command::Film {
+            command: FilmCommand::Check(args),
+        } => film::check(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),

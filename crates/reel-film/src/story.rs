@@ -1,0 +1,569 @@
+//! Story files: scenes, decision points that listen to the music, per-style animation layers and
+//! endings, written in TOML. A story is checked whole before anything renders, and every problem
+//! is reported with its line and column.
+//!
+//! ```toml
+//! start = "prelude"
+//!
+//! [listening]          # how heard styles become decisions (these are the defaults)
+//! confidence = 0.6     # a style counts only at this probability or more
+//! hysteresis = 0.1     # a new style must lead the current one by this much to take over
+//! min_dwell = 1.5      # seconds a change must hold before it counts
+//!
+//! [[scene]]
+//! id = "prelude"
+//! picture = "clips/prelude.mp4"   # a video, an image sequence ("frames/%04d.png") or a still
+//! seconds = 6.0                   # needed for a still; cuts a video short
+//! next = "choice"
+//!
+//! [[scene.layer]]                 # shown over the picture while this style is heard
+//! style = "jazz"
+//! picture = "layers/neon_%04d.png"
+//! opacity = 0.8
+//!
+//! [[decision]]
+//! id = "choice"
+//! listen = 8.0                    # seconds of listening before choosing
+//! default = "calm"                # silence, noise, or no style clear enough
+//! branch = { baroque = "cathedral", jazz = "club" }
+//!
+//! [[ending]]
+//! id = "club"
+//! picture = "clips/club.mp4"
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::Style;
+
+/// A place in the story file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One thing wrong with a story, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub position: Position,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoryError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", report(.path, .problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn report(path: &Path, problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                p.position.line,
+                p.position.column,
+                p.message
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// How heard styles become decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listening {
+    /// A style counts only when the recogniser gives it at least this probability.
+    pub confidence: f32,
+    /// A new style must lead the current one by this much to take over.
+    pub hysteresis: f32,
+    /// Seconds a change must hold before it counts.
+    pub min_dwell: f64,
+}
+
+impl Default for Listening {
+    fn default() -> Self {
+        Listening {
+            confidence: 0.6,
+            hysteresis: 0.1,
+            min_dwell: 1.5,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerFile {
+    style: Spanned<String>,
+    picture: Spanned<String>,
+    #[serde(default = "full")]
+    opacity: Spanned<f32>,
+}
+
+fn full() -> Spanned<f32> {
+    Spanned::new(0..0, 1.0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SceneFile {
+    id: Spanned<String>,
+    picture: Spanned<String>,
+    seconds: Option<Spanned<f64>>,
+    next: Option<Spanned<String>>,
+    #[serde(default)]
+    layer: Vec<LayerFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionFile {
+    id: Spanned<String>,
+    listen: Spanned<f64>,
+    default: Spanned<String>,
+    #[serde(default)]
+    branch: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Listening rules for this decision alone.
+    listening: Option<Spanned<Listening>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoryFile {
+    title: Option<String>,
+    start: Spanned<String>,
+    listening: Option<Spanned<Listening>>,
+    #[serde(default)]
+    scene: Vec<SceneFile>,
+    #[serde(default)]
+    decision: Vec<DecisionFile>,
+    #[serde(default)]
+    ending: Vec<SceneFile>,
+}
+
+/// What a scene shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Picture {
+    Video(PathBuf),
+    /// A printf-style pattern of numbered images ("frames/%04d.png").
+    Sequence(PathBuf),
+    Still(PathBuf),
+}
+
+/// An animation layer, shown over the picture while its style is heard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    pub style: Style,
+    pub picture: Picture,
+    pub opacity: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scene {
+    pub picture: Picture,
+    pub seconds: Option<f64>,
+    pub layers: Vec<Layer>,
+    /// The node after this one; None for an ending.
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub listen: f64,
+    pub default: String,
+    pub branches: BTreeMap<Style, String>,
+    pub listening: Listening,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Scene(Scene),
+    Decision(Decision),
+}
+
+/// A checked story: every reference resolves, every picture exists, every path ends.
+#[derive(Clone, Debug)]
+pub struct Story {
+    pub title: Option<String>,
+    pub start: String,
+    pub nodes: HashMap<String, Node>,
+    /// Node ids in file order.
+    pub order: Vec<String>,
+}
+
+/// Byte offsets to lines and columns.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines(starts)
+    }
+    fn at(&self, text: &str, offset: usize) -> Position {
+        let line = self.0.partition_point(|&s| s <= offset).max(1);
+        let start = self.0[line - 1];
+        let column = text[start..offset.min(text.len())].chars().count() + 1;
+        Position { line, column }
+    }
+}
+
+/// Whether the pattern names numbered frames.
+fn is_sequence(name: &str) -> bool {
+    let Some(i) = name.find('%') else {
+        return false;
+    };
+    let rest = &name[i + 1..];
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    digits.starts_with('d')
+}
+
+/// Does at least one file of a numbered sequence exist?
+fn sequence_exists(pattern: &Path) -> bool {
+    let (Some(dir), Some(name)) = (pattern.parent(), pattern.file_name()) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    let Some(i) = name.find('%') else {
+        return false;
+    };
+    let (prefix, rest) = (&name[..i], &name[i + 1..]);
+    let Some(d) = rest.find('d') else {
+        return false;
+    };
+    let suffix = &rest[d + 1..];
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.len() > prefix.len() + suffix.len()
+                && n.starts_with(prefix)
+                && n.ends_with(suffix)
+                && n[prefix.len()..n.len() - suffix.len()]
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+        })
+    })
+}
+
+const STILL_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
+
+impl Story {
+    /// Reads and checks a story file; pictures are found relative to its folder.
+    pub fn load(path: &Path) -> Result<Story, StoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StoryError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Story::parse(&text, base).map_err(|problems| StoryError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+
+    /// Checks a story's text; every problem found is returned, in file order.
+    pub fn parse(text: &str, base: &Path) -> Result<Story, Vec<Problem>> {
+        let lines = Lines::new(text);
+        let at = |offset: usize| lines.at(text, offset);
+        let file: StoryFile = toml::from_str(text).map_err(|e| {
+            vec![Problem {
+                position: at(e.span().map_or(0, |s| s.start)),
+                message: e.message().trim().to_string(),
+            }]
+        })?;
+        let problems = std::cell::RefCell::new(Vec::new());
+        let problem = |offset: usize, message: String| {
+            problems.borrow_mut().push(Problem {
+                position: at(offset),
+                message,
+            });
+        };
+
+        // Ids, each once.
+        let mut declared: HashMap<String, usize> = HashMap::new();
+        let ids = file
+            .scene
+            .iter()
+            .map(|s| &s.id)
+            .chain(file.decision.iter().map(|d| &d.id))
+            .chain(file.ending.iter().map(|e| &e.id));
+        for id in ids {
+            if let Some(first) = declared.get(id.get_ref()) {
+                let first = at(*first);
+                problem(
+                    id.span().start,
+                    format!(
+                        "\"{}\" is already the id of the node at line {}",
+                        id.get_ref(),
+                        first.line
+                    ),
+                );
+            } else {
+                declared.insert(id.get_ref().clone(), id.span().start);
+            }
+        }
+        let target = |r: &Spanned<String>, what: &str| {
+            if !declared.contains_key(r.get_ref()) {
+                problem(
+                    r.span().start,
+                    format!(
+                        "{what} leads nowhere: no scene, decision or ending is called \"{}\"",
+                        r.get_ref()
+                    ),
+                );
+            }
+        };
+        target(&file.start, "start");
+        for s in &file.scene {
+            if let Some(next) = &s.next {
+                target(next, "next");
+            }
+        }
+        for d in &file.decision {
+            target(&d.default, "default");
+            for b in d.branch.values() {
+                target(b, "branch");
+            }
+        }
+        for s in &file.scene {
+            if s.next.is_none() {
+                problem(
+                    s.id.span().start,
+                    format!(
+                        "scene \"{}\" has no next: give it one, or make it an [[ending]]",
+                        s.id.get_ref()
+                    ),
+                );
+            }
+        }
+
+        let picture = |p: &Spanned<String>, seconds: Option<&Spanned<f64>>| -> Picture {
+            let path = base.join(p.get_ref());
+            let name = p.get_ref().as_str();
+            let pic = if is_sequence(name) {
+                if !sequence_exists(&path) {
+                    problem(
+                        p.span().start,
+                        format!("no images match {}", path.display()),
+                    );
+                }
+                Picture::Sequence(path)
+            } else {
+                if !path.is_file() {
+                    problem(
+                        p.span().start,
+                        format!("missing picture: {} does not exist", path.display()),
+                    );
+                }
+                let still = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| STILL_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+                if still {
+                    Picture::Still(path)
+                } else {
+                    Picture::Video(path)
+                }
+            };
+            match seconds {
+                Some(s) if !(*s.get_ref() > 0.0 && s.get_ref().is_finite()) => {
+                    problem(s.span().start, "seconds must be a positive number".into())
+                }
+                None if matches!(pic, Picture::Still(_)) => problem(
+                    p.span().start,
+                    "a still needs `seconds`: how long to show it".into(),
+                ),
+                _ => {}
+            }
+            pic
+        };
+        let style = |s: &Spanned<String>| -> Option<Style> {
+            let parsed = Style::parse(s.get_ref());
+            if parsed.is_none() {
+                problem(
+                    s.span().start,
+                    format!(
+                        "unknown style \"{}\": the styles are {}",
+                        s.get_ref(),
+                        Style::NAMES.join(", ")
+                    ),
+                );
+            }
+            parsed
+        };
+        let mut nodes = HashMap::new();
+        let mut order = Vec::new();
+        let mut layer_problems = Vec::new();
+        for (s, is_ending) in file
+            .scene
+            .iter()
+            .map(|s| (s, false))
+            .chain(file.ending.iter().map(|e| (e, true)))
+        {
+            let mut layers = Vec::new();
+            for l in &s.layer {
+                let st = style(&l.style);
+                let pic = picture(&l.picture, Some(&Spanned::new(0..0, 1.0)));
+                let o = *l.opacity.get_ref();
+                if !(0.0..=1.0).contains(&o) {
+                    layer_problems.push((l.opacity.span().start, "opacity must be from 0 to 1"));
+                }
+                if let Some(st) = st {
+                    layers.push(Layer {
+                        style: st,
+                        picture: pic,
+                        opacity: o,
+                    });
+                }
+            }
+            if is_ending && s.next.is_some() {
+                layer_problems.push((
+                    s.next.as_ref().map_or(0, |n| n.span().start),
+                    "an ending has no next",
+                ));
+            }
+            let scene = Scene {
+                picture: picture(&s.picture, s.seconds.as_ref()),
+                seconds: s.seconds.as_ref().map(|v| *v.get_ref()),
+                layers,
+                next: if is_ending {
+                    None
+                } else {
+                    s.next.as_ref().map(|n| n.get_ref().clone())
+                },
+            };
+            order.push(s.id.get_ref().clone());
+            nodes
+                .entry(s.id.get_ref().clone())
+                .or_insert(Node::Scene(scene));
+        }
+        for d in &file.decision {
+            let mut branches = BTreeMap::new();
+            for (k, v) in &d.branch {
+                if let Some(st) = style(k) {
+                    branches.insert(st, v.get_ref().clone());
+                }
+            }
+            if !(*d.listen.get_ref() > 0.0 && d.listen.get_ref().is_finite()) {
+                layer_problems.push((
+                    d.listen.span().start,
+                    "listen must be a positive number of seconds",
+                ));
+            }
+            order.push(d.id.get_ref().clone());
+            nodes
+                .entry(d.id.get_ref().clone())
+                .or_insert(Node::Decision(Decision {
+                    listen: *d.listen.get_ref(),
+                    default: d.default.get_ref().clone(),
+                    branches,
+                    listening: d
+                        .listening
+                        .as_ref()
+                        .or(file.listening.as_ref())
+                        .map_or_else(Listening::default, |l| *l.get_ref()),
+                }));
+        }
+        for (offset, message) in layer_problems {
+            problem(offset, message.into());
+        }
+        let rules = file
+            .listening
+            .iter()
+            .chain(file.decision.iter().filter_map(|d| d.listening.as_ref()));
+        for l in rules {
+            if let Some(m) = l.get_ref().problem() {
+                problem(l.span().start, m);
+            }
+        }
+
+        // Every node must be able to reach an ending, or the film can loop for ever.
+        let ends = |id: &str| matches!(nodes.get(id), Some(Node::Scene(s)) if s.next.is_none());
+        let successors = |id: &str| -> Vec<String> {
+            match nodes.get(id) {
+                Some(Node::Scene(s)) => s.next.iter().cloned().collect(),
+                Some(Node::Decision(d)) => std::iter::once(d.default.clone())
+                    .chain(d.branches.values().cloned())
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        let mut finishes: HashMap<&str, bool> =
+            order.iter().map(|id| (id.as_str(), ends(id))).collect();
+        loop {
+            let mut changed = false;
+            for id in &order {
+                if !finishes[id.as_str()]
+                    && successors(id)
+                        .iter()
+                        .any(|n| finishes.get(n.as_str()).copied().unwrap_or(false))
+                {
+                    finishes.insert(id, true);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let has_dangling = |id: &str| successors(id).iter().any(|n| !declared.contains_key(n));
+        for id in &order {
+            // A node stuck only because a reference is broken is reported there already.
+            if !finishes[id.as_str()] && !has_dangling(id) {
+                problem(
+                    declared[id],
+                    format!(
+                        "\"{id}\" never reaches an ending: it is caught in a loop with no way out"
+                    ),
+                );
+            }
+        }
+        let mut problems = problems.into_inner();
+        if problems.is_empty() {
+            Ok(Story {
+                title: file.title,
+                start: file.start.into_inner(),
+                nodes,
+                order,
+            })
+        } else {
+            problems.sort_by_key(|p| (p.position.line, p.position.column));
+            Err(problems)
+        }
+    }
+}
+
+impl Listening {
+    fn problem(&self) -> Option<String> {
+        if !(self.confidence > 0.0 && self.confidence <= 1.0) {
+            return Some("listening.confidence must be above 0 and at most 1".into());
+        }
+        if !(0.0..1.0).contains(&self.hysteresis) {
+            return Some("listening.hysteresis must be from 0 to below 1".into());
+        }
+        if !(self.min_dwell >= 0.0 && self.min_dwell.is_finite()) {
+            return Some("listening.min_dwell must be 0 or more seconds".into());
+        }
+        None
+    }
+}
