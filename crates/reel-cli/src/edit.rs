@@ -165,7 +165,8 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result<()> {
         None => Chain::new().then(
             PhotoSwap::from_photos(&args.photos)
                 .map_err(usage)?
-                .with_color(color),
+                .with_color(color)
+                .with_blend(blend),
         ),
     };
     run(&args.edit, chain, quiet)

@@ -67,25 +67,31 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
             reel_models::install::write_atomic(path, &json)?;
         }
     }
+    if args.json.is_none() {
+        // The notes, one a line, on standard output.
+        for n in &found {
+            println!(
+                "{:8.3} {:8.3} {:<4} {:3} {:.2}",
+                n.start(),
+                n.end(),
+                name(n.pitch),
+                n.pitch,
+                n.amplitude
+            );
+        }
+    }
     if !quiet {
         eprintln!(
-            "{}: {:.1} s of audio, {} notes",
+            "{}: {:.1} s of audio, {} notes{}",
             args.input.display(),
             audio.len() as f64 / SAMPLE_RATE as f64,
-            found.len()
-        );
-        if args.json.is_none() {
-            for n in &found {
-                eprintln!(
-                    "  {:8.3} - {:8.3} s  {:<4} ({:3})  {:.2}",
-                    n.start(),
-                    n.end(),
-                    name(n.pitch),
-                    n.pitch,
-                    n.amplitude
-                );
+            found.len(),
+            if args.json.is_none() {
+                " (start and end in seconds, key, MIDI number, strength)"
+            } else {
+                ""
             }
-        }
+        );
     }
     Ok(())
 }

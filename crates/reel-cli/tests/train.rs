@@ -140,6 +140,28 @@ fn training_learns_resumes_and_swaps() {
     };
     assert_eq!(count(&out), count(&sample("speaker.mp4")));
 
+    // A model whose weights are laid out the old way is refused with a clear message.
+    let old = dir.join("old_model");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::copy(
+        model.join("model.safetensors"),
+        old.join("model.safetensors"),
+    )
+    .unwrap();
+    let mut meta = info(&model);
+    meta["format"] = 1.into();
+    std::fs::write(old.join("model.json"), meta.to_string()).unwrap();
+    let r = reel(&[
+        "swap",
+        s(&sample("speaker.mp4")),
+        "--model",
+        s(&old),
+        "-o",
+        s(&dir.join("x.mp4")),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("another version of reel"));
+
     // Footage with nobody in it passes through whole, with a hint.
     let empty = dir.join("empty.mp4");
     ffmpeg(&[

@@ -29,8 +29,11 @@ pub struct StyleTracker {
     began: Option<f64>,
 }
 
+/// The longest stretch before it that one reading speaks for, in seconds.
+const READING_SPAN: f64 = 0.5;
+
 /// The share of the dwell time a change must have been heard for.
-const MAJORITY: f64 = 2.0 / 3.0;
+pub const MAJORITY: f64 = 2.0 / 3.0;
 
 impl StyleTracker {
     pub fn new(rules: Listening) -> StyleTracker {
@@ -91,7 +94,12 @@ impl StyleTracker {
         let began = *self.began.get_or_insert(r.time);
         let mut previous = start.max(began);
         for &(t, s) in &self.recent {
-            shares[s.map_or(4, |s| s as usize)] += t.max(start) - previous;
+            // A reading vouches for at most READING_SPAN before it; a longer gap (the
+            // recogniser paused) counts as nothing heard.
+            let span = t.max(start) - previous;
+            let vouched = span.min(READING_SPAN);
+            shares[s.map_or(4, |s| s as usize)] += vouched;
+            shares[4] += span - vouched;
             previous = t.max(start);
         }
         let best = (0..5).fold(4, |b, i| if shares[i] > shares[b] { i } else { b });
@@ -253,6 +261,18 @@ mod tests {
             t.update(&reading(i as f64 * 0.1, [0.0, 0.0, 0.75, 0.2], 0.05));
         }
         assert_eq!(t.current(), Some(Style::Ragtime));
+    }
+
+    #[test]
+    fn one_reading_after_a_pause_does_not_switch() {
+        let mut t = StyleTracker::new(Listening::default());
+        for i in 0..30 {
+            t.update(&reading(i as f64 * 0.1, BAROQUE, 0.0));
+        }
+        assert_eq!(t.current(), Some(Style::Baroque));
+        // Ten seconds without readings (which count as nothing heard), then one jazz reading:
+        // not enough to call it jazz.
+        assert_ne!(t.update(&reading(13.0, JAZZ, 0.0)), Some(Style::Jazz));
     }
 
     #[test]

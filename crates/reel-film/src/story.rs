@@ -202,7 +202,7 @@ pub struct Story {
     pub title: Option<String>,
     pub start: String,
     pub nodes: HashMap<String, Node>,
-    /// Node ids in file order.
+    /// Node ids in the order the file declares them.
     pub order: Vec<String>,
 }
 
@@ -218,7 +218,9 @@ impl Lines {
     fn at(&self, text: &str, offset: usize) -> Position {
         let line = self.0.partition_point(|&s| s <= offset).max(1);
         let start = self.0[line - 1];
-        let column = text[start..offset.min(text.len())].chars().count() + 1;
+        let column = text
+            .get(start..offset.min(text.len()))
+            .map_or(1, |t| t.chars().count() + 1);
         Position { line, column }
     }
 }
@@ -359,8 +361,11 @@ impl Story {
 
         let picture = |p: &Spanned<String>, seconds: Option<&Spanned<f64>>| -> Picture {
             let path = base.join(p.get_ref());
-            let name = p.get_ref().as_str();
-            let pic = if is_sequence(name) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let pic = if is_sequence(&name) {
                 if !sequence_exists(&path) {
                     problem(
                         p.span().start,
@@ -464,11 +469,25 @@ impl Story {
                     branches.insert(st, v.get_ref().clone());
                 }
             }
-            if !(*d.listen.get_ref() > 0.0 && d.listen.get_ref().is_finite()) {
-                layer_problems.push((
+            let listening = d
+                .listening
+                .as_ref()
+                .or(file.listening.as_ref())
+                .map_or_else(Listening::default, |l| *l.get_ref());
+            let listen = *d.listen.get_ref();
+            if !(listen > 0.0 && listen.is_finite()) {
+                problem(
                     d.listen.span().start,
-                    "listen must be a positive number of seconds",
-                ));
+                    "listen must be a positive number of seconds".into(),
+                );
+            } else if listen < crate::listen::MAJORITY * listening.min_dwell {
+                problem(
+                    d.listen.span().start,
+                    format!(
+                        "listen ({listen} s) is shorter than the {:.2} s a style must be heard to count (2/3 of min_dwell): this decision could only take its default",
+                        crate::listen::MAJORITY * listening.min_dwell
+                    ),
+                );
             }
             order.push(d.id.get_ref().clone());
             nodes
@@ -477,11 +496,7 @@ impl Story {
                     listen: *d.listen.get_ref(),
                     default: d.default.get_ref().clone(),
                     branches,
-                    listening: d
-                        .listening
-                        .as_ref()
-                        .or(file.listening.as_ref())
-                        .map_or_else(Listening::default, |l| *l.get_ref()),
+                    listening,
                 }));
         }
         for (offset, message) in layer_problems {
@@ -538,8 +553,31 @@ impl Story {
                 );
             }
         }
+        // Every node must be reachable from the start, or it is a mistake.
+        let mut reached = std::collections::HashSet::new();
+        let mut todo = vec![file.start.get_ref().clone()];
+        while let Some(id) = todo.pop() {
+            if declared.contains_key(&id) && reached.insert(id.clone()) {
+                todo.extend(successors(&id));
+            }
+        }
+        if declared.contains_key(file.start.get_ref()) {
+            for id in &order {
+                if !reached.contains(id) {
+                    problem(
+                        declared[id],
+                        format!(
+                            "\"{id}\" is never reached from the start, \"{}\"",
+                            file.start.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
         let mut problems = problems.into_inner();
+        let _ = &mut order;
         if problems.is_empty() {
+            order.sort_by_key(|id| declared[id]);
             Ok(Story {
                 title: file.title,
                 start: file.start.into_inner(),

@@ -146,13 +146,19 @@ pub fn notes(a: &Activations, s: &NoteSettings) -> Vec<Note> {
     if !s.melodia {
         return found;
     }
-    loop {
-        let (best, value) = energy
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-        if value <= s.frame_threshold {
-            break;
+    // The strongest remaining frame each time, found from one sorted list: energy only ever
+    // falls to zero, so an entry still holding its value is the next maximum (ties go to the
+    // earliest index, as an argmax's would).
+    let mut candidates: Vec<(usize, f32)> = energy
+        .iter()
+        .enumerate()
+        .filter(|&(_, &v)| v > s.frame_threshold)
+        .map(|(i, &v)| (i, v))
+        .collect();
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (best, value) in candidates {
+        if energy[best] != value {
+            continue;
         }
         let (middle, k) = (best / KEYS, best % KEYS);
         energy[best] = 0.0;

@@ -81,11 +81,14 @@ impl Transcriber {
             let first = OVERLAP_FRAMES / 2;
             // The graph's outputs, in order: onsets, notes, contours.
             let [onset, note, contour] = &self.outputs[..] else {
-                return Err(reel_models::ModelError::Runtime(
-                    "the transcriber should give three outputs".into(),
-                )
-                .into());
+                return Err(unexpected());
             };
+            if onset.shape != [1, WINDOW_FRAMES, KEYS]
+                || note.shape != [1, WINDOW_FRAMES, KEYS]
+                || contour.shape != [1, WINDOW_FRAMES, CONTOUR_BINS]
+            {
+                return Err(unexpected());
+            }
             let rows = first * KEYS..(first + take) * KEYS;
             out.onset.extend_from_slice(&onset.values[rows.clone()]);
             out.note.extend_from_slice(&note.values[rows]);
@@ -96,6 +99,14 @@ impl Transcriber {
         }
         Ok(out)
     }
+}
+
+fn unexpected() -> MusicError {
+    reel_models::ModelError::Runtime(
+        "the transcriber should give onsets and notes (1, 172, 88) and contours (1, 172, 264)"
+            .into(),
+    )
+    .into()
 }
 
 /// The time in seconds of a frame: each window's kept frames are 256 samples apart, and

@@ -162,9 +162,24 @@ fn matmul(
     (b, b_rows, b_cols): (&[f32], usize, usize),
     parallelism: Parallelism,
 ) {
-    assert!(dst.len() >= m * n);
-    assert!(a.len() > (m - 1) * a_rows + (k - 1) * a_cols);
-    assert!(b.len() > (k - 1) * b_rows + (n - 1) * b_cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // The last element each operand is read at, computed without overflow.
+    let last = |rows: usize, cols: usize, r: usize, c: usize| {
+        (rows - 1)
+            .checked_mul(r)
+            .and_then(|x| (cols - 1).checked_mul(c).and_then(|y| x.checked_add(y)))
+    };
+    assert!(m.checked_mul(n).is_some_and(|len| dst.len() >= len));
+    assert!(last(m, k, a_rows, a_cols).is_some_and(|i| i < a.len()));
+    assert!(last(k, n, b_rows, b_cols).is_some_and(|i| i < b.len()));
     // SAFETY: the asserts above keep every index the product touches inside the slices.
     unsafe {
         gemm::gemm(

@@ -17,6 +17,9 @@ use crate::model::{ModelConfig, Person, SwapModel};
 /// What `model.json` records beside the weights.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelInfo {
+    /// The layout of the weights; models of an older layout are refused with a clear message.
+    #[serde(default)]
+    pub format: u32,
     pub config: ModelConfig,
     /// The face crops the model was trained on: size and margin (see reel_face::Alignment).
     pub face_size: usize,
@@ -28,6 +31,8 @@ pub struct ModelInfo {
 }
 
 pub const WEIGHTS: &str = "model.safetensors";
+/// The weight layout written now (2: one output convolution for face and mask together).
+pub const FORMAT: u32 = 2;
 pub const INFO: &str = "model.json";
 
 pub struct TrainSettings {
@@ -139,6 +144,22 @@ pub fn quality(
     Ok(total / samples.len() as f32)
 }
 
+fn check_config(cfg: &ModelConfig) -> Result<(), SwapError> {
+    if cfg.resolution < 32 || !cfg.resolution.is_multiple_of(16) || cfg.resolution > 512 {
+        return Err(SwapError::Settings(format!(
+            "--resolution must be a multiple of 16 from 32 to 512, not {}",
+            cfg.resolution
+        )));
+    }
+    let dims = [cfg.encoder_dims, cfg.latent_dims, cfg.decoder_dims];
+    if dims.iter().any(|&d| d == 0 || d > 4096) {
+        return Err(SwapError::Settings(format!(
+            "model widths must be from 1 to 4096, not {dims:?}"
+        )));
+    }
+    Ok(())
+}
+
 /// Loads a trained model from its directory.
 pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), SwapError> {
     let info_path = dir.join(INFO);
@@ -150,6 +171,14 @@ pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), 
     })?;
     let info: ModelInfo = serde_json::from_str(&text)
         .map_err(|e| SwapError::Settings(format!("{}: {e}", info_path.display())))?;
+    if info.format != FORMAT {
+        return Err(SwapError::Settings(format!(
+            "{} was trained by another version of reel (weight layout {}, this one reads {FORMAT}); train it again",
+            dir.display(),
+            info.format
+        )));
+    }
+    check_config(&info.config)?;
     let mut varmap = VarMap::new();
     let model = SwapModel::new(
         info.config,
@@ -237,12 +266,7 @@ pub fn train(
     mut progress: impl FnMut(&Progress) -> bool,
 ) -> Result<TrainReport, SwapError> {
     let cfg = settings.config;
-    if cfg.resolution < 32 || !cfg.resolution.is_multiple_of(16) || cfg.resolution > 512 {
-        return Err(SwapError::Settings(format!(
-            "--resolution must be a multiple of 16 from 32 to 512, not {}",
-            cfg.resolution
-        )));
-    }
+    check_config(&cfg)?;
     if settings.batch == 0 || settings.batch > 256 {
         return Err(SwapError::Settings(
             "--batch must be between 1 and 256".into(),
@@ -272,6 +296,7 @@ pub fn train(
         let varmap = VarMap::new();
         let model = SwapModel::new(cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
         let info = ModelInfo {
+            format: FORMAT,
             config: cfg,
             face_size: a.size,
             face_margin: a.margin,

@@ -1,9 +1,10 @@
 //! Audio in: any file ffmpeg reads, as mono 32-bit float samples at a chosen rate, streamed in
 //! blocks so that an hour of audio never sits in memory unless the caller keeps it.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
 
 use crate::VideoError;
 
@@ -12,9 +13,16 @@ pub struct AudioReader {
     path: PathBuf,
     child: Child,
     stdout: ChildStdout,
+    /// ffmpeg's messages, read as they come so that a chatty ffmpeg never blocks on a full pipe.
+    stderr: Option<JoinHandle<String>>,
     bytes: Vec<u8>,
     samples: u64,
+    /// The result of the end, once reached.
+    ended: Option<Result<(), String>>,
 }
+
+/// The last lines of ffmpeg's messages are kept; a damaged file can produce thousands.
+const KEPT_LINES: usize = 20;
 
 impl AudioReader {
     pub fn open(path: &Path, rate: u32) -> Result<AudioReader, VideoError> {
@@ -35,18 +43,34 @@ impl AudioReader {
                 source,
             })?;
         let stdout = child.stdout.take().expect("piped");
+        let pipe = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut lines = std::collections::VecDeque::new();
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if lines.len() == KEPT_LINES {
+                    lines.pop_front();
+                }
+                lines.push_back(line);
+            }
+            Vec::from(lines).join("\n")
+        });
         Ok(AudioReader {
             path: path.to_path_buf(),
             child,
             stdout,
+            stderr: Some(stderr),
             bytes: Vec::new(),
             samples: 0,
+            ended: None,
         })
     }
 
     /// Fills `block` with the next samples; returns how many (fewer than its length only at the
     /// end, 0 once finished). A file ffmpeg cannot read, or one without audio, is an error.
     pub fn read(&mut self, block: &mut [f32]) -> Result<usize, VideoError> {
+        if self.ended.is_some() {
+            return self.finish().map(|_| 0);
+        }
         self.bytes.resize(block.len() * 4, 0);
         let mut filled = 0;
         while filled < self.bytes.len() {
@@ -74,18 +98,26 @@ impl AudioReader {
     }
 
     fn finish(&mut self) -> Result<(), VideoError> {
-        let status = self
-            .child
-            .wait()
-            .map_err(VideoError::io("waiting for ffmpeg"))?;
-        if status.success() {
+        if self.ended.is_none() {
+            let status = self
+                .child
+                .wait()
+                .map_err(VideoError::io("waiting for ffmpeg"))?;
+            let stderr = self
+                .stderr
+                .take()
+                .and_then(|t| t.join().ok())
+                .unwrap_or_default();
+            self.ended = Some(if status.success() {
+                Ok(())
+            } else {
+                Err(stderr)
+            });
+        }
+        let Some(Err(stderr)) = &self.ended else {
             return Ok(());
-        }
-        let mut stderr = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut stderr);
-        }
-        let detail = crate::error::tail(&stderr);
+        };
+        let detail = crate::error::tail(stderr);
         Err(if stderr.contains("matches no streams") {
             VideoError::NoAudio {
                 path: self.path.clone(),
