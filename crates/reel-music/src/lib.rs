@@ -1,11 +1,14 @@
 //! Listening to music: audio to piano notes with Spotify's basic-pitch network (run by ONNX
 //! Runtime), and the notes decoded from its activations the way basic-pitch decodes them.
-//! The piano-style recogniser of the AI-directed film builds on these notes.
+//! MIDI files are read to the same notes. The piano-style recogniser of the AI-directed film
+//! builds on them.
 
+pub mod midi;
 pub mod notes;
 pub mod transcribe;
 
-pub use notes::{Note, NoteSettings, notes};
+pub use midi::read_midi;
+pub use notes::{Note, NoteSettings, Played, notes};
 pub use transcribe::{Activations, Transcriber};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,4 +17,9 @@ pub enum MusicError {
     Model(#[from] reel_models::ModelError),
     #[error(transparent)]
     Audio(#[from] reel_video::VideoError),
+    #[error("{path}: {detail}")]
+    Midi {
+        path: std::path::PathBuf,
+        detail: String,
+    },
 }

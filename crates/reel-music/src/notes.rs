@@ -29,6 +29,29 @@ impl Note {
     }
 }
 
+/// A note as played, from a recording or a MIDI file: what the style recogniser reads.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Played {
+    /// Seconds from the start.
+    pub start: f64,
+    pub end: f64,
+    /// MIDI key number (60 is middle C).
+    pub pitch: u8,
+    /// Loudness, 0..1 (MIDI velocity, or the transcriber's note strength).
+    pub velocity: f32,
+}
+
+impl From<Note> for Played {
+    fn from(n: Note) -> Played {
+        Played {
+            start: n.start(),
+            end: n.end(),
+            pitch: n.pitch,
+            velocity: n.amplitude,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct NoteSettings {
     /// An onset peak must reach this.

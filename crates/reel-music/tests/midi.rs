@@ -1,0 +1,56 @@
+//! MIDI files read as pretty_midi reads them (`tools/reference/midi_reference.py`): the same
+//! notes, times within a microsecond's rounding, on three real piano sequences (Joplin, Bach,
+//! Mozart). Needs `reel setup`.
+
+use reel_music::read_midi;
+use serde_json::Value;
+
+#[test]
+fn notes_match_pretty_midi() {
+    let reference: Value =
+        serde_json::from_str(include_str!("fixtures/midi_reference.json")).unwrap();
+    for name in [
+        "maple_leaf_rag.mid",
+        "bach_prelude_bwv846.mid",
+        "mozart_k545_1.mid",
+    ] {
+        let path = reel_models::samples_dir().join(name);
+        assert!(path.exists(), "run `reel setup` first");
+        let expected = &reference[name];
+        let notes = read_midi(&path).unwrap();
+        assert_eq!(
+            notes.len() as u64,
+            expected["count"].as_u64().unwrap(),
+            "{name}"
+        );
+        let end = notes.iter().map(|n| n.end).fold(0.0, f64::max);
+        assert!(
+            (end - expected["end"].as_f64().unwrap()).abs() < 1e-5,
+            "{name}: end {end}"
+        );
+        let every = expected["every"].as_u64().unwrap() as usize;
+        for (i, e) in expected["notes"].as_array().unwrap().iter().enumerate() {
+            let n = &notes[i * every];
+            let e: Vec<f64> = e
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert!(
+                (n.start - e[0]).abs() < 2e-6 && (n.end - e[1]).abs() < 2e-6,
+                "{name} note {}: {n:?} against {e:?}",
+                i * every
+            );
+            assert_eq!(n.pitch as f64, e[2], "{name} note {}", i * every);
+            assert!((n.velocity as f64 * 127.0 - e[3]).abs() < 1e-3);
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_not_midi_is_a_clear_error() {
+    let path = reel_models::samples_dir().join("grace_hopper.jpg");
+    let e = read_midi(&path).unwrap_err().to_string();
+    assert!(e.contains("not a standard MIDI file"), "{e}");
+}
