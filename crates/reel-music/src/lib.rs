@@ -5,10 +5,12 @@
 
 pub mod midi;
 pub mod notes;
+pub mod synth;
 pub mod transcribe;
 
 pub use midi::read_midi;
 pub use notes::{Note, NoteSettings, Played, notes};
+pub use synth::Piano;
 pub use transcribe::{Activations, Transcriber};
 
 #[derive(Debug, thiserror::Error)]
