@@ -3,6 +3,7 @@
 //! MIDI files are read to the same notes. The piano-style recogniser of the AI-directed film
 //! builds on them.
 
+pub mod features;
 pub mod midi;
 pub mod notes;
 pub mod synth;

@@ -54,3 +54,27 @@ fn a_file_that_is_not_midi_is_a_clear_error() {
     let e = read_midi(&path).unwrap_err().to_string();
     assert!(e.contains("not a standard MIDI file"), "{e}");
 }
+
+/// The style features tell the sample pieces apart the way their styles differ: the rag's left
+/// hand alternates bass notes and chords, and its tune is syncopated, unlike Bach's even broken
+/// chords and Mozart's Alberti bass.
+#[test]
+fn features_show_the_rags_stride_and_syncopation() {
+    use reel_music::features::{NAMES, features};
+    let read = |name: &str| read_midi(&reel_models::samples_dir().join(name)).unwrap();
+    let whole = |notes: &[reel_music::Played]| {
+        let end = notes.iter().map(|n| n.end).fold(0.0, f64::max);
+        features(notes, 0.0, end + 1.0)
+    };
+    let rag = whole(&read("maple_leaf_rag.mid"));
+    let bach = whole(&read("bach_prelude_bwv846.mid"));
+    let mozart = whole(&read("mozart_k545_1.mid"));
+    for (i, name) in NAMES.iter().enumerate() {
+        println!(
+            "{name:40} rag {:6.3}  bach {:6.3}  mozart {:6.3}",
+            rag[i], bach[i], mozart[i]
+        );
+    }
+    let stride = 15;
+    assert!(rag[stride] > 2.0 * bach[stride].max(mozart[stride]));
+}
