@@ -17,6 +17,9 @@ pub struct TranscribeArgs {
     /// Write the notes as JSON here ('-' for standard output).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the notes as a standard MIDI file here.
+    #[arg(long)]
+    pub midi: Option<PathBuf>,
     /// How strong an onset must be to start a note (0..1).
     #[arg(long, default_value_t = 0.5)]
     pub onset_threshold: f32,
@@ -77,7 +80,10 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
             reel_models::install::write_atomic(path, &json)?;
         }
     }
-    if args.json.is_none() {
+    if let Some(path) = &args.midi {
+        reel_models::install::write_atomic(path, &reel_music::midi_bytes(&found))?;
+    }
+    if args.json.is_none() && args.midi.is_none() {
         // The notes, one a line, on standard output (a closed pipe, as with `| head`, ends
         // the listing quietly).
         let mut out = std::io::stdout().lock();
@@ -102,7 +108,7 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
             args.input.display(),
             found.len(),
             seconds,
-            if args.json.is_none() {
+            if args.json.is_none() && args.midi.is_none() {
                 " (start and end in seconds, key, MIDI number, strength)"
             } else {
                 ""

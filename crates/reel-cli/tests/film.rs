@@ -77,6 +77,19 @@ fn transcribe_finds_the_notes_of_an_arpeggio() {
         .map(|n| n["pitch"].as_u64().unwrap())
         .collect();
     assert_eq!(pitches, [60, 64, 67]);
+    // The same notes as a MIDI file.
+    let mid = dir.path("arp.mid");
+    let r = reel(&["transcribe", s(&wav), "--midi", s(&mid), "--quiet"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = reel(&["transcribe", s(&mid), "--json", "-", "--quiet"]);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let again: Vec<u64> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["pitch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(again, [60, 64, 67]);
     // A still has no sound: a clear error, exit code 3.
     let r = reel(&["transcribe", s(&sample("grace_hopper.jpg"))]);
     assert_eq!(r.status.code(), Some(3));

@@ -9,7 +9,7 @@ pub mod notes;
 pub mod synth;
 pub mod transcribe;
 
-pub use midi::read_midi;
+pub use midi::{midi_bytes, read_midi};
 pub use notes::{Note, NoteSettings, Played, notes};
 pub use synth::Piano;
 pub use transcribe::{Activations, Transcriber};

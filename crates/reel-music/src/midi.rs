@@ -86,3 +86,73 @@ pub fn read_midi(path: &Path) -> Result<Vec<Played>, MusicError> {
     notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
     Ok(notes)
 }
+
+/// Ticks a beat in the MIDI files reel writes; at their fixed 120 beats a minute a tick is
+/// about a millisecond.
+const TICKS_PER_BEAT: u16 = 480;
+const TICKS_PER_SECOND: f64 = TICKS_PER_BEAT as f64 * 2.0;
+
+/// The notes as a standard MIDI file (one track, piano, 120 beats a minute, so that seconds
+/// map straight to ticks).
+pub fn midi_bytes(notes: &[Played]) -> Vec<u8> {
+    use midly::num::{u4, u7, u15, u24, u28};
+    use midly::{Format, Header, TrackEvent};
+    let tick = |s: f64| (s.max(0.0) * TICKS_PER_SECOND).round() as u64;
+    // (tick, release before strike at the same tick, key, velocity)
+    let mut events: Vec<(u64, bool, u8, u8)> = Vec::with_capacity(notes.len() * 2);
+    for n in notes {
+        let (on, off) = (tick(n.start), tick(n.end).max(tick(n.start) + 1));
+        let vel = (n.velocity * 127.0).round().clamp(1.0, 127.0) as u8;
+        events.push((on, true, n.pitch.min(127), vel));
+        events.push((off, false, n.pitch.min(127), 0));
+    }
+    // At the same tick, releases come first so a struck-again key is not cut short.
+    events.sort_by_key(|&(t, on, key, _)| (t, on, key));
+    let channel = u4::new(0);
+    let mut track = vec![
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(500_000))),
+        },
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Midi {
+                channel,
+                message: MidiMessage::ProgramChange {
+                    program: u7::new(0),
+                },
+            },
+        },
+    ];
+    let mut last = 0u64;
+    for (t, on, key, vel) in events {
+        let message = if on {
+            MidiMessage::NoteOn {
+                key: u7::new(key),
+                vel: u7::new(vel),
+            }
+        } else {
+            MidiMessage::NoteOff {
+                key: u7::new(key),
+                vel: u7::new(0),
+            }
+        };
+        track.push(TrackEvent {
+            delta: u28::new((t - last).min(0x0fff_ffff) as u32),
+            kind: TrackEventKind::Midi { channel, message },
+        });
+        last = t;
+    }
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let header = Header::new(
+        Format::SingleTrack,
+        Timing::Metrical(u15::new(TICKS_PER_BEAT)),
+    );
+    let mut bytes = Vec::new();
+    midly::write_std(&header, [&track].iter().map(|t| t.iter()), &mut bytes)
+        .expect("writing to memory cannot fail");
+    bytes
+}

@@ -78,3 +78,23 @@ fn features_show_the_rags_stride_and_syncopation() {
     let stride = 15;
     assert!(rag[stride] > 2.0 * bach[stride].max(mozart[stride]));
 }
+
+/// Notes written as MIDI by reel read back the same: every note, its key and velocity, and its
+/// times within a tick (about a millisecond).
+#[test]
+fn written_midi_reads_back_the_same_notes() {
+    let notes = read_midi(&reel_models::samples_dir().join("mozart_k545_1.mid")).unwrap();
+    let path = std::env::temp_dir().join(format!("reel-midi-roundtrip-{}.mid", std::process::id()));
+    std::fs::write(&path, reel_music::midi_bytes(&notes)).unwrap();
+    let back = read_midi(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(back.len(), notes.len());
+    for (a, b) in notes.iter().zip(&back) {
+        assert_eq!(a.pitch, b.pitch);
+        assert!(
+            (a.start - b.start).abs() < 1.1e-3 && (a.end - b.end).abs() < 1.1e-3,
+            "{a:?} {b:?}"
+        );
+        assert!((a.velocity - b.velocity).abs() < 1e-6);
+    }
+}
