@@ -268,6 +268,24 @@ fn reference(
     serde_json::from_str(text.lines().last()?).ok()
 }
 
+/// One editing run end to end (decode, analysis, `chain`, H.264 encode), as the edit commands
+/// run it: frames written and seconds taken.
+fn edit_timed(input: &Path, output: &Path, chain: &mut reel_process::Chain) -> Result<(u64, f64)> {
+    use reel_process::{FaceSelection, pipeline};
+    let t = Instant::now();
+    let report = pipeline::run(
+        input,
+        output,
+        Codec::H264,
+        18,
+        pipeline::editing_analysis(8, 1),
+        &mut FaceSelection::All,
+        chain,
+        |_, _| true,
+    )?;
+    Ok((report.frames, t.elapsed().as_secs_f64()))
+}
+
 #[derive(Args)]
 pub struct BenchRetouchArgs {
     /// The clip to measure on (by default the sample talking head, scaled to 720p).
@@ -281,9 +299,7 @@ pub struct BenchRetouchArgs {
 /// `reel bench retouch`: beauty, de-aging and the instant swap end to end (decode, analysis, processing, H.264
 /// encode) on 720p video, beside the same pipeline with no processor.
 pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
-    use reel_process::{
-        Beauty, BeautySettings, Chain, Deage, DeageSettings, FaceSelection, pipeline,
-    };
+    use reel_process::{Beauty, BeautySettings, Chain, Deage, DeageSettings};
     let dir = std::env::temp_dir().join(format!("reel-bench-retouch-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> Result<()> {
@@ -332,21 +348,9 @@ pub fn retouch(args: &BenchRetouchArgs, _quiet: bool) -> Result<()> {
             let mut times = Vec::new();
             let mut frames = 0;
             for _ in 0..args.runs.max(1) {
-                let mut chain = make()?;
-                let out = dir.join("out.mp4");
-                let t = Instant::now();
-                let report = pipeline::run(
-                    &input,
-                    &out,
-                    Codec::H264,
-                    18,
-                    pipeline::editing_analysis(8, 1),
-                    &mut FaceSelection::All,
-                    &mut chain,
-                    |_, _| true,
-                )?;
-                times.push(t.elapsed().as_secs_f64());
-                frames = report.frames;
+                let (n, seconds) = edit_timed(&input, &dir.join("out.mp4"), &mut make()?)?;
+                times.push(seconds);
+                frames = n;
             }
             let fps = frames as f64 / median(times);
             let base = *baseline.get_or_insert(fps);
@@ -379,7 +383,7 @@ pub struct BenchTrainArgs {
 /// speed on 720p video end to end, beside the same pipeline with no processor.
 pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
     use reel_faceset::extract::{ExtractSettings, extract};
-    use reel_process::{Chain, FaceSelection, pipeline};
+    use reel_process::Chain;
     use reel_swap::train::{TrainSettings, train};
     let dir = std::env::temp_dir().join(format!("reel-bench-train-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -450,18 +454,8 @@ pub fn train(args: &BenchTrainArgs, _quiet: bool) -> Result<()> {
             if with_model {
                 chain = chain.then(reel_swap::swapper::ModelSwap::load(&model)?);
             }
-            let t = Instant::now();
-            let report = pipeline::run(
-                &hd,
-                &dir.join("out.mp4"),
-                Codec::H264,
-                18,
-                pipeline::editing_analysis(8, 1),
-                &mut FaceSelection::All,
-                &mut chain,
-                |_, _| true,
-            )?;
-            fps.push(report.frames as f64 / t.elapsed().as_secs_f64());
+            let (frames, seconds) = edit_timed(&hd, &dir.join("out.mp4"), &mut chain)?;
+            fps.push(frames as f64 / seconds);
         }
         // The network alone, one face at a time as the swap runs it.
         let dev = reel_swap::device();

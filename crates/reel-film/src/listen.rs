@@ -166,10 +166,6 @@ impl Window {
         }
     }
 
-    pub fn finished(&self, time: f64) -> bool {
-        time >= self.start + self.length
-    }
-
     /// The style held longest; on a tie, no music wins (the story's default), then the first
     /// style in order.
     pub fn choice(&self) -> Choice {

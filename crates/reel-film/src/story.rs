@@ -418,7 +418,6 @@ impl Story {
         };
         let mut nodes = HashMap::new();
         let mut order = Vec::new();
-        let mut layer_problems = Vec::new();
         for (s, is_ending) in file
             .scene
             .iter()
@@ -431,7 +430,7 @@ impl Story {
                 let pic = picture(&l.picture, Some(&Spanned::new(0..0, 1.0)));
                 let o = *l.opacity.get_ref();
                 if !(0.0..=1.0).contains(&o) {
-                    layer_problems.push((l.opacity.span().start, "opacity must be from 0 to 1"));
+                    problem(l.opacity.span().start, "opacity must be from 0 to 1".into());
                 }
                 if let Some(st) = st {
                     layers.push(Layer {
@@ -442,10 +441,10 @@ impl Story {
                 }
             }
             if is_ending && s.next.is_some() {
-                layer_problems.push((
+                problem(
                     s.next.as_ref().map_or(0, |n| n.span().start),
-                    "an ending has no next",
-                ));
+                    "an ending has no next".into(),
+                );
             }
             let scene = Scene {
                 picture: picture(&s.picture, s.seconds.as_ref()),
@@ -498,9 +497,6 @@ impl Story {
                     branches,
                     listening,
                 }));
-        }
-        for (offset, message) in layer_problems {
-            problem(offset, message.into());
         }
         let rules = file
             .listening

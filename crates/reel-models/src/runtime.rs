@@ -118,7 +118,8 @@ impl Net {
                 self.input_shape
             )));
         }
-        let tensor = TensorRef::from_array_view((self.input_shape.clone(), input)).map_err(rt)?;
+        let tensor =
+            TensorRef::from_array_view((self.input_shape.as_slice(), input)).map_err(rt)?;
         let results = self.session.run(ort::inputs![tensor]).map_err(rt)?;
         outputs.resize_with(results.len(), Output::default);
         for (slot, (_, value)) in outputs.iter_mut().zip(results.iter()) {

@@ -52,12 +52,7 @@ fn chords(notes: &[&Played]) -> (Vec<f64>, Vec<Vec<u8>>) {
 /// pairs, about 0.17 for the triplet swing of jazz (2:1). The pulse is the commonest gap
 /// (within 10%); a pair counts when its two gaps add up to twice the pulse.
 fn swing(gaps: &[f64]) -> f64 {
-    let usable: Vec<f64> = gaps
-        .iter()
-        .copied()
-        .filter(|&g| (0.06..1.0).contains(&g))
-        .collect();
-    if usable.len() < 4 {
+    if gaps.iter().filter(|g| (0.06..1.0).contains(*g)).count() < 4 {
         return 0.0;
     }
     // The pulse: the gap with the most others within 10% of it (a pair of swung gaps has one

@@ -235,6 +235,21 @@ fn split(images: usize) -> Parallelism {
     }
 }
 
+/// Runs `run` on each image's slice of `src` and of `dst` (`src_len` and `dst_len` values an
+/// image), the images spread over the threads.
+fn per_image(
+    src: &[f32],
+    src_len: usize,
+    dst: &mut [f32],
+    dst_len: usize,
+    run: impl Fn((&[f32], &mut [f32])) + Sync + Send,
+) {
+    src.par_chunks_exact(src_len)
+        .zip(dst.par_chunks_exact_mut(dst_len))
+        .with_max_len(1)
+        .for_each(run);
+}
+
 fn contiguous<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
         bail!("convolution expects f32 tensors");
@@ -319,13 +334,13 @@ impl CustomOp3 for Forward {
                 }
             }
         };
-        let images = input.par_chunks_exact(d.c_in * d.h * d.w);
-        let outs = out.par_chunks_exact_mut(d.c_out * positions);
-        if matches!(par, Parallelism::None) {
-            images.zip(outs).for_each(run);
-        } else {
-            images.zip(outs).with_max_len(1).for_each(run);
-        }
+        per_image(
+            input,
+            d.c_in * d.h * d.w,
+            &mut out,
+            d.c_out * positions,
+            run,
+        );
         Ok((
             CpuStorage::F32(out),
             Shape::from((d.n, d.c_out, d.out_h, d.out_w)),
@@ -423,13 +438,7 @@ impl CustomOp2 for InputGrad {
                 g.fold(&d, &ys, &xs, col, dst);
             })
         };
-        let grads = grad.par_chunks_exact(c_out * positions);
-        let outs = out.par_chunks_exact_mut(c_in * d.h * d.w);
-        if matches!(par, Parallelism::None) {
-            grads.zip(outs).for_each(run);
-        } else {
-            grads.zip(outs).with_max_len(1).for_each(run);
-        }
+        per_image(grad, c_out * positions, &mut out, c_in * d.h * d.w, run);
         Ok((CpuStorage::F32(out), Shape::from((n, c_in, d.h, d.w))))
     }
 }

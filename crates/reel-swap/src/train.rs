@@ -323,12 +323,25 @@ pub fn train(
     let started = Instant::now();
     let seconds_before = info.seconds;
     let first = info.iterations;
+    // Held-back quality of both people, recorded in the history at the current iteration.
+    let evaluate = |info: &mut ModelInfo| -> Result<(f32, f32), SwapError> {
+        let qa = quality(&model, &a.held_back, a.size, Person::A, &dev)?;
+        let qb = quality(&model, &b.held_back, b.size, Person::B, &dev)?;
+        info.history.push((info.iterations, qa, qb));
+        Ok((qa, qb))
+    };
+    let write_preview = || {
+        preview(
+            &model,
+            &a.train,
+            &b.train,
+            a.size,
+            &dev,
+            &out.join("preview.png"),
+        )
+    };
     if info.history.is_empty() {
-        let q = (
-            quality(&model, &a.held_back, a.size, Person::A, &dev)?,
-            quality(&model, &b.held_back, b.size, Person::B, &dev)?,
-        );
-        info.history.push((0, q.0, q.1));
+        evaluate(&mut info)?;
     }
     loop {
         if settings.iterations.is_some_and(|n| info.iterations >= n) {
@@ -360,13 +373,11 @@ pub fn train(
         opt.backward_step(&l)?;
         info.iterations += 1;
         info.seconds = seconds_before + started.elapsed().as_secs_f64();
-        let mut q = None;
-        if info.iterations.is_multiple_of(settings.evaluate_every) {
-            let qa = quality(&model, &a.held_back, a.size, Person::A, &dev)?;
-            let qb = quality(&model, &b.held_back, b.size, Person::B, &dev)?;
-            info.history.push((info.iterations, qa, qb));
-            q = Some((qa, qb));
-        }
+        let q = if info.iterations.is_multiple_of(settings.evaluate_every) {
+            Some(evaluate(&mut info)?)
+        } else {
+            None
+        };
         let done = info.iterations - first;
         let keep_going = progress(&Progress {
             iteration: info.iterations,
@@ -375,14 +386,7 @@ pub fn train(
             quality: q,
         });
         if last_preview.elapsed() >= settings.preview_every {
-            preview(
-                &model,
-                &a.train,
-                &b.train,
-                a.size,
-                &dev,
-                &out.join("preview.png"),
-            )?;
+            write_preview()?;
             last_preview = Instant::now();
         }
         if last_save.elapsed() >= settings.save_every {
@@ -394,19 +398,10 @@ pub fn train(
         }
     }
     if info.history.last().is_none_or(|h| h.0 != info.iterations) {
-        let qa = quality(&model, &a.held_back, a.size, Person::A, &dev)?;
-        let qb = quality(&model, &b.held_back, b.size, Person::B, &dev)?;
-        info.history.push((info.iterations, qa, qb));
+        evaluate(&mut info)?;
     }
     save(out, &varmap, &info)?;
-    preview(
-        &model,
-        &a.train,
-        &b.train,
-        a.size,
-        &dev,
-        &out.join("preview.png"),
-    )?;
+    write_preview()?;
     Ok(TrainReport {
         iterations: info.iterations - first,
         info,

@@ -1,64 +1,49 @@
 //! Audio in: any file ffmpeg reads, as mono 32-bit float samples at a chosen rate, streamed in
 //! blocks so that an hour of audio never sits in memory unless the caller keeps it.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::thread::JoinHandle;
 
 use crate::VideoError;
+use crate::process::{StderrTail, spawn};
 
 /// Reads the first audio stream of a file as mono samples at `rate` Hz.
 pub struct AudioReader {
     path: PathBuf,
     child: Child,
     stdout: ChildStdout,
-    /// ffmpeg's messages, read as they come so that a chatty ffmpeg never blocks on a full pipe.
-    stderr: Option<JoinHandle<String>>,
+    /// The end of ffmpeg's messages.
+    stderr: StderrTail,
     bytes: Vec<u8>,
     samples: u64,
     /// The result of the end, once reached.
     ended: Option<Result<(), String>>,
 }
 
-/// The last lines of ffmpeg's messages are kept; a damaged file can produce thousands.
-const KEPT_LINES: usize = 20;
-
 impl AudioReader {
     pub fn open(path: &Path, rate: u32) -> Result<AudioReader, VideoError> {
         if !path.exists() {
             return Err(VideoError::NotFound(path.to_path_buf()));
         }
-        let mut child = Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-i"])
-            .arg(path)
-            .args(["-map", "0:a:0", "-ac", "1", "-ar", &rate.to_string()])
-            .args(["-f", "f32le", "-"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| VideoError::MissingTool {
-                program: "ffmpeg",
-                source,
-            })?;
+        let mut child = spawn(
+            Command::new("ffmpeg")
+                .args(["-nostdin", "-v", "error", "-i"])
+                .arg(path)
+                .args(["-map", "0:a:0", "-ac", "1", "-ar", &rate.to_string()])
+                .args(["-f", "f32le", "-"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            "ffmpeg",
+        )?;
         let stdout = child.stdout.take().expect("piped");
-        let pipe = child.stderr.take().expect("piped");
-        let stderr = std::thread::spawn(move || {
-            let mut lines = std::collections::VecDeque::new();
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if lines.len() == KEPT_LINES {
-                    lines.pop_front();
-                }
-                lines.push_back(line);
-            }
-            Vec::from(lines).join("\n")
-        });
+        let stderr = StderrTail::drain(child.stderr.take().expect("piped"));
         Ok(AudioReader {
             path: path.to_path_buf(),
             child,
             stdout,
-            stderr: Some(stderr),
+            stderr,
             bytes: Vec::new(),
             samples: 0,
             ended: None,
@@ -103,11 +88,7 @@ impl AudioReader {
                 .child
                 .wait()
                 .map_err(VideoError::io("waiting for ffmpeg"))?;
-            let stderr = self
-                .stderr
-                .take()
-                .and_then(|t| t.join().ok())
-                .unwrap_or_default();
+            let stderr = self.stderr.join();
             self.ended = Some(if status.success() {
                 Ok(())
             } else {

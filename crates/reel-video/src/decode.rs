@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use reel_image::Image;
 
 use crate::error::tail;
+use crate::process::spawn;
 use crate::{MediaInfo, Timestamp, VideoError, probe};
 
 /// One decoded frame: its pixels, its index in display order and its presentation time.
@@ -55,30 +56,28 @@ impl Decoder {
             Some(n) => format!("select=eq(n\\,{n}),showinfo=checksum=0"),
             None => "showinfo=checksum=0".to_string(),
         };
-        let mut child = Command::new("ffmpeg")
-            .args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"])
-            .arg("-i")
-            .arg(path)
-            .args([
-                "-map",
-                "0:v:0",
-                "-an",
-                "-sn",
-                "-dn",
-                "-fps_mode",
-                "passthrough",
-            ])
-            .args([
-                "-vf", &filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| VideoError::MissingTool {
-                program: "ffmpeg",
-                source,
-            })?;
+        let mut child = spawn(
+            Command::new("ffmpeg")
+                .args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"])
+                .arg("-i")
+                .arg(path)
+                .args([
+                    "-map",
+                    "0:v:0",
+                    "-an",
+                    "-sn",
+                    "-dn",
+                    "-fps_mode",
+                    "passthrough",
+                ])
+                .args([
+                    "-vf", &filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            "ffmpeg",
+        )?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let stderr = Arc::new(Mutex::new(String::new()));

@@ -1,11 +1,12 @@
 use std::fs;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use reel_image::Image;
 
 use crate::error::tail;
+use crate::process::{StderrTail, spawn};
 use crate::{MediaInfo, Timestamp, VideoError, matroska};
 
 /// Output formats.
@@ -76,6 +77,8 @@ pub struct Encoder {
     output: PathBuf,
     temp: PathBuf,
     child: Option<Child>,
+    /// The end of ffmpeg's messages.
+    stderr: StderrTail,
     stdin: Option<BufWriter<ChildStdin>>,
     width: usize,
     height: usize,
@@ -230,15 +233,13 @@ impl Encoder {
             }
         };
         cmd.args(["-f", format]).arg(&temp_target);
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| VideoError::MissingTool {
-                program: "ffmpeg",
-                source,
-            })?;
+        let mut child = spawn(
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+            "ffmpeg",
+        )?;
+        let stderr = StderrTail::drain(child.stderr.take().expect("stderr is piped"));
         let mut stdin =
             BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin is piped"));
         let frame_micros = settings
@@ -250,6 +251,7 @@ impl Encoder {
             output: output.to_path_buf(),
             temp,
             child: Some(child),
+            stderr,
             stdin: None,
             width,
             height,
@@ -303,11 +305,8 @@ impl Encoder {
             return Err(self.failure(format!("ffmpeg stopped taking frames ({e})")));
         }
         let mut child = self.child.take().expect("encoder is open");
-        let mut log = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut log);
-        }
         let status = child.wait().map_err(VideoError::io("waiting for ffmpeg"))?;
+        let log = self.stderr.join();
         if !status.success() {
             return Err(VideoError::Encode {
                 path: self.output.clone(),
@@ -333,10 +332,8 @@ impl Encoder {
         drop(self.stdin.take());
         let mut log = String::new();
         if let Some(mut child) = self.child.take() {
-            if let Some(mut err) = child.stderr.take() {
-                let _ = err.read_to_string(&mut log);
-            }
             let _ = child.wait();
+            log = self.stderr.join();
         }
         let detail = if log.trim().is_empty() {
             what

@@ -11,6 +11,7 @@ mod encode;
 mod error;
 mod matroska;
 mod probe;
+mod process;
 
 pub use audio::{AudioReader, read_audio};
 pub use decode::{Decoder, Frame};
