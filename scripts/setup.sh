@@ -13,6 +13,7 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+command -v mma >/dev/null 2>&1 || missing+=(mma)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq
@@ -25,6 +26,9 @@ fi
 
 cargo build --release --locked
 ./target/release/reel setup
+# The piano-style recogniser: its corpus (npm MIDI, music21 scores, MMA jazz, noise) rendered,
+# transcribed and learnt; a few minutes the first time, cached afterwards.
+./target/release/reel style train
 
 samples="$(./target/release/reel setup --print-samples-dir)"
 mkdir -p output
@@ -42,3 +46,4 @@ mkdir -p output
 REEL=./target/release/reel bash examples/film/make_media.sh output/film >/dev/null
 ./target/release/reel film check output/film/story.toml
 ./target/release/reel transcribe "$samples/talking_head.mp4" --json output/talking_head.notes.json
+./target/release/reel style "$samples/maple_leaf_rag.mid" --json output/maple_leaf_rag.style.json

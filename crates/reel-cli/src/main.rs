@@ -11,6 +11,7 @@ mod music;
 mod preview;
 mod progress;
 mod setup;
+mod style;
 mod train;
 
 use std::path::PathBuf;
@@ -61,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         command: FilmCommand,
     },
+    /// The piano style heard over time (baroque, classical, ragtime, jazz, or no music); also
+    /// `reel style train` and `reel style evaluate`.
+    Style(style::StyleArgs),
     /// The notes played in a recording (piano transcription with basic-pitch).
     Transcribe(music::TranscribeArgs),
     /// Face analysis.
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
         Command::Swap(args) => edit::swap(&args, quiet),
         Command::Train(args) => train::run(&args, quiet),
         Command::Transcribe(args) => music::transcribe(&args, quiet),
+        Command::Style(args) => style::run(&args, quiet),
         Command::Film {
             command: FilmCommand::Check(args),
         } => film::check(&args, quiet),

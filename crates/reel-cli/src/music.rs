@@ -28,7 +28,8 @@ pub struct TranscribeArgs {
     pub frame_threshold: f32,
 }
 
-fn unwrap(e: MusicError) -> anyhow::Error {
+/// A music error as the error it wraps, so that failures are classified by their cause.
+pub fn music_error(e: MusicError) -> anyhow::Error {
     match e {
         MusicError::Model(e) => e.into(),
         MusicError::Audio(e) => e.into(),
@@ -47,26 +48,12 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
             );
         }
     }
-    let is_midi = args
-        .input
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
-    let found: Vec<Played> = if is_midi {
-        read_midi(&args.input).map_err(unwrap)?
-    } else {
-        let audio = reel_video::read_audio(&args.input, SAMPLE_RATE)?;
-        let mut transcriber = Transcriber::new(2).map_err(unwrap)?;
-        let activations = transcriber.activations(&audio).map_err(unwrap)?;
-        let settings = NoteSettings {
-            onset_threshold: args.onset_threshold,
-            frame_threshold: args.frame_threshold,
-            ..NoteSettings::default()
-        };
-        let mut heard = notes(&activations, &settings);
-        heard.sort_by_key(|n| (n.start_frame, n.pitch));
-        heard.into_iter().map(Played::from).collect()
+    let settings = NoteSettings {
+        onset_threshold: args.onset_threshold,
+        frame_threshold: args.frame_threshold,
+        ..NoteSettings::default()
     };
+    let (found, _) = played_notes(&args.input, &settings)?;
     let seconds = found.iter().map(|n| n.end).fold(0.0, f64::max);
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&serde_json::json!({
@@ -116,6 +103,29 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The notes of a MIDI file, or heard in an audio or video file, and how long it lasts.
+pub fn played_notes(
+    input: &std::path::Path,
+    settings: &NoteSettings,
+) -> Result<(Vec<Played>, f64)> {
+    let is_midi = input
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
+    if is_midi {
+        let notes = read_midi(input).map_err(music_error)?;
+        let seconds = notes.iter().map(|n| n.end).fold(0.0, f64::max);
+        return Ok((notes, seconds));
+    }
+    let audio = reel_video::read_audio(input, SAMPLE_RATE)?;
+    let mut transcriber = Transcriber::new(2).map_err(music_error)?;
+    let activations = transcriber.activations(&audio).map_err(music_error)?;
+    let mut heard = notes(&activations, settings);
+    heard.sort_by_key(|n| (n.start_frame, n.pitch));
+    let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
+    Ok((heard.into_iter().map(Played::from).collect(), seconds))
 }
 
 /// Scientific pitch name: 60 is C4.

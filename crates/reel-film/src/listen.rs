@@ -4,19 +4,10 @@
 //! once it has been heard for two thirds of the last `min_dwell` seconds (so brief doubts in
 //! between neither stop a real change nor make a false one).
 
+pub use reel_music::Reading;
+
 use crate::Style;
 use crate::story::Listening;
-
-/// What the recogniser heard at one moment.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Reading {
-    /// Seconds from the start of the performance.
-    pub time: f64,
-    /// Probability of each style, in `Style::ALL` order.
-    pub styles: [f32; 4],
-    /// Probability that no music is playing (silence, speech, noise).
-    pub no_music: f32,
-}
 
 /// The style being played, kept steady against the recogniser's moment-to-moment doubts.
 #[derive(Clone, Debug)]

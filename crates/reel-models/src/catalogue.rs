@@ -213,6 +213,12 @@ pub fn samples_dir() -> PathBuf {
         .unwrap_or_else(|| cache_root().join("samples"))
 }
 
+/// A working directory for what reel derives from its downloads (such as rendered training
+/// data), under the user's cache directory.
+pub fn derived_dir(name: &str) -> PathBuf {
+    cache_root().join(name)
+}
+
 /// Where downloaded packages are kept so that a second set-up is quick.
 pub fn packages_dir() -> PathBuf {
     cache_root().join("packages")

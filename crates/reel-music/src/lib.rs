@@ -3,14 +3,21 @@
 //! MIDI files are read to the same notes. The piano-style recogniser of the AI-directed film
 //! builds on them.
 
+pub mod classifier;
+pub mod corpus;
 pub mod features;
+pub mod jazz;
+pub mod learn;
 pub mod midi;
+pub mod musicxml;
 pub mod notes;
+pub mod style;
 pub mod synth;
 pub mod transcribe;
 
 pub use midi::{midi_bytes, read_midi};
 pub use notes::{Note, NoteSettings, Played, notes};
+pub use style::{Reading, Recogniser, Style};
 pub use synth::Piano;
 pub use transcribe::{Activations, Transcriber};
 
@@ -20,6 +27,13 @@ pub enum MusicError {
     Model(#[from] reel_models::ModelError),
     #[error(transparent)]
     Audio(#[from] reel_video::VideoError),
+    #[error("style recogniser {path}: {detail}")]
+    Recogniser {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error("training data: {0}")]
+    Corpus(String),
     #[error("{path}: {detail}")]
     Midi {
         path: std::path::PathBuf,

@@ -17,10 +17,15 @@ pub fn read_midi(path: &Path) -> Result<Vec<Played>, MusicError> {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    let smf = Smf::parse(&bytes).map_err(|e| MusicError::Midi {
+    read_midi_bytes(&bytes).map_err(|detail| MusicError::Midi {
         path: path.to_path_buf(),
-        detail: format!("not a standard MIDI file ({e})"),
-    })?;
+        detail,
+    })
+}
+
+/// Every note of a standard MIDI file held in memory, sorted by start.
+pub fn read_midi_bytes(bytes: &[u8]) -> Result<Vec<Played>, String> {
+    let smf = Smf::parse(bytes).map_err(|e| format!("not a standard MIDI file ({e})"))?;
     // All tracks' events at absolute ticks, in time order (a stable sort keeps each track's
     // own order at equal ticks).
     let mut events = Vec::new();

@@ -1,15 +1,17 @@
-//! MIDI to audio with a SoundFont piano (rustysynth, pure Rust): the way symbolic pieces become
-//! recordings for the transcriber, in tests and for training data.
+//! Notes to audio with a SoundFont piano (rustysynth, pure Rust): the way symbolic pieces become
+//! recordings for the transcriber, in tests and for the style recogniser's training data. Every
+//! part is played on the piano (General MIDI program 0), whatever instrument a file names.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use reel_models::catalogue::{PIANO_SOUNDFONT, models_dir};
-use rustysynth::{MidiFile, MidiFileSequencer, SoundFont, Synthesizer, SynthesizerSettings};
+use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use crate::MusicError;
+use crate::notes::Played;
 
-/// Samples rendered at a time.
+/// Samples rendered at a time at most.
 const BLOCK: usize = 4096;
 /// Silence kept after the last note, for its release.
 const TAIL_SECONDS: f64 = 1.0;
@@ -30,28 +32,62 @@ impl Piano {
     pub fn load() -> Result<Piano, MusicError> {
         let path = models_dir().join(PIANO_SOUNDFONT.file);
         let bytes = reel_models::install::read_verified(&path, PIANO_SOUNDFONT.sha256)?;
-        let font = SoundFont::new(&mut bytes.as_slice()).map_err(|e| failure(&path, e))?;
+        Piano::from_bytes(&path, &bytes)
+    }
+
+    /// Any SoundFont 2 file: its program 0 is the piano.
+    pub fn from_file(path: &Path) -> Result<Piano, MusicError> {
+        let bytes = std::fs::read(path).map_err(|e| failure(path, e))?;
+        Piano::from_bytes(path, &bytes)
+    }
+
+    fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Piano, MusicError> {
+        let font = SoundFont::new(&mut &bytes[..]).map_err(|e| failure(path, e))?;
         Ok(Piano {
             font: Arc::new(font),
         })
     }
 
-    /// A MIDI file played through the SoundFont: mono samples at `rate` Hz.
+    /// A MIDI file played on the piano: mono samples at `rate` Hz.
     pub fn render(&self, midi: &Path, rate: u32) -> Result<Vec<f32>, MusicError> {
-        let bytes = std::fs::read(midi).map_err(|e| failure(midi, e))?;
-        let file = MidiFile::new(&mut bytes.as_slice())
-            .map_err(|e| failure(midi, format!("not a standard MIDI file ({e})")))?;
-        let length = file.get_length() + TAIL_SECONDS;
+        let notes = crate::midi::read_midi(midi)?;
+        self.render_notes(&notes, rate)
+            .map_err(|e| failure(midi, e))
+    }
+
+    /// Notes played on the piano: mono samples at `rate` Hz, from time 0 to a second after the
+    /// last note ends.
+    pub fn render_notes(&self, notes: &[Played], rate: u32) -> Result<Vec<f32>, MusicError> {
         let settings = SynthesizerSettings::new(rate as i32);
-        let synth = Synthesizer::new(&self.font, &settings).map_err(|e| failure(midi, e))?;
-        let mut sequencer = MidiFileSequencer::new(synth);
-        sequencer.play(&Arc::new(file), false);
-        let total = (length * rate as f64).ceil() as usize;
+        let mut synth = Synthesizer::new(&self.font, &settings)
+            .map_err(|e| failure(Path::new("soundfont"), e))?;
+        // (sample, key, velocity: 0 for a release), releases before presses at one sample.
+        let at = |t: f64| (t.max(0.0) * rate as f64).round() as usize;
+        let mut events: Vec<(usize, u8, i32)> = Vec::with_capacity(notes.len() * 2);
+        for n in notes {
+            let velocity = (n.velocity.clamp(0.0, 1.0) * 127.0).round().max(1.0) as i32;
+            events.push((at(n.start), n.pitch.min(127), velocity));
+            events.push((at(n.end.max(n.start + 0.01)), n.pitch.min(127), 0));
+        }
+        events.sort_by_key(|&(s, key, v)| (s, v > 0, key));
+        let end = notes.iter().map(|n| n.end).fold(0.0, f64::max) + TAIL_SECONDS;
+        let total = at(end);
         let mut out = Vec::with_capacity(total);
         let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
+        let mut next = 0;
         while out.len() < total {
-            let n = BLOCK.min(total - out.len());
-            sequencer.render(&mut left[..n], &mut right[..n]);
+            while next < events.len() && events[next].0 <= out.len() {
+                let (_, key, velocity) = events[next];
+                if velocity > 0 {
+                    synth.note_on(0, key as i32, velocity);
+                } else {
+                    synth.note_off(0, key as i32);
+                }
+                next += 1;
+            }
+            let until = events.get(next).map_or(total, |e| e.0.min(total));
+            let n = BLOCK.min(until.max(out.len() + 1) - out.len());
+            synth.render(&mut left[..n], &mut right[..n]);
             out.extend(
                 left[..n]
                     .iter()
@@ -59,6 +95,7 @@ impl Piano {
                     .map(|(l, r)| 0.5 * (l + r)),
             );
         }
+        out.truncate(total);
         Ok(out)
     }
 }
