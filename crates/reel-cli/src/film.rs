@@ -1,12 +1,22 @@
 //! `reel film`: the AI-directed film. `check` reads a story file and reports every problem in
-//! it, with its line and column, or the story's shape when it is sound.
+//! it, with its line and column, or the story's shape when it is sound. `render` plays a
+//! recorded performance through the story: the recogniser's readings steer it, and the film has
+//! the performance as its soundtrack and a log of each decision beside it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
-use reel_film::Story;
 use reel_film::story::{Node, Picture};
+use reel_film::timeline::Timeline;
+use reel_film::{Story, plan};
+use reel_image::Image;
+use reel_music::{NoteSettings, Recogniser};
+use reel_video::{
+    Codec, ConformedReader, Encoder, EncoderSettings, PictureKind, Timestamp, partial_path,
+};
+
+use crate::music::{music_error, played_notes};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -72,5 +82,297 @@ pub fn check(args: &CheckArgs, quiet: bool) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The story file (TOML).
+    pub story: PathBuf,
+    /// The performance: a recording (audio or video) or a MIDI file (played on the SoundFont
+    /// piano for the soundtrack).
+    #[arg(long)]
+    pub audio: PathBuf,
+    /// The film to write.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Where to write the decision log (JSON); by default beside the film, as
+    /// NAME.decisions.json.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Frame size WIDTHxHEIGHT; by default the size of the story's first picture.
+    #[arg(long)]
+    pub size: Option<String>,
+    /// H.264/H.265 quality (constant rate factor; lower is better).
+    #[arg(long, default_value_t = 18)]
+    pub crf: u8,
+    /// A recogniser other than the one `reel style train` made.
+    #[arg(long)]
+    pub recogniser: Option<PathBuf>,
+}
+
+fn path_of(p: &Picture) -> (&Path, PictureKind) {
+    match p {
+        Picture::Video(p) => (p, PictureKind::Video),
+        Picture::Sequence(p) => (p, PictureKind::Sequence),
+        Picture::Still(p) => (p, PictureKind::Still),
+    }
+}
+
+/// Frames in a numbered image sequence.
+fn sequence_length(pattern: &Path) -> usize {
+    let (Some(dir), Some(name)) = (pattern.parent(), pattern.file_name()) else {
+        return 0;
+    };
+    let name = name.to_string_lossy();
+    let Some((prefix, rest)) = name.split_once('%') else {
+        return 0;
+    };
+    let suffix = rest.split_once('d').map_or("", |r| r.1);
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.len() > prefix.len() + suffix.len()
+                    && n.starts_with(prefix)
+                    && n.ends_with(suffix)
+                    && n[prefix.len()..n.len() - suffix.len()]
+                        .chars()
+                        .all(|c| c.is_ascii_digit())
+            })
+            .count()
+    })
+}
+
+/// A picture's own length in seconds at the film's rate (None for a still).
+fn seconds_of(p: &Picture, fps: u32) -> Result<Option<f64>, String> {
+    match p {
+        Picture::Still(_) => Ok(None),
+        Picture::Sequence(pattern) => Ok(Some(sequence_length(pattern) as f64 / fps as f64)),
+        Picture::Video(path) => {
+            let info = reel_video::probe(path).map_err(|e| e.to_string())?;
+            info.duration
+                .filter(|d| *d > 0.0)
+                .map(Some)
+                .ok_or_else(|| format!("{}: its length is unknown", path.display()))
+        }
+    }
+}
+
+fn parse_size(s: &str) -> Option<(usize, usize)> {
+    let (w, h) = s.split_once('x')?;
+    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w >= 16 && h >= 16 && w <= 7680 && h <= 4320).then_some((w, h))
+}
+
+/// The film's frame size: asked for, or the first picture's, made even for the encoder.
+fn frame_size(args: &RenderArgs, timeline: &Timeline) -> Result<(usize, usize)> {
+    if let Some(s) = &args.size {
+        return parse_size(s).ok_or_else(|| {
+            crate::failure::UsageError(format!(
+                "--size {s}: give WIDTHxHEIGHT, between 16x16 and 7680x4320"
+            ))
+            .into()
+        });
+    }
+    let first = &timeline.shots[0].picture;
+    let (path, kind) = path_of(first);
+    let info = if kind == PictureKind::Sequence {
+        // The first file of the sequence stands for it.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        let file = files
+            .into_iter()
+            .next()
+            .with_context(|| format!("{}: no frames", path.display()))?;
+        reel_video::probe(&file)?
+    } else {
+        reel_video::probe(path)?
+    };
+    Ok((info.width & !1, info.height & !1))
+}
+
+/// Blends an RGBA layer over an RGB frame at `opacity`.
+fn blend(frame: &mut [u8], layer: &[u8], opacity: f32) {
+    let o = (opacity.clamp(0.0, 1.0) * 256.0) as u32;
+    for (px, lp) in frame.chunks_exact_mut(3).zip(layer.chunks_exact(4)) {
+        let a = lp[3] as u32 * o / 255;
+        if a == 0 {
+            continue;
+        }
+        for c in 0..3 {
+            px[c] = ((px[c] as u32 * (256 - a) + lp[c] as u32 * a) >> 8) as u8;
+        }
+    }
+}
+
+/// Seconds a layer takes to fade in or out.
+const FADE_SECONDS: f32 = 0.5;
+
+pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
+    let story = Story::load(&args.story)?;
+    let recogniser_path = args
+        .recogniser
+        .clone()
+        .unwrap_or_else(Recogniser::default_path);
+    let recogniser = Recogniser::load(&recogniser_path).map_err(music_error)?;
+    if !args.audio.exists() {
+        anyhow::bail!("{}: no such file", args.audio.display());
+    }
+    // What the recogniser hears, every half second of the performance.
+    let (notes, seconds) = played_notes(&args.audio, &NoteSettings::default())?;
+    let readings = recogniser.over_time(&notes, seconds);
+    let timeline = plan(&story, &readings, &mut |p| seconds_of(p, story.fps))?;
+    let (width, height) = frame_size(args, &timeline)?;
+
+    // A MIDI performance is played on the piano for the soundtrack.
+    let is_midi = args
+        .audio
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
+    let rendered = partial_path(&args.output).with_extension("performance.wav");
+    let soundtrack = if is_midi {
+        let piano = reel_music::Piano::load().map_err(music_error)?;
+        let audio = piano
+            .render_notes(&notes, reel_music::transcribe::SAMPLE_RATE)
+            .map_err(music_error)?;
+        std::fs::write(
+            &rendered,
+            reel_music::wav_bytes(&audio, reel_music::transcribe::SAMPLE_RATE),
+        )
+        .with_context(|| format!("writing {}", rendered.display()))?;
+        rendered.clone()
+    } else {
+        args.audio.clone()
+    };
+    let result = encode(args, &timeline, width, height, &soundtrack, quiet);
+    if is_midi {
+        let _ = std::fs::remove_file(&rendered);
+    }
+    result?;
+
+    let log = args.log.clone().unwrap_or_else(|| {
+        let stem = args
+            .output
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "film".into());
+        args.output.with_file_name(format!("{stem}.decisions.json"))
+    });
+    let json = serde_json::to_vec_pretty(&serde_json::json!({
+        "story": args.story,
+        "performance": args.audio,
+        "performance_seconds": seconds,
+        "recogniser": recogniser_path,
+        "fps": timeline.fps,
+        "frames": timeline.frames,
+        "seconds": timeline.frames as f64 / timeline.fps as f64,
+        "size": [width, height],
+        "path": timeline.shots,
+        "decisions": timeline.decisions,
+        "style_changes": timeline.changes,
+        "readings": readings,
+    }))?;
+    reel_models::install::write_atomic(&log, &json)?;
+    if !quiet {
+        for d in &timeline.decisions {
+            eprintln!("{:7.2} s  {}: {} -> {}", d.at, d.decision, d.reason, d.next);
+        }
+        let path: Vec<&str> = timeline.shots.iter().map(|s| s.node.as_str()).collect();
+        eprintln!(
+            "{}: {} frames ({:.2} s at {} fps, {}x{}), {}; log {}",
+            args.output.display(),
+            timeline.frames,
+            timeline.frames as f64 / timeline.fps as f64,
+            timeline.fps,
+            width,
+            height,
+            path.join(" -> "),
+            log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Draws every frame of the film and encodes it with the soundtrack.
+fn encode(
+    args: &RenderArgs,
+    timeline: &Timeline,
+    width: usize,
+    height: usize,
+    soundtrack: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let fps = timeline.fps;
+    let settings = EncoderSettings {
+        codec: Codec::for_path(&args.output),
+        crf: args.crf,
+        audio_from: Some(soundtrack.to_path_buf()),
+        source: None,
+        length: Some(timeline.frames as f64 / fps as f64),
+    };
+    let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
+    let bar = crate::progress::frames(Some(timeline.frames), "film", quiet);
+    let mut image = Image::new(width, height);
+    let mut layer_frame = Vec::new();
+    for shot in &timeline.shots {
+        let (path, kind) = path_of(&shot.picture);
+        let mut picture = ConformedReader::open(path, kind, width, height, fps, false, false)?;
+        let mut layers = Vec::new();
+        for l in &shot.layers {
+            let (p, k) = path_of(&l.picture);
+            layers.push((
+                l,
+                ConformedReader::open(p, k, width, height, fps, true, true)?,
+                0f32,
+            ));
+        }
+        let mut ended = false;
+        for k in 0..shot.frames {
+            let frame = shot.first_frame + k;
+            // A video shorter than its scene holds its last frame.
+            if !ended && !picture.next_frame(&mut image.data)? {
+                ended = true;
+            }
+            let style = timeline.styles[frame as usize];
+            for (layer, reader, shown) in &mut layers {
+                let target = if style == Some(layer.style) {
+                    layer.opacity
+                } else {
+                    0.0
+                };
+                let step = layer.opacity / (FADE_SECONDS * fps as f32);
+                *shown = if *shown < target {
+                    (*shown + step).min(target)
+                } else {
+                    (*shown - step).max(target)
+                };
+                // Layers keep their own time whether shown or not.
+                reader.next_frame(&mut layer_frame)?;
+                if *shown > 0.0 {
+                    blend(&mut image.data, &layer_frame, *shown);
+                }
+            }
+            encoder.write(
+                &image,
+                Some(Timestamp {
+                    pts: frame as i64,
+                    num: 1,
+                    den: fps as i64,
+                }),
+            )?;
+            if !crate::progress::advance(&bar, frame + 1, Some(timeline.frames)) {
+                anyhow::bail!(crate::interrupt::Interrupted);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    encoder.finish()?;
     Ok(())
 }

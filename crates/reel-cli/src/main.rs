@@ -83,6 +83,9 @@ enum Command {
 enum FilmCommand {
     /// Check a story file: every problem with its line and column, or the story's shape.
     Check(film::CheckArgs),
+    /// Play a recorded performance through a story: the film, with the performance as its
+    /// soundtrack and a log of each decision.
+    Render(film::RenderArgs),
 }
 
 #[derive(Subcommand)]
@@ -154,6 +157,9 @@ fn main() -> ExitCode {
         Command::Film {
             command: FilmCommand::Check(args),
         } => film::check(&args, quiet),
+        Command::Film {
+            command: FilmCommand::Render(args),
+        } => film::render(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),

@@ -4,8 +4,10 @@
 
 pub mod listen;
 pub mod story;
+pub mod timeline;
 
 pub use listen::{Reading, StyleTracker};
 pub use story::{Listening, Story, StoryError};
+pub use timeline::{Timeline, plan};
 
 pub use reel_music::Style;

@@ -157,6 +157,18 @@ impl Window {
         }
     }
 
+    /// Counts the time from the last reading to `end` (the window's end at most) for the style
+    /// playing then: the window runs to its end even when the readings stop short of it.
+    pub fn close(&mut self, end: f64) {
+        let end = end.min(self.start + self.length);
+        if let Some((from, style)) = self.last
+            && end > from
+        {
+            self.held[Window::slot(style)] += end - from;
+            self.last = Some((end, style));
+        }
+    }
+
     /// The style held longest; on a tie, no music wins (the story's default), then the first
     /// style in order.
     pub fn choice(&self) -> Choice {

@@ -146,6 +146,8 @@ struct DecisionFile {
 #[serde(deny_unknown_fields)]
 struct StoryFile {
     title: Option<String>,
+    /// Frames a second of the rendered film.
+    fps: Option<Spanned<u32>>,
     start: Spanned<String>,
     listening: Option<Spanned<Listening>>,
     #[serde(default)]
@@ -201,6 +203,10 @@ pub enum Node {
 pub struct Story {
     pub title: Option<String>,
     pub start: String,
+    /// Frames a second of the rendered film.
+    pub fps: u32,
+    /// How heard styles become the style playing (for the layers); decisions carry their own.
+    pub listening: Listening,
     pub nodes: HashMap<String, Node>,
     /// Node ids in the order the file declares them.
     pub order: Vec<String>,
@@ -266,6 +272,9 @@ fn sequence_exists(pattern: &Path) -> bool {
         })
     })
 }
+
+/// Frames a second of a film whose story does not say.
+pub const DEFAULT_FPS: u32 = 25;
 
 const STILL_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff"];
 
@@ -461,6 +470,11 @@ impl Story {
                 .entry(s.id.get_ref().clone())
                 .or_insert(Node::Scene(scene));
         }
+        if let Some(f) = &file.fps
+            && !(1..=120).contains(f.get_ref())
+        {
+            problem(f.span().start, "fps must be between 1 and 120".into());
+        }
         for d in &file.decision {
             let mut branches = BTreeMap::new();
             for (k, v) in &d.branch {
@@ -577,6 +591,11 @@ impl Story {
             Ok(Story {
                 title: file.title,
                 start: file.start.into_inner(),
+                fps: file.fps.map_or(DEFAULT_FPS, |f| f.into_inner()),
+                listening: file
+                    .listening
+                    .as_ref()
+                    .map_or_else(Listening::default, |l| *l.get_ref()),
                 nodes,
                 order,
             })

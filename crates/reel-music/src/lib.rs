@@ -18,7 +18,7 @@ pub mod transcribe;
 pub use midi::{midi_bytes, read_midi};
 pub use notes::{Note, NoteSettings, Played, notes};
 pub use style::{Reading, Recogniser, Style};
-pub use synth::Piano;
+pub use synth::{Piano, wav_bytes};
 pub use transcribe::{Activations, Transcriber};
 
 #[derive(Debug, thiserror::Error)]

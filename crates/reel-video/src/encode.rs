@@ -59,6 +59,8 @@ pub struct EncoderSettings {
     /// The source whose audio streams are copied into the output.
     pub audio_from: Option<PathBuf>,
     pub source: Option<MediaInfo>,
+    /// Cut the output at this many seconds (its audio, when that runs longer than the frames).
+    pub length: Option<f64>,
 }
 
 impl EncoderSettings {
@@ -68,6 +70,7 @@ impl EncoderSettings {
             crf: 18,
             audio_from: source.audio_codec.is_some().then(|| source.path.clone()),
             source: Some(source.clone()),
+            length: None,
         }
     }
 }
@@ -160,6 +163,9 @@ impl Encoder {
             };
         }
         cmd.args(["-fps_mode", "passthrough"]);
+        if let Some(seconds) = settings.length {
+            cmd.args(["-t", &format!("{seconds:.6}")]);
+        }
         let crf = settings.crf.to_string();
         let (temp_target, format): (PathBuf, &str) = match settings.codec {
             Codec::H264 | Codec::H265 => {

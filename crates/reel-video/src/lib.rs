@@ -6,6 +6,7 @@
 //! temporary file that is renamed over the output only once it is complete.
 
 mod audio;
+mod conform;
 mod decode;
 mod encode;
 mod error;
@@ -14,6 +15,7 @@ mod probe;
 mod process;
 
 pub use audio::{AudioReader, read_audio};
+pub use conform::{ConformedReader, PictureKind};
 pub use decode::{Decoder, Frame};
 pub use encode::{Codec, Encoder, EncoderSettings, partial_path, remove_stale_partials};
 pub use error::VideoError;

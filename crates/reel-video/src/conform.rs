@@ -1,0 +1,140 @@
+//! Pictures conformed to one frame size and rate: a video, a numbered image sequence or a still,
+//! scaled to fit (letterboxed, aspect kept) and resampled to a fixed frame rate by ffmpeg, with
+//! or without alpha, optionally looping for ever. This is how the film's scenes and animation
+//! layers, made at any size and rate, become frames of one output.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use crate::VideoError;
+use crate::process::{StderrTail, spawn};
+
+/// What kind of picture a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PictureKind {
+    Video,
+    /// A printf-style pattern of numbered images.
+    Sequence,
+    Still,
+}
+
+/// Frames of one picture at a fixed size and rate, RGB or RGBA.
+pub struct ConformedReader {
+    path: PathBuf,
+    child: Child,
+    stdout: ChildStdout,
+    stderr: StderrTail,
+    frame_bytes: usize,
+    read: u64,
+}
+
+impl ConformedReader {
+    /// Starts reading `path` as `width`x`height` frames at `fps` a second; `alpha` keeps an alpha
+    /// channel (RGBA, transparent where letterboxed) and `looped` starts the picture again at its
+    /// end. A still gives the same frame for ever.
+    pub fn open(
+        path: &Path,
+        kind: PictureKind,
+        width: usize,
+        height: usize,
+        fps: u32,
+        alpha: bool,
+        looped: bool,
+    ) -> Result<ConformedReader, VideoError> {
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
+        let rate = fps.to_string();
+        match kind {
+            PictureKind::Still => {
+                cmd.args(["-loop", "1", "-framerate", &rate]);
+            }
+            PictureKind::Sequence => {
+                if looped {
+                    cmd.args(["-stream_loop", "-1"]);
+                }
+                cmd.args(["-framerate", &rate, "-f", "image2"]);
+            }
+            PictureKind::Video => {
+                if looped {
+                    cmd.args(["-stream_loop", "-1"]);
+                }
+            }
+        }
+        cmd.arg("-i").arg(path);
+        let (format, pad) = if alpha {
+            ("rgba", "black@0")
+        } else {
+            ("rgb24", "black")
+        };
+        let filter = format!(
+            "fps={fps},scale={width}:{height}:force_original_aspect_ratio=decrease,format={format},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={pad},setsar=1"
+        );
+        cmd.args([
+            "-an", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", format, "pipe:1",
+        ]);
+        let mut child = spawn(
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            "ffmpeg",
+        )?;
+        let stderr = StderrTail::drain(child.stderr.take().expect("stderr is piped"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        Ok(ConformedReader {
+            path: path.to_path_buf(),
+            child,
+            stdout,
+            stderr,
+            frame_bytes: width * height * if alpha { 4 } else { 3 },
+            read: 0,
+        })
+    }
+
+    /// Fills `frame` with the next frame; false when the picture has ended.
+    pub fn next_frame(&mut self, frame: &mut Vec<u8>) -> Result<bool, VideoError> {
+        frame.resize(self.frame_bytes, 0);
+        let mut filled = 0;
+        while filled < self.frame_bytes {
+            match self.stdout.read(&mut frame[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.failure(e.to_string())),
+            }
+        }
+        if filled == 0 {
+            let status = self.child.wait().map_err(|e| self.failure(e.to_string()))?;
+            if !status.success() || self.read == 0 {
+                let detail = self.stderr.join();
+                return Err(self.failure(if detail.is_empty() {
+                    "no frames".into()
+                } else {
+                    detail
+                }));
+            }
+            return Ok(false);
+        }
+        if filled < self.frame_bytes {
+            return Err(self.failure("the last frame was cut short".into()));
+        }
+        self.read += 1;
+        Ok(true)
+    }
+
+    fn failure(&mut self, detail: String) -> VideoError {
+        VideoError::Decode {
+            path: self.path.clone(),
+            frames: self.read,
+            detail,
+        }
+    }
+}
+
+impl Drop for ConformedReader {
+    fn drop(&mut self) {
+        // A looping or still picture never ends by itself.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
