@@ -41,9 +41,12 @@ mkdir -p output
 # Instant face replacement from a photo, and a before/after sheet of it.
 ./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/grace_hopper.jpg" -o output/talking_head.swapped.mp4
 ./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/portrait.jpg" --frame 90 --compare output/swap_sheet.png
-# The AI-directed film, as far as it goes: the example story checked against media made from the
-# samples, and the notes heard in the sample clip's soundtrack.
+# The AI-directed film: the example story (media made from the samples) checked, then played by
+# a piano performance (the Maple Leaf Rag on the SoundFont piano): the film, its decision log, and
+# the style heard over time.
 REEL=./target/release/reel bash examples/film/make_media.sh output/film >/dev/null
 ./target/release/reel film check output/film/story.toml
+./target/release/reel synth "$samples/maple_leaf_rag.mid" --seconds 20 -o output/film/performance.wav
+./target/release/reel film render output/film/story.toml --audio output/film/performance.wav -o output/film/film.mp4
+./target/release/reel style output/film/performance.wav --json output/film/performance.style.json
 ./target/release/reel transcribe "$samples/talking_head.mp4" --json output/talking_head.notes.json
-./target/release/reel style "$samples/maple_leaf_rag.mid" --json output/maple_leaf_rag.style.json

@@ -65,6 +65,8 @@ enum Command {
     /// The piano style heard over time (baroque, classical, ragtime, jazz, or no music); also
     /// `reel style train` and `reel style evaluate`.
     Style(style::StyleArgs),
+    /// Play a MIDI file on the SoundFont piano, to a WAV file.
+    Synth(music::SynthArgs),
     /// The notes played in a recording (piano transcription with basic-pitch).
     Transcribe(music::TranscribeArgs),
     /// Face analysis.
@@ -154,6 +156,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(&args, quiet),
         Command::Transcribe(args) => music::transcribe(&args, quiet),
         Command::Style(args) => style::run(&args, quiet),
+        Command::Synth(args) => music::synth(&args, quiet),
         Command::Film {
             command: FilmCommand::Check(args),
         } => film::check(&args, quiet),

@@ -135,3 +135,56 @@ fn name(pitch: u8) -> String {
     ];
     format!("{}{}", NAMES[pitch as usize % 12], pitch as i32 / 12 - 1)
 }
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// A MIDI file.
+    pub input: PathBuf,
+    /// The WAV file to write (22050 Hz mono).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Start this many seconds into the piece.
+    #[arg(long, default_value_t = 0.0)]
+    pub start: f64,
+    /// Play this many seconds at most.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+}
+
+/// `reel synth`: a MIDI file played on the SoundFont piano, to a WAV file.
+pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
+    if args.start < 0.0 || args.seconds.is_some_and(|s| s <= 0.0) {
+        return Err(crate::failure::UsageError(
+            "--start must be 0 or more and --seconds more than 0".into(),
+        )
+        .into());
+    }
+    let end = args.seconds.map_or(f64::INFINITY, |s| args.start + s);
+    let notes: Vec<Played> = read_midi(&args.input)
+        .map_err(music_error)?
+        .into_iter()
+        .filter(|n| n.start >= args.start && n.start < end)
+        .map(|n| Played {
+            start: n.start - args.start,
+            end: n.end.min(end) - args.start,
+            ..n
+        })
+        .collect();
+    let piano = reel_music::Piano::load().map_err(music_error)?;
+    let mut audio = piano
+        .render_notes(&notes, SAMPLE_RATE)
+        .map_err(music_error)?;
+    if let Some(s) = args.seconds {
+        audio.resize((s * SAMPLE_RATE as f64).round() as usize, 0.0);
+    }
+    reel_models::install::write_atomic(&args.output, &reel_music::wav_bytes(&audio, SAMPLE_RATE))?;
+    if !quiet {
+        eprintln!(
+            "{}: {} notes, {:.1} s",
+            args.output.display(),
+            notes.len(),
+            audio.len() as f64 / SAMPLE_RATE as f64
+        );
+    }
+    Ok(())
+}

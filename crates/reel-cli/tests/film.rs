@@ -1,4 +1,5 @@
-//! `reel film check` on the example story, and `reel transcribe`. Needs `reel setup`.
+//! `reel film check` and `reel film render` on the example story, `reel style` and its held-out
+//! evaluation, and `reel transcribe`. Needs `reel setup` and `reel style train`.
 
 mod common;
 use common::*;
@@ -94,4 +95,217 @@ fn transcribe_finds_the_notes_of_an_arpeggio() {
     let r = reel(&["transcribe", s(&sample("grace_hopper.jpg"))]);
     assert_eq!(r.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&r.stderr).contains("has no audio stream"));
+}
+
+fn example(dir: &Scratch) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let ok = Command::new("bash")
+        .arg(root.join("examples/film/make_media.sh"))
+        .arg(dir.path("demo"))
+        .env("REEL", env!("CARGO_BIN_EXE_reel"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    dir.path("demo/story.toml")
+}
+
+fn log(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A performance: `bach` seconds of the Bach prelude, then 20 s of the Maple Leaf Rag, played
+/// on the SoundFont piano as audio.
+fn performance(dir: &Scratch, bach: f64) -> std::path::PathBuf {
+    let (a, b, out) = (dir.path("a.wav"), dir.path("b.wav"), dir.path("perf.wav"));
+    let bach = bach.to_string();
+    for (midi, wav, secs) in [
+        ("bach_prelude_bwv846.mid", &a, bach.as_str()),
+        ("maple_leaf_rag.mid", &b, "20"),
+    ] {
+        let r = reel(&["synth", s(&sample(midi)), "-o", s(wav), "--seconds", secs]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    ffmpeg(&[
+        "-i",
+        s(&a),
+        "-i",
+        s(&b),
+        "-filter_complex",
+        "concat=n=2:v=0:a=1",
+        s(&out),
+    ]);
+    out
+}
+
+#[test]
+fn the_music_steers_the_film_frame_exact_with_its_soundtrack_and_a_log() {
+    let dir = Scratch::new("film-render");
+    let story = example(&dir);
+    // Maple Leaf Rag from the first second: the rag's ending, and its layers are not baroque's.
+    let cases = [
+        ("maple_leaf_rag.mid", "saloon", Some("ragtime")),
+        ("mozart_k545_1.mid", "salon", Some("classical")),
+    ];
+    for (midi, ending, style) in cases {
+        let out = dir.path(&format!("{ending}.mp4"));
+        let r = reel(&[
+            "film",
+            "render",
+            s(&story),
+            "--audio",
+            s(&sample(midi)),
+            "-o",
+            s(&out),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let log = log(&dir.path(&format!("{ending}.decisions.json")));
+        let d = &log["decisions"][0];
+        assert_eq!(d["next"], ending, "{midi}: {d}");
+        assert_eq!(d["style"].as_str(), style, "{midi}: {d}");
+        // Title 4 s and prelude 5 s (a 5 s clip), then the ending: 6 s still, or the
+        // 237-frame speaker clip at 30.12 fps (7.87 s) resampled to 25 fps.
+        let frames = log["frames"].as_u64().unwrap();
+        let expected = if ending == "saloon" { 375 } else { 225 + 197 };
+        assert_eq!(frames, expected, "{midi}");
+        assert_eq!(count(&out, "v:0"), expected.to_string(), "{midi}");
+        // The performance is the soundtrack, cut to the film.
+        let seconds = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "a:0", "-show_entries"])
+            .args(["stream=duration", "-of", "csv=p=0"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let seconds: f64 = String::from_utf8_lossy(&seconds.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            (seconds - frames as f64 / 25.0).abs() < 0.1,
+            "{midi}: audio {seconds} s"
+        );
+        let confidence = d["confidence"].as_array().unwrap();
+        assert_eq!(confidence.len(), 5);
+    }
+}
+
+#[test]
+fn the_render_is_deterministic_and_silence_and_noise_take_the_default() {
+    let dir = Scratch::new("film-determinism");
+    let story = example(&dir);
+    let perf = performance(&dir, 6.0);
+    let render = |name: &str, audio: &std::path::Path| {
+        let out = dir.path(name);
+        let r = reel(&[
+            "film",
+            "render",
+            s(&story),
+            "--audio",
+            s(audio),
+            "-o",
+            s(&out),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        out
+    };
+    let (a, b) = (render("a.mp4", &perf), render("b.mp4", &perf));
+    let (la, lb) = (
+        log(&dir.path("a.decisions.json")),
+        log(&dir.path("b.decisions.json")),
+    );
+    assert_eq!(la["decisions"], lb["decisions"]);
+    assert_eq!(la["readings"], lb["readings"]);
+    assert_eq!(la["style_changes"], lb["style_changes"]);
+    let (fa, fb) = (frames(&a), frames(&b));
+    assert_eq!(fa.len() as u64, la["frames"].as_u64().unwrap());
+    assert!(fa == fb, "the same performance drew different frames");
+
+    for (name, source) in [
+        ("silence", "anullsrc=r=22050:cl=mono"),
+        ("noise", "anoisesrc=r=22050:c=pink:a=0.3"),
+    ] {
+        let wav = dir.path(&format!("{name}.wav"));
+        ffmpeg(&["-f", "lavfi", "-i", source, "-t", "20", s(&wav)]);
+        render(&format!("{name}.mp4"), &wav);
+        let l = log(&dir.path(&format!("{name}.decisions.json")));
+        assert_eq!(l["decisions"][0]["next"], "quiet_room", "{name}: {l}");
+        assert!(l["decisions"][0]["style"].is_null(), "{name}");
+    }
+}
+
+#[test]
+fn a_change_of_style_in_the_audio_shows_within_three_seconds() {
+    let dir = Scratch::new("style-latency");
+    // 14 s of Bach, then the rag from 14 s on.
+    let perf = performance(&dir, 14.0);
+    let json = dir.path("style.json");
+    let r = reel(&["style", s(&perf), "--json", s(&json)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let readings = log(&json)["readings"].as_array().unwrap().clone();
+    // The first reading after the change from which ragtime leads to the end.
+    let ragtime = |r: &serde_json::Value| {
+        let p: Vec<f64> = r["styles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        p[2] >= 0.6
+    };
+    let first = readings
+        .iter()
+        .find(|r| r["time"].as_f64().unwrap() > 14.0 && ragtime(r))
+        .expect("ragtime is heard");
+    let t = first["time"].as_f64().unwrap();
+    assert!(
+        t - 14.0 <= 3.0,
+        "ragtime first heard {:.1} s after the change",
+        t - 14.0
+    );
+    let after: Vec<&serde_json::Value> = readings
+        .iter()
+        .filter(|r| r["time"].as_f64().unwrap() >= 18.0)
+        .collect();
+    let held = after.iter().filter(|r| ragtime(r)).count();
+    assert!(
+        held * 10 >= after.len() * 8,
+        "{held} of {} readings",
+        after.len()
+    );
+}
+
+#[test]
+fn held_out_style_accuracy_from_audio_is_above_the_bar() {
+    let json = std::env::temp_dir().join(format!("reel-eval-{}.json", std::process::id()));
+    let r = reel(&["style", "evaluate", "--json", s(&json)]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let e = log(&json);
+    let _ = std::fs::remove_file(&json);
+    let heard = e["heard"].as_array().unwrap();
+    let (mut right, mut all) = (0u64, 0u64);
+    for (i, row) in heard.iter().take(4).enumerate() {
+        let row: Vec<u64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        right += row[i];
+        all += row.iter().sum::<u64>();
+        // Every style is mostly right on its own, not carried by the big ones.
+        assert!(
+            row[i] as f64 >= 0.75 * row.iter().sum::<u64>() as f64,
+            "style {i}: {row:?}"
+        );
+    }
+    assert!(all > 150, "{all} pieces");
+    assert!(right as f64 >= 0.85 * all as f64, "{right} of {all}");
+    // No music is never heard as music.
+    let none: Vec<u64> = heard[4]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(none[4], none.iter().sum::<u64>(), "{none:?}");
 }
