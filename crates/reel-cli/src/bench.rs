@@ -574,3 +574,109 @@ pub fn transcribe(args: &BenchTranscribeArgs, _quiet: bool) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+#[derive(Args, Debug)]
+pub struct BenchStyleArgs {
+    /// Piano audio to recognise (by default a minute of the Maple Leaf Rag on the SoundFont
+    /// piano).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// A Python with basic-pitch==0.4.0 and onnxruntime installed, to time its transcription of
+    /// the same audio beside the whole recogniser.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+}
+
+/// `reel bench style`: the whole style recogniser (reading the audio, transcription, a reading
+/// every half second) on one core, as a multiple of real time, beside basic-pitch's Python
+/// transcription alone.
+pub fn style(args: &BenchStyleArgs, _quiet: bool) -> Result<()> {
+    use reel_music::transcribe::SAMPLE_RATE;
+    use reel_music::{NoteSettings, Played, Recogniser, Transcriber, notes};
+    let recogniser = Recogniser::load(&Recogniser::default_path())?;
+    let dir = std::env::temp_dir().join(format!("reel-bench-style-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> Result<()> {
+        let wav = dir.join("piano.wav");
+        match &args.input {
+            Some(p) => {
+                let ok = Command::new("ffmpeg")
+                    .args(["-nostdin", "-v", "error", "-y", "-i"])
+                    .arg(p)
+                    .args(["-vn", "-ac", "1", "-ar", "22050"])
+                    .arg(&wav)
+                    .status()?
+                    .success();
+                anyhow::ensure!(ok, "ffmpeg could not prepare the audio");
+            }
+            None => {
+                let rag = reel_music::read_midi(&crate::samples_path("maple_leaf_rag.mid"))?;
+                let minute: Vec<Played> = rag.into_iter().filter(|n| n.start < 60.0).collect();
+                let mut audio = reel_music::Piano::load()?.render_notes(&minute, SAMPLE_RATE)?;
+                audio.truncate(60 * SAMPLE_RATE as usize);
+                std::fs::write(&wav, reel_music::wav_bytes(&audio, SAMPLE_RATE))?;
+            }
+        }
+        let seconds = reel_video::read_audio(&wav, SAMPLE_RATE)?.len() as f64 / SAMPLE_RATE as f64;
+        let mut transcriber = Transcriber::new(1)?;
+        let (mut whole, mut reading) = (Vec::new(), Vec::new());
+        let mut count = 0;
+        for run in 0..=args.runs.max(1) {
+            let t = Instant::now();
+            let audio = reel_video::read_audio(&wav, SAMPLE_RATE)?;
+            let a = transcriber.activations(&audio)?;
+            let heard: Vec<Played> = notes(&a, &NoteSettings::default())
+                .into_iter()
+                .map(Played::from)
+                .collect();
+            let r = Instant::now();
+            let readings = recogniser.over_time(&heard, seconds);
+            count = readings.len();
+            if run > 0 {
+                reading.push(r.elapsed().as_secs_f64());
+                whole.push(t.elapsed().as_secs_f64());
+            }
+        }
+        whole.sort_by(f64::total_cmp);
+        reading.sort_by(f64::total_cmp);
+        let (ours, classify) = (whole[whole.len() / 2], reading[reading.len() / 2]);
+        println!(
+            "reel bench style: {seconds:.1} s of piano audio, one thread, median of {} runs",
+            args.runs
+        );
+        println!(
+            "  whole recogniser: {ours:.3} s, {:.0}x real time ({count} readings; features and classifier {:.1} ms in all)",
+            seconds / ours,
+            classify * 1000.0
+        );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tools/reference/bench_basic_pitch.py");
+        let reference = Command::new(&args.python)
+            .arg(&script)
+            .arg(&wav)
+            .arg("1")
+            .arg(args.runs.max(1).to_string())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| {
+                let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                serde_json::from_str::<Value>(text.lines().last()?).ok()
+            })
+            .and_then(|v| v["seconds"].as_f64());
+        if let Some(r) = reference {
+            println!(
+                "  basic-pitch (Python), transcription alone: {r:.3} s, {:.0}x real time; ratio {:.2}",
+                seconds / r,
+                r / ours
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use reel_film::story::{Node, Picture};
-use reel_film::timeline::Timeline;
+use reel_film::story::{Layer, Node, Picture};
+use reel_film::timeline::{FrameState, Shot, Timeline};
 use reel_film::{Story, plan};
 use reel_image::Image;
 use reel_music::{NoteSettings, Recogniser};
@@ -111,7 +111,7 @@ pub struct RenderArgs {
     pub recogniser: Option<PathBuf>,
 }
 
-fn path_of(p: &Picture) -> (&Path, PictureKind) {
+pub fn path_of(p: &Picture) -> (&Path, PictureKind) {
     match p {
         Picture::Video(p) => (p, PictureKind::Video),
         Picture::Sequence(p) => (p, PictureKind::Sequence),
@@ -146,7 +146,7 @@ fn sequence_length(pattern: &Path) -> usize {
 }
 
 /// A picture's own length in seconds at the film's rate (None for a still).
-fn seconds_of(p: &Picture, fps: u32) -> Result<Option<f64>, String> {
+pub fn seconds_of(p: &Picture, fps: u32) -> Result<Option<f64>, String> {
     match p {
         Picture::Still(_) => Ok(None),
         Picture::Sequence(pattern) => Ok(Some(sequence_length(pattern) as f64 / fps as f64)),
@@ -160,15 +160,15 @@ fn seconds_of(p: &Picture, fps: u32) -> Result<Option<f64>, String> {
     }
 }
 
-fn parse_size(s: &str) -> Option<(usize, usize)> {
+pub fn parse_size(s: &str) -> Option<(usize, usize)> {
     let (w, h) = s.split_once('x')?;
     let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
     (w >= 16 && h >= 16 && w <= 7680 && h <= 4320).then_some((w, h))
 }
 
 /// The film's frame size: asked for, or the first picture's, made even for the encoder.
-fn frame_size(args: &RenderArgs, timeline: &Timeline) -> Result<(usize, usize)> {
-    if let Some(s) = &args.size {
+pub fn frame_size(size: Option<&str>, first: &Picture) -> Result<(usize, usize)> {
+    if let Some(s) = size {
         return parse_size(s).ok_or_else(|| {
             crate::failure::UsageError(format!(
                 "--size {s}: give WIDTHxHEIGHT, between 16x16 and 7680x4320"
@@ -176,7 +176,6 @@ fn frame_size(args: &RenderArgs, timeline: &Timeline) -> Result<(usize, usize)> 
             .into()
         });
     }
-    let first = &timeline.shots[0].picture;
     let (path, kind) = path_of(first);
     let info = if kind == PictureKind::Sequence {
         // The first file of the sequence stands for it.
@@ -227,8 +226,11 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
     // What the recogniser hears, every half second of the performance.
     let (notes, seconds) = played_notes(&args.audio, &NoteSettings::default())?;
     let readings = recogniser.over_time(&notes, seconds);
-    let timeline = plan(&story, &readings, &mut |p| seconds_of(p, story.fps))?;
-    let (width, height) = frame_size(args, &timeline)?;
+    // The music may keep a story looping: ten minutes past the performance is the limit.
+    let timeline = plan(&story, &readings, seconds + 600.0, &mut |p| {
+        seconds_of(p, story.fps)
+    })?;
+    let (width, height) = frame_size(args.size.as_deref(), &timeline.shots[0].picture)?;
 
     // A MIDI performance is played on the piano for the soundtrack.
     let is_midi = args
@@ -319,54 +321,18 @@ fn encode(
     };
     let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
     let bar = crate::progress::frames(Some(timeline.frames), "film", quiet);
-    let mut image = Image::new(width, height);
-    let mut layer_frame = Vec::new();
-    for shot in &timeline.shots {
-        let (path, kind) = path_of(&shot.picture);
-        let mut picture = ConformedReader::open(path, kind, width, height, fps, false, false)?;
-        let mut layers = Vec::new();
-        for l in &shot.layers {
-            let (p, k) = path_of(&l.picture);
-            layers.push((
-                l,
-                ConformedReader::open(p, k, width, height, fps, true, true)?,
-                0f32,
-            ));
-        }
-        let mut ended = false;
+    let mut compositor = Compositor::new(width, height, fps);
+    for (index, shot) in timeline.shots.iter().enumerate() {
         for k in 0..shot.frames {
             let frame = shot.first_frame + k;
-            // A video shorter than its scene holds its last frame.
-            if !ended && !picture.next_frame(&mut image.data)? {
-                ended = true;
-            }
-            let style = timeline.styles[frame as usize];
-            for (layer, reader, shown) in &mut layers {
-                let target = if style == Some(layer.style) {
-                    layer.opacity
-                } else {
-                    0.0
-                };
-                let step = layer.opacity / (FADE_SECONDS * fps as f32);
-                *shown = if *shown < target {
-                    (*shown + step).min(target)
-                } else {
-                    (*shown - step).max(target)
-                };
-                // Layers keep their own time whether shown or not.
-                reader.next_frame(&mut layer_frame)?;
-                if *shown > 0.0 {
-                    blend(&mut image.data, &layer_frame, *shown);
-                }
-            }
-            encoder.write(
-                &image,
-                Some(Timestamp {
-                    pts: frame as i64,
-                    num: 1,
-                    den: fps as i64,
-                }),
-            )?;
+            let state = FrameState {
+                frame,
+                shot: index,
+                frame_in_shot: k,
+                style: timeline.styles[frame as usize],
+            };
+            let image = compositor.draw(shot, &state)?;
+            encoder.write(image, Some(frame_time(frame, fps)))?;
             if !crate::progress::advance(&bar, frame + 1, Some(timeline.frames)) {
                 anyhow::bail!(crate::interrupt::Interrupted);
             }
@@ -375,4 +341,85 @@ fn encode(
     bar.finish_and_clear();
     encoder.finish()?;
     Ok(())
+}
+
+/// Frame `frame`'s presentation time at `fps`.
+pub fn frame_time(frame: u64, fps: u32) -> Timestamp {
+    Timestamp {
+        pts: frame as i64,
+        num: 1,
+        den: fps as i64,
+    }
+}
+
+/// Draws the film's frames: the shot's picture, with its layers faded in while their style is
+/// playing. Pictures are read as the shots come, one frame at a time.
+pub struct Compositor {
+    width: usize,
+    height: usize,
+    fps: u32,
+    image: Image,
+    layer_frame: Vec<u8>,
+    /// The shot being drawn (its first frame), its picture, whether the picture has ended, and
+    /// its layers with how much each shows.
+    shot: Option<u64>,
+    picture: Option<ConformedReader>,
+    ended: bool,
+    layers: Vec<(Layer, ConformedReader, f32)>,
+}
+
+impl Compositor {
+    pub fn new(width: usize, height: usize, fps: u32) -> Compositor {
+        Compositor {
+            width,
+            height,
+            fps,
+            image: Image::new(width, height),
+            layer_frame: Vec::new(),
+            shot: None,
+            picture: None,
+            ended: false,
+            layers: Vec::new(),
+        }
+    }
+
+    pub fn draw(&mut self, shot: &Shot, state: &FrameState) -> Result<&Image> {
+        let (w, h, fps) = (self.width, self.height, self.fps);
+        if self.shot != Some(shot.first_frame) {
+            let (path, kind) = path_of(&shot.picture);
+            self.picture = Some(ConformedReader::open(path, kind, w, h, fps, false, false)?);
+            self.ended = false;
+            self.layers.clear();
+            for l in &shot.layers {
+                let (p, k) = path_of(&l.picture);
+                let reader = ConformedReader::open(p, k, w, h, fps, true, true)?;
+                self.layers.push((l.clone(), reader, 0.0));
+            }
+            self.shot = Some(shot.first_frame);
+        }
+        let picture = self.picture.as_mut().expect("opened above");
+        // A video shorter than its scene holds its last frame.
+        if !self.ended && !picture.next_frame(&mut self.image.data)? {
+            self.ended = true;
+        }
+        for (layer, reader, shown) in &mut self.layers {
+            let target = if state.style == Some(layer.style) {
+                layer.opacity
+            } else {
+                0.0
+            };
+            let step = layer.opacity / (FADE_SECONDS * fps as f32);
+            *shown = if *shown < target {
+                (*shown + step).min(target)
+            } else {
+                (*shown - step).max(target)
+            };
+            // Layers keep their own time whether shown or not.
+            reader.next_frame(&mut self.layer_frame)?;
+            if *shown > 0.0 {
+                blend(&mut self.image.data, &self.layer_frame, *shown);
+            }
+        }
+        Ok(&self.image)
+    }
 }

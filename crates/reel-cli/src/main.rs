@@ -7,6 +7,7 @@ mod faceset;
 mod failure;
 mod film;
 mod interrupt;
+mod live;
 mod music;
 mod preview;
 mod progress;
@@ -88,6 +89,9 @@ enum FilmCommand {
     /// Play a recorded performance through a story: the film, with the performance as its
     /// soundtrack and a log of each decision.
     Render(film::RenderArgs),
+    /// Play the film live: listen to the microphone, a MIDI keyboard or a recording played in
+    /// real time, and show the film on a local web page.
+    Live(live::LiveArgs),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +118,8 @@ enum BenchCommand {
     Train(bench::BenchTrainArgs),
     /// Piano transcription speed, as a multiple of real time.
     Transcribe(bench::BenchTranscribeArgs),
+    /// The whole piano-style recogniser's speed on one core, as a multiple of real time.
+    Style(bench::BenchStyleArgs),
 }
 
 /// Options shared by commands that write video.
@@ -163,6 +169,9 @@ fn main() -> ExitCode {
         Command::Film {
             command: FilmCommand::Render(args),
         } => film::render(&args, quiet),
+        Command::Film {
+            command: FilmCommand::Live(args),
+        } => live::live(&args, quiet),
         Command::Bench {
             command: BenchCommand::Faces(args),
         } => bench::faces(&args, quiet),
@@ -175,6 +184,9 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Train(args),
         } => bench::train(&args, quiet),
+        Command::Bench {
+            command: BenchCommand::Style(args),
+        } => bench::style(&args, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

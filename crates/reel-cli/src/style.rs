@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use reel_music::corpus::{self, Packages, class_name};
+use reel_music::corpus::{self, Packages, Rendition, class_name};
 use reel_music::learn;
 use reel_music::style::{CLASSES, NO_MUSIC};
 use reel_music::{NoteSettings, Recogniser};
@@ -155,9 +155,25 @@ fn corpus_examples(
 ) -> Result<(Vec<corpus::Piece>, Vec<corpus::PieceExamples>)> {
     let packages = Packages::fetch().map_err(music_error)?;
     let pieces = corpus::pieces(&packages).map_err(music_error)?;
+    let examples = rendered(&pieces, &packages, Rendition::Training, threads, quiet)?;
+    Ok((pieces, examples))
+}
+
+/// Every piece's examples from one rendition.
+fn rendered(
+    pieces: &[corpus::Piece],
+    packages: &Packages,
+    rendition: Rendition,
+    threads: usize,
+    quiet: bool,
+) -> Result<Vec<corpus::PieceExamples>> {
     let cache = reel_models::catalogue::derived_dir("style-corpus");
     let total = pieces.len();
-    let bar = crate::progress::frames(Some(total as u64), "corpus", quiet);
+    let what = match rendition {
+        Rendition::Training => "corpus",
+        Rendition::OtherPiano => "2nd piano",
+    };
+    let bar = crate::progress::frames(Some(total as u64), what, quiet);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{msg:>10} [{bar:30}] {pos}/{len} pieces  {wide_msg}",
@@ -165,12 +181,12 @@ fn corpus_examples(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let examples = corpus::examples(&pieces, &packages, &cache, threads, &|done, _| {
+    let examples = corpus::examples(pieces, packages, rendition, &cache, threads, &|done, _| {
         bar.set_position(done as u64)
     })
     .map_err(music_error)?;
     bar.finish_and_clear();
-    Ok((pieces, examples))
+    Ok(examples)
 }
 
 fn train(args: &TrainArgs, quiet: bool) -> Result<()> {
@@ -218,19 +234,33 @@ fn matrix(title: &str, m: &[[usize; CLASSES]; CLASSES]) {
 }
 
 fn evaluate(args: &EvaluateArgs, quiet: bool) -> Result<()> {
-    let (pieces, examples) = corpus_examples(args.threads, quiet)?;
-    let e = learn::evaluate(&pieces, &examples);
+    let packages = Packages::fetch().map_err(music_error)?;
+    let pieces = corpus::pieces(&packages).map_err(music_error)?;
+    let examples = rendered(&pieces, &packages, Rendition::Training, args.threads, quiet)?;
+    let other = rendered(
+        &pieces,
+        &packages,
+        Rendition::OtherPiano,
+        args.threads,
+        quiet,
+    )?;
+    let e = learn::evaluate(&pieces, &examples, Some(&other));
     println!(
         "held-out evaluation, {} folds by composer / piece set / groove family; {} pieces",
         learn::FOLDS,
         e.pieces.len()
     );
     println!(
-        "style accuracy by piece: from audio {:.1}%, from written notes {:.1}%",
-        100.0 * e.style_accuracy(true),
-        100.0 * e.style_accuracy(false)
+        "style accuracy by piece: from audio {:.1}%, from written notes {:.1}%, from audio on another (recorded) piano {:.1}%",
+        100.0 * e.style_accuracy(&e.heard),
+        100.0 * e.style_accuracy(&e.read),
+        100.0 * e.style_accuracy(&e.other_piano)
     );
     matrix("by piece, from audio", &e.heard);
+    matrix(
+        "by piece, from audio on the recorded Salamander piano (never trained on)",
+        &e.other_piano,
+    );
     matrix("by piece, from written notes", &e.read);
     matrix("by 4 s window, from audio", &e.heard_windows);
     let wrong: Vec<&learn::Judged> = e.pieces.iter().filter(|j| j.heard_as != j.class).collect();

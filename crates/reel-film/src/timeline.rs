@@ -3,13 +3,14 @@
 //! clock from the first frame. A decision listens to the last `listen` seconds before the film
 //! reaches it (the music heard while the scene before it played) and branches at once, so the film
 //! never waits. Worked out from the recogniser's readings alone, so the same performance always
-//! gives the same film.
+//! gives the same film. The [`Player`] takes the film a frame at a time, needing only the readings
+//! up to that frame: offline rendering and live playback are the same walk.
 
 use serde::Serialize;
 
 use crate::Style;
 use crate::listen::{Reading, StyleTracker, Window};
-use crate::story::{Layer, Node, Picture, Story};
+use crate::story::{Decision, Layer, Node, Picture, Story};
 
 /// A scene as it plays in the film.
 #[derive(Clone, Debug, Serialize)]
@@ -72,138 +73,220 @@ pub enum TimelineError {
         "the story went round {0} nodes without reaching an ending (the music kept choosing a loop)"
     )]
     Endless(usize),
+    #[error(
+        "the film ran past {0:.0} s without reaching an ending (after the music, its defaults keep looping)"
+    )]
+    TooLong(f64),
 }
 
-/// Nodes visited at most before the film is called endless.
+/// Nodes visited at most in a row without a scene before the film is called endless.
 const MAX_STEPS: usize = 1000;
 
-/// Works out the film. `seconds_of` gives a picture's own length in seconds (None for a still);
-/// a scene's `seconds` overrides it.
+/// A picture's own length in seconds (None for a still), or why it is unknown.
+pub type SecondsOf<'a> = dyn FnMut(&Picture) -> Result<Option<f64>, String> + 'a;
+
+/// What to draw for one frame.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameState {
+    pub frame: u64,
+    /// Index of the shot in [`Player::shots`], and the frame within it.
+    pub shot: usize,
+    pub frame_in_shot: u64,
+    /// The style playing (for the layers).
+    pub style: Option<Style>,
+}
+
+/// Walks a story a frame at a time as readings come in.
+pub struct Player<'a> {
+    story: &'a Story,
+    pub shots: Vec<Shot>,
+    pub decisions: Vec<DecisionLog>,
+    pub changes: Vec<StyleChange>,
+    frame: u64,
+    /// The node to enter when the current shot ends (None: the film is over).
+    next_node: Option<String>,
+    tracker: StyleTracker,
+    read: usize,
+    playing: Option<Style>,
+}
+
+impl<'a> Player<'a> {
+    pub fn new(story: &'a Story) -> Player<'a> {
+        Player {
+            story,
+            shots: Vec::new(),
+            decisions: Vec::new(),
+            changes: Vec::new(),
+            frame: 0,
+            next_node: Some(story.start.clone()),
+            tracker: StyleTracker::new(story.listening),
+            read: 0,
+            playing: None,
+        }
+    }
+
+    pub fn fps(&self) -> u32 {
+        self.story.fps
+    }
+
+    /// Frames drawn so far.
+    pub fn frames(&self) -> u64 {
+        self.frame
+    }
+
+    /// The next frame, given every reading up to its time (in time order; more may follow in
+    /// later calls); None once the ending has played.
+    pub fn next_frame(
+        &mut self,
+        readings: &[Reading],
+        seconds_of: &mut SecondsOf,
+    ) -> Result<Option<FrameState>, TimelineError> {
+        let fps = self.story.fps as f64;
+        let t = self.frame as f64 / fps;
+        let in_shot = self
+            .shots
+            .last()
+            .is_some_and(|s| self.frame < s.first_frame + s.frames);
+        if !in_shot {
+            let Some(node) = self.next_node.take() else {
+                return Ok(None);
+            };
+            self.enter(node, readings, seconds_of)?;
+        }
+        while self.read < readings.len() && readings[self.read].time <= t {
+            self.playing = self.tracker.update(&readings[self.read]);
+            self.read += 1;
+        }
+        let before = self.changes.last().and_then(|c| c.style);
+        if before != self.playing {
+            self.changes.push(StyleChange {
+                frame: self.frame,
+                seconds: t,
+                style: self.playing,
+            });
+        }
+        let shot = self.shots.len() - 1;
+        let state = FrameState {
+            frame: self.frame,
+            shot,
+            frame_in_shot: self.frame - self.shots[shot].first_frame,
+            style: self.playing,
+        };
+        self.frame += 1;
+        Ok(Some(state))
+    }
+
+    /// Takes decisions from `node` on until a scene, and starts it.
+    fn enter(
+        &mut self,
+        mut node: String,
+        readings: &[Reading],
+        seconds_of: &mut SecondsOf,
+    ) -> Result<(), TimelineError> {
+        let fps = self.story.fps as f64;
+        for _ in 0..MAX_STEPS {
+            match &self.story.nodes[&node] {
+                Node::Scene(scene) => {
+                    let seconds = match scene.seconds {
+                        Some(s) => s,
+                        None => seconds_of(&scene.picture)
+                            .map_err(|detail| TimelineError::Length {
+                                node: node.clone(),
+                                detail,
+                            })?
+                            .ok_or_else(|| TimelineError::Length {
+                                node: node.clone(),
+                                detail: "a still needs `seconds`".into(),
+                            })?,
+                    };
+                    self.shots.push(Shot {
+                        node: node.clone(),
+                        picture: scene.picture.clone(),
+                        layers: scene.layers.clone(),
+                        first_frame: self.frame,
+                        frames: (seconds * fps).round().max(1.0) as u64,
+                    });
+                    self.next_node = scene.next.clone();
+                    return Ok(());
+                }
+                Node::Decision(d) => {
+                    let at = self.frame as f64 / fps;
+                    let log = decide(&node, d, at, readings);
+                    node = log.next.clone();
+                    self.decisions.push(log);
+                }
+            }
+        }
+        Err(TimelineError::Endless(MAX_STEPS))
+    }
+}
+
+/// A decision taken at film time `at` from the readings of the `listen` seconds before it.
+fn decide(id: &str, d: &Decision, at: f64, readings: &[Reading]) -> DecisionLog {
+    let from = (at - d.listen).max(0.0);
+    let mut tracker = StyleTracker::new(d.listening);
+    let mut window = Window::new(from, at - from);
+    for r in readings.iter().take_while(|r| r.time <= at) {
+        let playing = tracker.update(r);
+        if r.time >= from {
+            window.add(r, playing);
+        }
+    }
+    // The window ends at the decision, whatever the last reading's time.
+    window.close(at);
+    let choice = window.choice();
+    let (next, reason) = match choice
+        .style
+        .and_then(|s| d.branches.get(&s).map(|n| (s, n)))
+    {
+        Some((s, n)) => (n.clone(), format!("{} was heard longest", s.name())),
+        None => (
+            d.default.clone(),
+            match choice.style {
+                Some(s) => format!(
+                    "{} was heard longest, but has no branch: the default",
+                    s.name()
+                ),
+                None => "no style held (silence, noise or nothing clear): the default".into(),
+            },
+        ),
+    };
+    DecisionLog {
+        decision: id.to_string(),
+        at,
+        listened_from: from,
+        listened_to: at,
+        held: window.held,
+        confidence: window.mean,
+        style: choice.style,
+        next,
+        reason,
+    }
+}
+
+/// Works out the whole film from a whole performance's readings; a film longer than
+/// `max_seconds` is refused (a story can loop for as long as the music asks it to).
 pub fn plan(
     story: &Story,
     readings: &[Reading],
-    seconds_of: &mut dyn FnMut(&Picture) -> Result<Option<f64>, String>,
+    max_seconds: f64,
+    seconds_of: &mut SecondsOf,
 ) -> Result<Timeline, TimelineError> {
-    let fps = story.fps as f64;
-    let mut shots = Vec::new();
-    let mut decisions = Vec::new();
-    let mut frame = 0u64;
-    let mut node = story.start.clone();
-    for _ in 0..MAX_STEPS {
-        match &story.nodes[&node] {
-            Node::Scene(scene) => {
-                let seconds = match scene.seconds {
-                    Some(s) => s,
-                    None => seconds_of(&scene.picture)
-                        .map_err(|detail| TimelineError::Length {
-                            node: node.clone(),
-                            detail,
-                        })?
-                        .ok_or_else(|| TimelineError::Length {
-                            node: node.clone(),
-                            detail: "a still needs `seconds`".into(),
-                        })?,
-                };
-                let frames = (seconds * fps).round().max(1.0) as u64;
-                shots.push(Shot {
-                    node: node.clone(),
-                    picture: scene.picture.clone(),
-                    layers: scene.layers.clone(),
-                    first_frame: frame,
-                    frames,
-                });
-                frame += frames;
-                match &scene.next {
-                    Some(next) => node = next.clone(),
-                    None => {
-                        let (styles, changes) = layer_styles(story, readings, frame);
-                        return Ok(Timeline {
-                            fps: story.fps,
-                            frames: frame,
-                            shots,
-                            decisions,
-                            changes,
-                            styles,
-                        });
-                    }
-                }
-            }
-            Node::Decision(d) => {
-                let at = frame as f64 / fps;
-                let from = (at - d.listen).max(0.0);
-                let mut tracker = StyleTracker::new(d.listening);
-                let mut window = Window::new(from, at - from);
-                for r in readings.iter().take_while(|r| r.time <= at) {
-                    let playing = tracker.update(r);
-                    if r.time >= from {
-                        window.add(r, playing);
-                    }
-                }
-                // The window ends at the decision, whatever the last reading's time.
-                window.close(at);
-                let choice = window.choice();
-                let (next, reason) = match choice
-                    .style
-                    .and_then(|s| d.branches.get(&s).map(|n| (s, n)))
-                {
-                    Some((s, n)) => (n.clone(), format!("{} was heard longest", s.name())),
-                    None => (
-                        d.default.clone(),
-                        match choice.style {
-                            Some(s) => format!(
-                                "{} was heard longest, but has no branch: the default",
-                                s.name()
-                            ),
-                            None => "no style held (silence, noise or nothing clear): the default"
-                                .into(),
-                        },
-                    ),
-                };
-                decisions.push(DecisionLog {
-                    decision: node.clone(),
-                    at,
-                    listened_from: from,
-                    listened_to: at,
-                    held: window.held,
-                    confidence: window.mean,
-                    style: choice.style,
-                    next: next.clone(),
-                    reason,
-                });
-                node = next;
-            }
+    let mut player = Player::new(story);
+    let mut styles = Vec::new();
+    let limit = (max_seconds * story.fps as f64) as u64;
+    while let Some(f) = player.next_frame(readings, seconds_of)? {
+        if f.frame > limit {
+            return Err(TimelineError::TooLong(max_seconds));
         }
+        styles.push(f.style);
     }
-    Err(TimelineError::Endless(MAX_STEPS))
-}
-
-/// The style playing on each of `frames` frames, under the story's listening rules.
-fn layer_styles(
-    story: &Story,
-    readings: &[Reading],
-    frames: u64,
-) -> (Vec<Option<Style>>, Vec<StyleChange>) {
-    let fps = story.fps as f64;
-    let mut tracker = StyleTracker::new(story.listening);
-    let mut next = 0;
-    let mut playing = None;
-    let mut styles = Vec::with_capacity(frames as usize);
-    let mut changes = Vec::new();
-    for f in 0..frames {
-        let t = f as f64 / fps;
-        while next < readings.len() && readings[next].time <= t {
-            playing = tracker.update(&readings[next]);
-            next += 1;
-        }
-        let before = styles.last().copied().flatten();
-        if before != playing {
-            changes.push(StyleChange {
-                frame: f,
-                seconds: t,
-                style: playing,
-            });
-        }
-        styles.push(playing);
-    }
-    (styles, changes)
+    Ok(Timeline {
+        fps: story.fps,
+        frames: player.frames(),
+        shots: player.shots,
+        decisions: player.decisions,
+        changes: player.changes,
+        styles,
+    })
 }

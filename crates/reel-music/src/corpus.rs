@@ -20,6 +20,7 @@ use crate::classifier::Rng;
 use crate::features::{self, Features};
 use crate::jazz::Tune;
 use crate::notes::{NoteSettings, Played, notes};
+use crate::sampler::SampledPiano;
 use crate::style::{CLASSES, NO_MUSIC, Style, WINDOW};
 use crate::synth::Piano;
 use crate::transcribe::{SAMPLE_RATE, Transcriber};
@@ -422,16 +423,32 @@ pub fn hear(transcriber: &mut Transcriber, audio: &[f32]) -> Result<Vec<Played>,
         .collect())
 }
 
+/// Which piano plays the pieces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendition {
+    /// The SoundFont piano: the training data, with the notes as written beside it.
+    Training,
+    /// The recorded Salamander piano, another performance of each piece, for evaluation only.
+    OtherPiano,
+}
+
+enum Instrument {
+    SoundFont(Piano),
+    Sampled(SampledPiano),
+}
+
 /// The examples of one piece, computed.
-pub fn piece_examples(
+fn piece_examples(
     piece: &Piece,
     packages: &Packages,
-    piano: &Piano,
+    instrument: &Instrument,
     transcriber: &mut Transcriber,
     work: &Path,
 ) -> Result<PieceExamples, MusicError> {
-    let seed = seed_of(&piece.name);
-    let written = written_notes(piece, packages, work)?;
+    let other = matches!(instrument, Instrument::Sampled(_));
+    // The other piano gets another performance, too.
+    let seed = seed_of(&piece.name) ^ if other { 0x0123_4567_89ab_cdef } else { 0 };
+    let mut written = written_notes(piece, packages, work)?;
     let mut audio = match &piece.source {
         Source::Noise(kind) => noise(*kind, SAMPLE_RATE, seed),
         Source::Speech(file) => {
@@ -439,9 +456,15 @@ pub fn piece_examples(
         }
         _ => {
             let played = Performance::drawn(seed).play(&written, seed);
-            piano.render_notes(&played, SAMPLE_RATE)?
+            match instrument {
+                Instrument::SoundFont(piano) => piano.render_notes(&played, SAMPLE_RATE)?,
+                Instrument::Sampled(piano) => piano.render_notes(&played),
+            }
         }
     };
+    if other {
+        written.clear();
+    }
     if !matches!(piece.source, Source::Noise(_) | Source::Speech(_)) {
         let p = Performance::drawn(seed);
         reverb(&mut audio, SAMPLE_RATE, p.reverb.0, p.reverb.1);
@@ -465,19 +488,27 @@ pub fn piece_examples(
 pub fn examples(
     pieces: &[Piece],
     packages: &Packages,
+    rendition: Rendition,
     cache: &Path,
     threads: usize,
     progress: &(dyn Fn(usize, &Piece) + Sync),
 ) -> Result<Vec<PieceExamples>, MusicError> {
     std::fs::create_dir_all(cache).map_err(|e| MusicError::Corpus(e.to_string()))?;
-    let piano = Piano::load()?;
+    let instrument = match rendition {
+        Rendition::Training => Instrument::SoundFont(Piano::load()?),
+        Rendition::OtherPiano => Instrument::Sampled(SampledPiano::load(cache, SAMPLE_RATE)?),
+    };
+    let prefix = match rendition {
+        Rendition::Training => "",
+        Rendition::OtherPiano => "other-",
+    };
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<PieceExamples, MusicError>>>> =
         Mutex::new((0..pieces.len()).map(|_| None).collect());
     let file_of = |p: &Piece| {
         cache.join(format!(
-            "v{DATA_VERSION}-{:016x}.json",
+            "{prefix}v{DATA_VERSION}-{:016x}.json",
             seed_of(&format!(
                 "{}|{}|{}|{}",
                 p.name,
@@ -505,7 +536,7 @@ pub fn examples(
                                 Some(t) => t,
                                 None => transcriber.insert(Transcriber::new(1)?),
                             };
-                            let e = piece_examples(piece, packages, &piano, t, cache)?;
+                            let e = piece_examples(piece, packages, &instrument, t, cache)?;
                             let json = serde_json::to_vec(&e)
                                 .map_err(|e| MusicError::Corpus(e.to_string()))?;
                             reel_models::install::write_atomic(&file, &json)?;

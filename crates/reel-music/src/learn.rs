@@ -40,6 +40,8 @@ pub struct Judged {
     pub heard_as: usize,
     /// From its written notes (no-music pieces have none: `NO_MUSIC`).
     pub read_as: usize,
+    /// From another performance on the recorded piano, transcribed (when evaluated).
+    pub other_piano_as: Option<usize>,
     /// Share of its audio windows whose most likely class was right.
     pub windows_right: f64,
 }
@@ -53,12 +55,13 @@ pub struct Evaluation {
     pub read: [[usize; CLASSES]; CLASSES],
     /// The same by window (4 s), from audio.
     pub heard_windows: [[usize; CLASSES]; CLASSES],
+    /// By piece, from performances on the recorded piano it never trained on.
+    pub other_piano: [[usize; CLASSES]; CLASSES],
 }
 
 impl Evaluation {
     /// Share of pieces of the four styles heard right from audio (or read right from notes).
-    pub fn style_accuracy(&self, audio: bool) -> f64 {
-        let m = if audio { &self.heard } else { &self.read };
+    pub fn style_accuracy(&self, m: &[[usize; CLASSES]; CLASSES]) -> f64 {
         let right: usize = (0..NO_MUSIC).map(|i| m[i][i]).sum();
         let all: usize = (0..NO_MUSIC).map(|i| m[i].iter().sum::<usize>()).sum();
         right as f64 / all.max(1) as f64
@@ -113,14 +116,20 @@ pub fn verdict(recogniser: &Recogniser, windows: &[Features]) -> (usize, Vec<usi
     (best, each)
 }
 
-/// Trains on all folds but one and judges that one, for every fold.
-pub fn evaluate(pieces: &[Piece], examples: &[PieceExamples]) -> Evaluation {
+/// Trains on all folds but one and judges that one, for every fold; `other_piano`, when given,
+/// holds each piece's performance on another piano, judged by the same recogniser.
+pub fn evaluate(
+    pieces: &[Piece],
+    examples: &[PieceExamples],
+    other_piano: Option<&[PieceExamples]>,
+) -> Evaluation {
     let fold_of = folds(pieces);
     let mut e = Evaluation {
         pieces: Vec::new(),
         heard: [[0; CLASSES]; CLASSES],
         read: [[0; CLASSES]; CLASSES],
         heard_windows: [[0; CLASSES]; CLASSES],
+        other_piano: [[0; CLASSES]; CLASSES],
     };
     for fold in 0..FOLDS {
         let (x, y) = flatten(pieces, examples, |i| fold_of[i] != fold);
@@ -140,6 +149,10 @@ pub fn evaluate(pieces: &[Piece], examples: &[PieceExamples]) -> Evaluation {
                 e.heard_windows[p.class][w] += 1;
             }
             e.heard[p.class][heard_as] += 1;
+            let other_piano_as = other_piano.map(|o| verdict(&r, &o[i].heard).0);
+            if let Some(o) = other_piano_as {
+                e.other_piano[p.class][o] += 1;
+            }
             e.read[p.class][read_as] += 1;
             e.pieces.push(Judged {
                 name: p.name.clone(),
@@ -147,6 +160,7 @@ pub fn evaluate(pieces: &[Piece], examples: &[PieceExamples]) -> Evaluation {
                 fold,
                 heard_as,
                 read_as,
+                other_piano_as,
                 windows_right: each.iter().filter(|&&w| w == p.class).count() as f64
                     / each.len().max(1) as f64,
             });

@@ -11,6 +11,7 @@ pub mod learn;
 pub mod midi;
 pub mod musicxml;
 pub mod notes;
+pub mod sampler;
 pub mod style;
 pub mod synth;
 pub mod transcribe;
