@@ -48,7 +48,7 @@ pub const CLASSES: usize = 5;
 /// The class of silence, speech and noise.
 pub const NO_MUSIC: usize = 4;
 /// Seconds of notes each reading looks back over.
-pub const WINDOW: f64 = 4.0;
+pub const WINDOW: f64 = 3.0;
 /// Seconds between readings.
 pub const HOP: f64 = 0.5;
 /// Fewer notes than this in a window is no music.
