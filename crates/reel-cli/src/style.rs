@@ -262,7 +262,10 @@ fn evaluate(args: &EvaluateArgs, quiet: bool) -> Result<()> {
         &e.other_piano,
     );
     matrix("by piece, from written notes", &e.read);
-    matrix("by 4 s window, from audio", &e.heard_windows);
+    matrix(
+        &format!("by {} s window, from audio", reel_music::style::WINDOW),
+        &e.heard_windows,
+    );
     let wrong: Vec<&learn::Judged> = e.pieces.iter().filter(|j| j.heard_as != j.class).collect();
     if !wrong.is_empty() {
         println!("heard wrong from audio:");

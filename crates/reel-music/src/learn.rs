@@ -53,7 +53,7 @@ pub struct Evaluation {
     /// confusion[true][predicted], by piece, from audio and from notes as written.
     pub heard: [[usize; CLASSES]; CLASSES],
     pub read: [[usize; CLASSES]; CLASSES],
-    /// The same by window (4 s), from audio.
+    /// The same by window, from audio.
     pub heard_windows: [[usize; CLASSES]; CLASSES],
     /// By piece, from performances on the recorded piano it never trained on.
     pub other_piano: [[usize; CLASSES]; CLASSES],

@@ -6,6 +6,7 @@
 pub mod classifier;
 pub mod corpus;
 pub mod features;
+pub mod figuration;
 pub mod jazz;
 pub mod learn;
 pub mod midi;
