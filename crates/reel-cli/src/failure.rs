@@ -55,10 +55,10 @@ impl Failure {
                     VideoError::Encode { .. } | VideoError::Io { .. } => Failure::Output,
                 };
             }
-            if let Some(reel_music::MusicError::Midi { .. }) =
-                cause.downcast_ref::<reel_music::MusicError>()
-            {
-                return Failure::Input;
+            match cause.downcast_ref::<reel_music::MusicError>() {
+                Some(reel_music::MusicError::Midi { .. }) => return Failure::Input,
+                Some(reel_music::MusicError::Recogniser { .. }) => return Failure::Setup,
+                _ => {}
             }
             if cause.downcast_ref::<reel_film::StoryError>().is_some() {
                 return Failure::Input;
@@ -93,9 +93,9 @@ impl Failure {
 
     pub fn hint(self) -> Option<&'static str> {
         match self {
-            Failure::Setup => {
-                Some("run `reel setup` to install the models, ONNX Runtime and sample media")
-            }
+            Failure::Setup => Some(
+                "run `bash scripts/setup.sh` (or `reel setup`, and `reel style train` for the film)",
+            ),
             _ => None,
         }
     }

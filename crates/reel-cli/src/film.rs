@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use reel_film::story::{Layer, Node, Picture};
-use reel_film::timeline::{FrameState, Shot, Timeline};
+use reel_film::timeline::{DecisionLog, FrameState, Shot, Timeline};
 use reel_film::{Story, plan};
 use reel_image::Image;
 use reel_music::{NoteSettings, Recogniser};
-use reel_video::{
-    Codec, ConformedReader, Encoder, EncoderSettings, PictureKind, Timestamp, partial_path,
-};
+use reel_video::{Codec, ConformedReader, Encoder, EncoderSettings, PictureKind, Timestamp};
 
-use crate::music::{music_error, played_notes};
+use crate::music::{is_midi, music_error, played_notes};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -119,37 +117,13 @@ pub fn path_of(p: &Picture) -> (&Path, PictureKind) {
     }
 }
 
-/// Frames in a numbered image sequence.
-fn sequence_length(pattern: &Path) -> usize {
-    let (Some(dir), Some(name)) = (pattern.parent(), pattern.file_name()) else {
-        return 0;
-    };
-    let name = name.to_string_lossy();
-    let Some((prefix, rest)) = name.split_once('%') else {
-        return 0;
-    };
-    let suffix = rest.split_once('d').map_or("", |r| r.1);
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .filter(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n.len() > prefix.len() + suffix.len()
-                    && n.starts_with(prefix)
-                    && n.ends_with(suffix)
-                    && n[prefix.len()..n.len() - suffix.len()]
-                        .chars()
-                        .all(|c| c.is_ascii_digit())
-            })
-            .count()
-    })
-}
-
 /// A picture's own length in seconds at the film's rate (None for a still).
 pub fn seconds_of(p: &Picture, fps: u32) -> Result<Option<f64>, String> {
     match p {
         Picture::Still(_) => Ok(None),
-        Picture::Sequence(pattern) => Ok(Some(sequence_length(pattern) as f64 / fps as f64)),
+        Picture::Sequence(pattern) => Ok(Some(
+            reel_film::story::sequence_files(pattern).len() as f64 / fps as f64,
+        )),
         Picture::Video(path) => {
             let info = reel_video::probe(path).map_err(|e| e.to_string())?;
             info.duration
@@ -166,8 +140,9 @@ pub fn parse_size(s: &str) -> Option<(usize, usize)> {
     (w >= 16 && h >= 16 && w <= 7680 && h <= 4320).then_some((w, h))
 }
 
-/// The film's frame size: asked for, or the first picture's, made even for the encoder.
-pub fn frame_size(size: Option<&str>, first: &Picture) -> Result<(usize, usize)> {
+/// The film's frame size: asked for, or that of the first scene the story declares, made even
+/// for the encoder (the same whatever path the music takes).
+pub fn frame_size(size: Option<&str>, story: &Story) -> Result<(usize, usize)> {
     if let Some(s) = size {
         return parse_size(s).ok_or_else(|| {
             crate::failure::UsageError(format!(
@@ -176,20 +151,21 @@ pub fn frame_size(size: Option<&str>, first: &Picture) -> Result<(usize, usize)>
             .into()
         });
     }
+    let first = story.order.iter().find_map(|id| match &story.nodes[id] {
+        Node::Scene(s) => Some(&s.picture),
+        Node::Decision(_) => None,
+    });
+    let Some(first) = first else {
+        return Ok((1280, 720));
+    };
     let (path, kind) = path_of(first);
     let info = if kind == PictureKind::Sequence {
-        // The first file of the sequence stands for it.
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
+        // The first frame stands for the sequence.
+        let files = reel_film::story::sequence_files(path);
         let file = files
-            .into_iter()
-            .next()
+            .first()
             .with_context(|| format!("{}: no frames", path.display()))?;
-        reel_video::probe(&file)?
+        reel_video::probe(file)?
     } else {
         reel_video::probe(path)?
     };
@@ -221,7 +197,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
         .unwrap_or_else(Recogniser::default_path);
     let recogniser = Recogniser::load(&recogniser_path).map_err(music_error)?;
     if !args.audio.exists() {
-        anyhow::bail!("{}: no such file", args.audio.display());
+        return Err(reel_video::VideoError::NotFound(args.audio.clone()).into());
     }
     // What the recogniser hears, every half second of the performance.
     let (notes, seconds) = played_notes(&args.audio, &NoteSettings::default())?;
@@ -230,16 +206,20 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
     let timeline = plan(&story, &readings, seconds + 600.0, &mut |p| {
         seconds_of(p, story.fps)
     })?;
-    let (width, height) = frame_size(args.size.as_deref(), &timeline.shots[0].picture)?;
+    let (width, height) = frame_size(args.size.as_deref(), &story)?;
 
     // A MIDI performance is played on the piano for the soundtrack.
-    let is_midi = args
-        .audio
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
-    let rendered = partial_path(&args.output).with_extension("performance.wav");
-    let soundtrack = if is_midi {
+    let midi = is_midi(&args.audio);
+    // Beside the output, named apart from the encoder's partial files (which it clears).
+    let name = args
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rendered = args
+        .output
+        .with_file_name(format!(".{name}.soundtrack-{}.wav", std::process::id()));
+    let soundtrack = if midi {
         let piano = reel_music::Piano::load().map_err(music_error)?;
         let audio = piano
             .render_notes(&notes, reel_music::transcribe::SAMPLE_RATE)
@@ -254,7 +234,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
         args.audio.clone()
     };
     let result = encode(args, &timeline, width, height, &soundtrack, quiet);
-    if is_midi {
+    if midi {
         let _ = std::fs::remove_file(&rendered);
     }
     result?;
@@ -283,9 +263,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
     }))?;
     reel_models::install::write_atomic(&log, &json)?;
     if !quiet {
-        for d in &timeline.decisions {
-            eprintln!("{:7.2} s  {}: {} -> {}", d.at, d.decision, d.reason, d.next);
-        }
+        print_decisions(&timeline.decisions);
         let path: Vec<&str> = timeline.shots.iter().map(|s| s.node.as_str()).collect();
         eprintln!(
             "{}: {} frames ({:.2} s at {} fps, {}x{}), {}; log {}",
@@ -300,6 +278,18 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One decision as a line: when, which, why, and where it led.
+pub fn decision_line(d: &DecisionLog) -> String {
+    format!("{:7.2} s  {}: {} -> {}", d.at, d.decision, d.reason, d.next)
+}
+
+/// The decisions, a line each, on stderr.
+pub fn print_decisions(decisions: &[DecisionLog]) {
+    for d in decisions {
+        eprintln!("{}", decision_line(d));
+    }
 }
 
 /// Draws every frame of the film and encodes it with the soundtrack.

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,12 +62,15 @@ pub struct LiveArgs {
 /// performance's clock.
 #[derive(Default)]
 struct Heard {
-    /// Samples from `first` on, and how many have come in all.
+    /// Samples from `first` on; the recogniser still needs those from `needed_from`.
     audio: Vec<f32>,
     first: usize,
+    needed_from: usize,
     /// Notes from a MIDI keyboard.
     keys: Vec<Played>,
     ended: bool,
+    /// The film is over and the listening was stopped on purpose.
+    stopped: bool,
     error: Option<String>,
 }
 
@@ -95,7 +99,7 @@ fn capture(args: &LiveArgs) -> Result<Child> {
     match (&args.input, &args.device) {
         (Some(file), _) => {
             if !file.exists() {
-                anyhow::bail!("{}: no such file", file.display());
+                return Err(reel_video::VideoError::NotFound(file.clone()).into());
             }
             cmd.arg("-re").arg("-i").arg(file);
         }
@@ -131,11 +135,21 @@ fn capture(args: &LiveArgs) -> Result<Child> {
         .context("could not run ffmpeg to listen")
 }
 
-/// Reads the sound into `heard` as it comes, keeping the last seconds the recogniser needs.
-fn pump_audio(mut child: Child, heard: Arc<Mutex<Heard>>) {
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let keep = ((reel_music::style::WINDOW + CONTEXT + 1.0) * SAMPLE_RATE as f64) as usize;
+/// Reads the sound into `heard` as it comes, dropping what the recogniser no longer needs.
+fn pump_audio(child: Arc<Mutex<Child>>, heard: Arc<Mutex<Heard>>) {
+    let (stdout, stderr) = {
+        let mut c = child.lock().expect("no panics holding it");
+        (c.stdout.take(), c.stderr.take())
+    };
+    let (Some(mut stdout), Some(mut stderr)) = (stdout, stderr) else {
+        return;
+    };
+    // ffmpeg's messages, drained as they come so that it never blocks on them.
+    let messages = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let mut buf = vec![0u8; 4096 * 4];
     let mut carry = Vec::new();
     loop {
@@ -152,18 +166,17 @@ fn pump_audio(mut child: Child, heard: Arc<Mutex<Heard>>) {
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         );
         carry.drain(..whole);
-        if h.audio.len() > 2 * keep {
-            let drop = h.audio.len() - keep;
+        let drop = h.needed_from.saturating_sub(h.first).min(h.audio.len());
+        if drop > SAMPLE_RATE as usize {
             h.audio.drain(..drop);
             h.first += drop;
         }
     }
-    let status = child.wait();
-    let mut message = String::new();
-    let _ = stderr.read_to_string(&mut message);
+    let status = child.lock().expect("no panics holding it").wait();
+    let message = messages.join().unwrap_or_default();
     let mut h = heard.lock().expect("no panics holding it");
     h.ended = true;
-    if !status.is_ok_and(|s| s.success()) {
+    if !h.stopped && !status.is_ok_and(|s| s.success()) {
         h.error = Some(format!("listening failed: {}", message.trim()));
     }
 }
@@ -192,9 +205,10 @@ fn pump_midi(device: PathBuf, start: Instant, heard: Arc<Mutex<Heard>>) {
         if pressed {
             down[key] = Some((now, velocity as f32 / 127.0));
             // Sounding notes count from their press; the end is set on release.
+            // Held until released.
             h.keys.push(Played {
                 start: now,
-                end: now + 0.1,
+                end: f64::INFINITY,
                 pitch: key as u8,
                 velocity: velocity as f32 / 127.0,
             });
@@ -301,7 +315,7 @@ fn answer(stream: TcpStream, shown: &(Mutex<Shown>, Condvar)) -> std::io::Result
             loop {
                 let (jpeg, frame, over) = {
                     let mut s = shown.0.lock().expect("no panics holding it");
-                    while s.frame == last && !s.over {
+                    while (s.frame == last || s.jpeg.is_empty()) && !s.over {
                         s = shown.1.wait(s).expect("no panics holding it");
                     }
                     (s.jpeg.clone(), s.frame, s.over)
@@ -333,15 +347,7 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
         .unwrap_or_else(Recogniser::default_path);
     let recogniser = Recogniser::load(&recogniser_path).map_err(music_error)?;
     let fps = story.fps;
-    let first = match &story.nodes[&story.start] {
-        reel_film::story::Node::Scene(s) => s.picture.clone(),
-        // A story may open on a decision: the size then comes from --size or 1280x720.
-        reel_film::story::Node::Decision(_) => reel_film::story::Picture::Still(PathBuf::from(".")),
-    };
-    let (width, height) = match (&args.size, &first) {
-        (None, reel_film::story::Picture::Still(p)) if p == Path::new(".") => (1280, 720),
-        _ => frame_size(args.size.as_deref(), &first)?,
-    };
+    let (width, height) = frame_size(args.size.as_deref(), &story)?;
 
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .with_context(|| format!("cannot serve on port {}", args.port))?;
@@ -360,6 +366,7 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
         (None, None, None) => first_midi_device(),
         _ => None,
     };
+    let mut capture_child = None;
     let source = match &keyboard {
         Some(device) => {
             let name = format!("MIDI keyboard {}", device.display());
@@ -368,7 +375,8 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
             name
         }
         None => {
-            let child = capture(args)?;
+            let child = Arc::new(Mutex::new(capture(args)?));
+            capture_child = Some(child.clone());
             let heard = heard.clone();
             std::thread::spawn(move || pump_audio(child, heard));
             match (&args.input, &args.device) {
@@ -382,71 +390,17 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
         eprintln!("listening to {source}; the film is at http://{address}/");
     }
 
-    // The recogniser: a reading every half second, from the last seconds heard.
     let readings: Arc<Mutex<Vec<Reading>>> = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let listener_thread = {
+    let stop = Arc::new(AtomicBool::new(false));
+    let listening = {
         let (heard, readings, stop) = (heard.clone(), readings.clone(), stop.clone());
+        let recogniser = recogniser.clone();
         let midi = keyboard.is_some();
-        std::thread::spawn(move || -> Result<()> {
-            let mut transcriber = if midi {
-                None
-            } else {
-                Some(Transcriber::new(1).map_err(music_error)?)
-            };
-            let mut next = HOP;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let (now, chunk, from, keys, ended) = {
-                    let h = heard.lock().expect("no panics holding it");
-                    let now = if midi {
-                        start.elapsed().as_secs_f64()
-                    } else {
-                        (h.first + h.audio.len()) as f64 / SAMPLE_RATE as f64
-                    };
-                    if now < next {
-                        if h.ended {
-                            break;
-                        }
-                        drop(h);
-                        std::thread::sleep(Duration::from_millis(20));
-                        continue;
-                    }
-                    // The window ends at the reading's time, not later.
-                    let end = ((next * SAMPLE_RATE as f64) as usize).saturating_sub(h.first);
-                    let span = ((recogniser.window + CONTEXT) * SAMPLE_RATE as f64) as usize;
-                    let begin = end.saturating_sub(span);
-                    let chunk = h.audio[begin.min(h.audio.len())..end.min(h.audio.len())].to_vec();
-                    (
-                        now,
-                        chunk,
-                        (h.first + begin) as f64 / SAMPLE_RATE as f64,
-                        h.keys.clone(),
-                        h.ended,
-                    )
-                };
-                let _ = (now, ended);
-                let heard_notes: Vec<Played> = match &mut transcriber {
-                    None => keys,
-                    Some(t) => {
-                        let a = t.activations(&chunk).map_err(music_error)?;
-                        notes(&a, &NoteSettings::default())
-                            .into_iter()
-                            .map(|n| {
-                                let p = Played::from(n);
-                                Played {
-                                    start: p.start + from,
-                                    end: p.end + from,
-                                    ..p
-                                }
-                            })
-                            .collect()
-                    }
-                };
-                let reading = recogniser.read(&heard_notes, next);
-                readings.lock().expect("no panics holding it").push(reading);
-                next += HOP;
+        std::thread::spawn(move || {
+            if let Err(e) = listen(&recogniser, midi, start, &heard, &readings, &stop) {
+                let mut h = heard.lock().expect("no panics holding it");
+                h.error = Some(format!("{e:#}"));
             }
-            Ok(())
         })
     };
 
@@ -470,10 +424,27 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
     let mut lengths = |p: &reel_film::story::Picture| seconds_of(p, fps);
     let result = (|| -> Result<()> {
         loop {
+            let t = player.frames() as f64 / fps as f64;
             // Each frame is drawn at its time on the performance's clock.
-            let due = start + Duration::from_secs_f64(player.frames() as f64 / fps as f64);
+            let due = start + Duration::from_secs_f64(t);
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
+            }
+            // A decision waits (a little) for the readings up to its moment, as the offline
+            // render has them.
+            if player.at_shot_end() {
+                let until = Instant::now() + DECISION_WAIT;
+                while Instant::now() < until
+                    && !heard.lock().expect("no panics holding it").ended
+                    && readings
+                        .lock()
+                        .expect("no panics holding it")
+                        .last()
+                        .is_none_or(|r| r.time + HOP <= t)
+                    && t >= recogniser.window
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
             }
             crate::interrupt::check()?;
             if let Some(e) = heard.lock().expect("no panics holding it").error.clone() {
@@ -497,23 +468,7 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
                     jpeg_encoder::ColorType::Rgb,
                 )
                 .context("encoding a frame for the page")?;
-            let last = snapshot.last();
-            let status = format!(
-                "{:7.1} s  scene {}  style {}\n{}\n{}",
-                state.frame as f64 / fps as f64,
-                shot.node,
-                state.style.map_or("none", |s| s.name()),
-                last.map_or(String::new(), |r| format!(
-                    "heard: baroque {:.2}  classical {:.2}  ragtime {:.2}  jazz {:.2}  no music {:.2}",
-                    r.styles[0], r.styles[1], r.styles[2], r.styles[3], r.no_music
-                )),
-                player
-                    .decisions
-                    .iter()
-                    .map(|d| format!("{:.1} s {}: {} -> {}", d.at, d.decision, d.reason, d.next))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
+            let status = status_text(&player, &state, snapshot.last(), fps);
             let mut s = shown.0.lock().expect("no panics holding it");
             s.jpeg = Arc::new(jpeg);
             s.frame = state.frame;
@@ -522,24 +477,39 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
         }
         Ok(())
     })();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    // Stop listening and close the page, whatever happened.
+    stop.store(true, Ordering::Relaxed);
+    heard.lock().expect("no panics holding it").stopped = true;
+    if let Some(child) = &capture_child {
+        let _ = child.lock().expect("no panics holding it").kill();
+    }
     {
         let mut s = shown.0.lock().expect("no panics holding it");
         s.over = true;
         shown.1.notify_all();
     }
-    result?;
+    let _ = listening.join();
+    // Ctrl-C is how a live session usually ends: what was played is kept.
+    let interrupted = result
+        .as_ref()
+        .err()
+        .is_some_and(|e| e.downcast_ref::<crate::interrupt::Interrupted>().is_some());
+    if result.is_err() && !interrupted {
+        return result;
+    }
     if let Some(r) = recorder {
         r.finish()?;
     }
-    let _ = listener_thread.join();
     let readings = readings.lock().expect("no panics holding it").clone();
     if let Some(log) = &args.log {
         let json = serde_json::to_vec_pretty(&serde_json::json!({
             "story": args.story,
             "source": source,
+            "recogniser": recogniser_path,
             "fps": fps,
             "frames": player.frames(),
+            "interrupted": interrupted,
             "path": player.shots,
             "decisions": player.decisions,
             "style_changes": player.changes,
@@ -548,10 +518,111 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
         reel_models::install::write_atomic(log, &json)?;
     }
     if !quiet {
-        for d in &player.decisions {
-            eprintln!("{:7.2} s  {}: {} -> {}", d.at, d.decision, d.reason, d.next);
-        }
-        eprintln!("the film ended after {} frames", player.frames());
+        crate::film::print_decisions(&player.decisions);
+        eprintln!(
+            "the film {} after {} frames",
+            if interrupted { "was stopped" } else { "ended" },
+            player.frames()
+        );
+    }
+    Ok(())
+}
+
+/// Longest a decision waits for the readings up to its moment.
+const DECISION_WAIT: Duration = Duration::from_millis(1500);
+
+/// The web page's text: where the film is, what is heard, and the decisions so far.
+fn status_text(
+    player: &Player,
+    state: &reel_film::timeline::FrameState,
+    last: Option<&Reading>,
+    fps: u32,
+) -> String {
+    format!(
+        "{:7.1} s  scene {}  style {}\n{}\n{}",
+        state.frame as f64 / fps as f64,
+        player.shots[state.shot].node,
+        state.style.map_or("none", |s| s.name()),
+        last.map_or(String::new(), |r| format!(
+            "heard: baroque {:.2}  classical {:.2}  ragtime {:.2}  jazz {:.2}  no music {:.2}",
+            r.styles[0], r.styles[1], r.styles[2], r.styles[3], r.no_music
+        )),
+        player
+            .decisions
+            .iter()
+            .map(crate::film::decision_line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+/// The recogniser's loop: a reading every half second of the performance's clock, on the same
+/// schedule as offline (the first once a whole window has been heard), from the last seconds
+/// heard. When it falls behind by more than a second it skips ahead rather than lag.
+fn listen(
+    recogniser: &Recogniser,
+    midi: bool,
+    start: Instant,
+    heard: &Mutex<Heard>,
+    readings: &Mutex<Vec<Reading>>,
+    stop: &AtomicBool,
+) -> Result<()> {
+    let mut transcriber = if midi {
+        None
+    } else {
+        Some(Transcriber::new(1).map_err(music_error)?)
+    };
+    let rate = SAMPLE_RATE as f64;
+    let span = ((recogniser.window + CONTEXT) * rate) as usize;
+    let mut next = recogniser.window;
+    while !stop.load(Ordering::Relaxed) {
+        let (chunk, from, keys) = {
+            let mut h = heard.lock().expect("no panics holding it");
+            let now = if midi {
+                start.elapsed().as_secs_f64()
+            } else {
+                (h.first + h.audio.len()) as f64 / rate
+            };
+            if now < next {
+                if h.ended {
+                    break;
+                }
+                drop(h);
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            if now - next > 1.0 {
+                next = (now / HOP).floor() * HOP;
+            }
+            // The window ends at the reading's time, not later.
+            let end = ((next * rate) as usize)
+                .saturating_sub(h.first)
+                .min(h.audio.len());
+            let begin = end.saturating_sub(span);
+            h.needed_from = h.first + begin;
+            let chunk = h.audio[begin..end].to_vec();
+            (chunk, (h.first + begin) as f64 / rate, h.keys.clone())
+        };
+        let heard_notes: Vec<Played> = match &mut transcriber {
+            None => keys,
+            Some(t) => {
+                let a = t.activations(&chunk).map_err(music_error)?;
+                notes(&a, &NoteSettings::default())
+                    .into_iter()
+                    .map(|n| {
+                        let p = Played::from(n);
+                        Played {
+                            start: p.start + from,
+                            end: p.end + from,
+                            ..p
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let reading = recogniser.read(&heard_notes, next);
+        readings.lock().expect("no panics holding it").push(reading);
+        next += HOP;
     }
     Ok(())
 }

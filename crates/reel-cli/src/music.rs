@@ -105,16 +105,19 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Whether a file is MIDI, by its extension.
+pub fn is_midi(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"))
+}
+
 /// The notes of a MIDI file, or heard in an audio or video file, and how long it lasts.
 pub fn played_notes(
     input: &std::path::Path,
     settings: &NoteSettings,
 ) -> Result<(Vec<Played>, f64)> {
-    let is_midi = input
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mid" | "midi"));
-    if is_midi {
+    if is_midi(input) {
         let notes = read_midi(input).map_err(music_error)?;
         let seconds = notes.iter().map(|n| n.end).fold(0.0, f64::max);
         return Ok((notes, seconds));

@@ -208,6 +208,23 @@ fn the_render_is_deterministic_and_silence_and_noise_take_the_default() {
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         out
     };
+    // A performance that is not there: a clear error, exit 3, nothing written.
+    let r = reel(&[
+        "film",
+        "render",
+        s(&story),
+        "--audio",
+        s(&dir.path("missing.wav")),
+        "-o",
+        s(&dir.path("none.mp4")),
+    ]);
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(!dir.path("none.mp4").exists());
     let (a, b) = (render("a.mp4", &perf), render("b.mp4", &perf));
     let (la, lb) = (
         log(&dir.path("a.decisions.json")),

@@ -241,18 +241,18 @@ fn is_sequence(name: &str) -> bool {
     digits.starts_with('d')
 }
 
-/// Does at least one file of a numbered sequence exist?
-fn sequence_exists(pattern: &Path) -> bool {
+/// The files of a numbered sequence ("frames/%04d.png"), in frame order.
+pub fn sequence_files(pattern: &Path) -> Vec<PathBuf> {
     let (Some(dir), Some(name)) = (pattern.parent(), pattern.file_name()) else {
-        return false;
+        return Vec::new();
     };
     let name = name.to_string_lossy();
     let Some(i) = name.find('%') else {
-        return false;
+        return Vec::new();
     };
     let (prefix, rest) = (&name[..i], &name[i + 1..]);
     let Some(d) = rest.find('d') else {
-        return false;
+        return Vec::new();
     };
     let suffix = &rest[d + 1..];
     let dir = if dir.as_os_str().is_empty() {
@@ -260,17 +260,24 @@ fn sequence_exists(pattern: &Path) -> bool {
     } else {
         dir
     };
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.len() > prefix.len() + suffix.len()
-                && n.starts_with(prefix)
-                && n.ends_with(suffix)
-                && n[prefix.len()..n.len() - suffix.len()]
-                    .chars()
-                    .all(|c| c.is_ascii_digit())
+            let number = n
+                .strip_prefix(prefix)?
+                .strip_suffix(suffix)
+                .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))?
+                .parse()
+                .ok()?;
+            Some((number, e.path()))
         })
-    })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Frames a second of a film whose story does not say.
@@ -375,7 +382,7 @@ impl Story {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let pic = if is_sequence(&name) {
-                if !sequence_exists(&path) {
+                if sequence_files(&path).is_empty() {
                     problem(
                         p.span().start,
                         format!("no images match {}", path.display()),

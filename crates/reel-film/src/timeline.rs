@@ -129,6 +129,13 @@ impl<'a> Player<'a> {
         self.story.fps
     }
 
+    /// Whether the next frame starts a new node (a decision may be taken first).
+    pub fn at_shot_end(&self) -> bool {
+        self.shots
+            .last()
+            .is_none_or(|s| self.frame >= s.first_frame + s.frames)
+    }
+
     /// Frames drawn so far.
     pub fn frames(&self) -> u64 {
         self.frame

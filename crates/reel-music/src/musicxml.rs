@@ -118,6 +118,8 @@ fn number(n: roxmltree::Node, tag: &str) -> Option<f64> {
 
 /// One part's notes as (start, end, key) in quarter notes, and its tempo marks.
 fn read_part(part: roxmltree::Node, notes: &mut Vec<(f64, f64, u8)>, tempos: &mut Vec<(f64, f64)>) {
+    // Ties join notes of this part only.
+    let part_start = notes.len();
     let mut divisions = 1.0;
     let mut transpose = 0i32;
     // Where the next note starts, and where the last one (a chord's first) started.
@@ -156,9 +158,11 @@ fn read_part(part: roxmltree::Node, notes: &mut Vec<(f64, f64, u8)>, tempos: &mu
                     }
                 }
                 "note" => {
-                    if child(item, "grace").is_some() || child(item, "cue").is_some() {
+                    if child(item, "grace").is_some() {
                         continue;
                     }
+                    // A cue note takes its time in the voice but is not played.
+                    let cue = child(item, "cue").is_some();
                     let length = number(item, "duration").unwrap_or(0.0) / divisions;
                     let start = if child(item, "chord").is_some() {
                         last_start
@@ -168,7 +172,10 @@ fn read_part(part: roxmltree::Node, notes: &mut Vec<(f64, f64, u8)>, tempos: &mu
                         last_start
                     };
                     measure_end = measure_end.max(start + length);
-                    let Some(key) = child(item, "pitch").and_then(|p| pitch(p, transpose)) else {
+                    let Some(key) = child(item, "pitch")
+                        .filter(|_| !cue)
+                        .and_then(|p| pitch(p, transpose))
+                    else {
                         continue;
                     };
                     let tied_on = item
@@ -176,7 +183,7 @@ fn read_part(part: roxmltree::Node, notes: &mut Vec<(f64, f64, u8)>, tempos: &mu
                         .any(|c| c.has_tag_name("tie") && c.attribute("type") == Some("stop"));
                     let open = tied_on
                         .then(|| {
-                            notes
+                            notes[part_start..]
                                 .iter_mut()
                                 .rev()
                                 .take(64)

@@ -75,13 +75,21 @@ impl Piano {
         let mut out = Vec::with_capacity(total);
         let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
         let mut next = 0;
+        // Presses of each key still sounding: a release silences the key only when no later
+        // press of it is still held (a repeated note struck before the last one's release).
+        let mut held = [0u32; 128];
         while out.len() < total {
             while next < events.len() && events[next].0 <= out.len() {
                 let (_, key, velocity) = events[next];
+                let k = key as usize;
                 if velocity > 0 {
+                    held[k] += 1;
                     synth.note_on(0, key as i32, velocity);
                 } else {
-                    synth.note_off(0, key as i32);
+                    held[k] = held[k].saturating_sub(1);
+                    if held[k] == 0 {
+                        synth.note_off(0, key as i32);
+                    }
                 }
                 next += 1;
             }
