@@ -595,7 +595,7 @@ pub struct BenchStyleArgs {
 /// transcription alone.
 pub fn style(args: &BenchStyleArgs, _quiet: bool) -> Result<()> {
     use reel_music::transcribe::SAMPLE_RATE;
-    use reel_music::{NoteSettings, Played, Recogniser, Transcriber, notes};
+    use reel_music::{NoteSettings, Played, Recogniser, Transcriber};
     let recogniser = Recogniser::load(&Recogniser::default_path())?;
     let dir = std::env::temp_dir().join(format!("reel-bench-style-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -627,11 +627,7 @@ pub fn style(args: &BenchStyleArgs, _quiet: bool) -> Result<()> {
         for run in 0..=args.runs.max(1) {
             let t = Instant::now();
             let audio = reel_video::read_audio(&wav, SAMPLE_RATE)?;
-            let a = transcriber.activations(&audio)?;
-            let heard: Vec<Played> = notes(&a, &NoteSettings::default())
-                .into_iter()
-                .map(Played::from)
-                .collect();
+            let heard = reel_music::hear(&mut transcriber, &audio, &NoteSettings::default(), 0.0)?;
             let r = Instant::now();
             let readings = recogniser.over_time(&heard, seconds);
             count = readings.len();

@@ -19,7 +19,7 @@ use reel_film::Story;
 use reel_film::timeline::Player;
 use reel_music::style::{HOP, Reading};
 use reel_music::transcribe::SAMPLE_RATE;
-use reel_music::{NoteSettings, Played, Recogniser, Transcriber, notes};
+use reel_music::{NoteSettings, Played, Recogniser, Transcriber};
 use reel_video::{Codec, Encoder, EncoderSettings};
 
 use crate::film::{Compositor, frame_size, frame_time, seconds_of};
@@ -606,18 +606,7 @@ fn listen(
         let heard_notes: Vec<Played> = match &mut transcriber {
             None => keys,
             Some(t) => {
-                let a = t.activations(&chunk).map_err(music_error)?;
-                notes(&a, &NoteSettings::default())
-                    .into_iter()
-                    .map(|n| {
-                        let p = Played::from(n);
-                        Played {
-                            start: p.start + from,
-                            end: p.end + from,
-                            ..p
-                        }
-                    })
-                    .collect()
+                reel_music::hear(t, &chunk, &NoteSettings::default(), from).map_err(music_error)?
             }
         };
         let reading = recogniser.read(&heard_notes, next);

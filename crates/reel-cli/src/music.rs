@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use reel_music::transcribe::SAMPLE_RATE;
-use reel_music::{MusicError, NoteSettings, Played, Transcriber, notes, read_midi};
+use reel_music::{MusicError, NoteSettings, Played, Transcriber, read_midi};
 
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
@@ -124,11 +124,8 @@ pub fn played_notes(
     }
     let audio = reel_video::read_audio(input, SAMPLE_RATE)?;
     let mut transcriber = Transcriber::new(2).map_err(music_error)?;
-    let activations = transcriber.activations(&audio).map_err(music_error)?;
-    let mut heard = notes(&activations, settings);
-    heard.sort_by_key(|n| (n.start_frame, n.pitch));
-    let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
-    Ok((heard.into_iter().map(Played::from).collect(), seconds))
+    let heard = reel_music::hear(&mut transcriber, &audio, settings, 0.0).map_err(music_error)?;
+    Ok((heard, audio.len() as f64 / SAMPLE_RATE as f64))
 }
 
 /// Scientific pitch name: 60 is C4.

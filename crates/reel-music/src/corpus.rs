@@ -20,7 +20,7 @@ use crate::classifier::Rng;
 use crate::features::{self, Features};
 use crate::figuration::Texture;
 use crate::jazz::Tune;
-use crate::notes::{NoteSettings, Played, notes};
+use crate::notes::{NoteSettings, Played};
 use crate::sampler::SampledPiano;
 use crate::style::{CLASSES, NO_MUSIC, Style, WINDOW};
 use crate::synth::Piano;
@@ -435,15 +435,6 @@ fn seed_of(name: &str) -> u64 {
     })
 }
 
-/// Transcribes audio to played notes.
-pub fn hear(transcriber: &mut Transcriber, audio: &[f32]) -> Result<Vec<Played>, MusicError> {
-    let a = transcriber.activations(audio)?;
-    Ok(notes(&a, &NoteSettings::default())
-        .into_iter()
-        .map(Played::from)
-        .collect())
-}
-
 /// Which piano plays the pieces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rendition {
@@ -491,7 +482,7 @@ fn piece_examples(
         reverb(&mut audio, SAMPLE_RATE, p.reverb.0, p.reverb.1);
     }
     let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
-    let heard = hear(transcriber, &audio)?;
+    let heard = crate::hear(transcriber, &audio, &NoteSettings::default(), 0.0)?;
     let written_seconds = written.iter().map(|n| n.start).fold(0.0, f64::max);
     Ok(PieceExamples {
         written: if written.is_empty() {

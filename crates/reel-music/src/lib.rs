@@ -23,6 +23,30 @@ pub use style::{Reading, Recogniser, Style};
 pub use synth::{Piano, wav_bytes};
 pub use transcribe::{Activations, Transcriber};
 
+/// The notes played in `audio` (22050 Hz mono), sorted by start then key, their times moved
+/// on by `offset` seconds (where the audio starts in a longer performance).
+pub fn hear(
+    transcriber: &mut Transcriber,
+    audio: &[f32],
+    settings: &NoteSettings,
+    offset: f64,
+) -> Result<Vec<Played>, MusicError> {
+    let activations = transcriber.activations(audio)?;
+    let mut heard = notes(&activations, settings);
+    heard.sort_by_key(|n| (n.start_frame, n.pitch));
+    Ok(heard
+        .into_iter()
+        .map(|n| {
+            let p = Played::from(n);
+            Played {
+                start: p.start + offset,
+                end: p.end + offset,
+                ..p
+            }
+        })
+        .collect())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MusicError {
     #[error(transparent)]
