@@ -495,6 +495,24 @@ pub struct BenchTranscribeArgs {
     pub python: String,
 }
 
+/// basic-pitch's own Python pipeline on the same WAV (tools/reference/bench_basic_pitch.py):
+/// its median seconds, or None when that Python lacks basic-pitch.
+fn basic_pitch_seconds(python: &str, wav: &Path, threads: usize, runs: usize) -> Option<f64> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/reference/bench_basic_pitch.py");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(wav)
+        .arg(threads.to_string())
+        .arg(runs.max(1).to_string())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    serde_json::from_str::<Value>(text.lines().last()?).ok()?["seconds"].as_f64()
+}
+
 /// `reel bench transcribe`: piano transcription speed as a multiple of real time, on one core
 /// and on two, beside basic-pitch's own Python pipeline on the same audio.
 pub fn transcribe(args: &BenchTranscribeArgs, _quiet: bool) -> Result<()> {
@@ -539,22 +557,7 @@ pub fn transcribe(args: &BenchTranscribeArgs, _quiet: bool) -> Result<()> {
             }
             times.sort_by(f64::total_cmp);
             let ours = times[times.len() / 2];
-            let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tools/reference/bench_basic_pitch.py");
-            let reference = Command::new(&args.python)
-                .arg(&script)
-                .arg(&wav)
-                .arg(threads.to_string())
-                .arg(args.runs.max(1).to_string())
-                .stderr(std::process::Stdio::null())
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .and_then(|o| {
-                    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-                    serde_json::from_str::<Value>(text.lines().last()?).ok()
-                })
-                .and_then(|v| v["seconds"].as_f64());
+            let reference = basic_pitch_seconds(&args.python, &wav, threads, args.runs);
             let beside = match reference {
                 Some(r) => format!(
                     "; basic-pitch (Python) {r:.3} s, {:.0}x real time; ratio {:.2}",
@@ -648,22 +651,7 @@ pub fn style(args: &BenchStyleArgs, _quiet: bool) -> Result<()> {
             seconds / ours,
             classify * 1000.0
         );
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tools/reference/bench_basic_pitch.py");
-        let reference = Command::new(&args.python)
-            .arg(&script)
-            .arg(&wav)
-            .arg("1")
-            .arg(args.runs.max(1).to_string())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| {
-                let text = String::from_utf8_lossy(&o.stdout).into_owned();
-                serde_json::from_str::<Value>(text.lines().last()?).ok()
-            })
-            .and_then(|v| v["seconds"].as_f64());
+        let reference = basic_pitch_seconds(&args.python, &wav, 1, args.runs);
         if let Some(r) = reference {
             println!(
                 "  basic-pitch (Python), transcription alone: {r:.3} s, {:.0}x real time; ratio {:.2}",

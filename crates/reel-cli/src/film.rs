@@ -11,10 +11,11 @@ use reel_film::story::{Layer, Node, Picture};
 use reel_film::timeline::{DecisionLog, FrameState, Shot, Timeline};
 use reel_film::{Story, plan};
 use reel_image::Image;
-use reel_music::{NoteSettings, Recogniser};
+use reel_music::NoteSettings;
 use reel_video::{Codec, ConformedReader, Encoder, EncoderSettings, PictureKind, Timestamp};
 
 use crate::music::{is_midi, music_error, played_notes};
+use crate::style::load_recogniser;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -191,11 +192,7 @@ const FADE_SECONDS: f32 = 0.5;
 
 pub fn render(args: &RenderArgs, quiet: bool) -> Result<()> {
     let story = Story::load(&args.story)?;
-    let recogniser_path = args
-        .recogniser
-        .clone()
-        .unwrap_or_else(Recogniser::default_path);
-    let recogniser = Recogniser::load(&recogniser_path).map_err(music_error)?;
+    let (recogniser, recogniser_path) = load_recogniser(args.recogniser.as_ref())?;
     if !args.audio.exists() {
         return Err(reel_video::VideoError::NotFound(args.audio.clone()).into());
     }

@@ -24,6 +24,7 @@ use reel_video::{Codec, Encoder, EncoderSettings};
 
 use crate::film::{Compositor, frame_size, frame_time, seconds_of};
 use crate::music::music_error;
+use crate::style::load_recogniser;
 
 #[derive(Args, Debug)]
 pub struct LiveArgs {
@@ -341,11 +342,7 @@ fn answer(stream: TcpStream, shown: &(Mutex<Shown>, Condvar)) -> std::io::Result
 
 pub fn live(args: &LiveArgs, quiet: bool) -> Result<()> {
     let story = Story::load(&args.story)?;
-    let recogniser_path = args
-        .recogniser
-        .clone()
-        .unwrap_or_else(Recogniser::default_path);
-    let recogniser = Recogniser::load(&recogniser_path).map_err(music_error)?;
+    let (recogniser, recogniser_path) = load_recogniser(args.recogniser.as_ref())?;
     let fps = story.fps;
     let (width, height) = frame_size(args.size.as_deref(), &story)?;
 

@@ -77,12 +77,15 @@ pub fn run(args: &StyleArgs, quiet: bool) -> Result<()> {
     }
 }
 
-fn listen(args: &StyleArgs, input: &std::path::Path, quiet: bool) -> Result<()> {
-    let path = args
-        .recogniser
-        .clone()
-        .unwrap_or_else(Recogniser::default_path);
+/// The recogniser at `path`, else the one `reel style train` made, and where it was read.
+pub fn load_recogniser(path: Option<&PathBuf>) -> Result<(Recogniser, PathBuf)> {
+    let path = path.cloned().unwrap_or_else(Recogniser::default_path);
     let recogniser = Recogniser::load(&path).map_err(music_error)?;
+    Ok((recogniser, path))
+}
+
+fn listen(args: &StyleArgs, input: &std::path::Path, quiet: bool) -> Result<()> {
+    let (recogniser, _) = load_recogniser(args.recogniser.as_ref())?;
     let (notes, seconds) = played_notes(input, &NoteSettings::default())?;
     let readings = recogniser.over_time(&notes, seconds);
     if let Some(out) = &args.json {

@@ -296,6 +296,21 @@ fn a_change_of_style_in_the_audio_shows_within_three_seconds() {
     assert_eq!(l["decisions"][0]["next"], "salon");
 }
 
+/// A confusion matrix from the evaluation's JSON, row by row.
+fn rows(m: &serde_json::Value) -> Vec<Vec<u64>> {
+    m.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn held_out_style_accuracy_from_audio_is_above_the_bar() {
     let json = std::env::temp_dir().join(format!("reel-eval-{}.json", std::process::id()));
@@ -303,15 +318,9 @@ fn held_out_style_accuracy_from_audio_is_above_the_bar() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let e = log(&json);
     let _ = std::fs::remove_file(&json);
-    let heard = e["heard"].as_array().unwrap();
+    let heard = rows(&e["heard"]);
     let (mut right, mut all) = (0u64, 0u64);
     for (i, row) in heard.iter().take(4).enumerate() {
-        let row: Vec<u64> = row
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap())
-            .collect();
         right += row[i];
         all += row.iter().sum::<u64>();
         // Every style is mostly right on its own, not carried by the big ones.
@@ -324,15 +333,9 @@ fn held_out_style_accuracy_from_audio_is_above_the_bar() {
     assert!(right as f64 >= 0.85 * all as f64, "{right} of {all}");
     // Another performance of each held-out piece on the recorded Salamander piano, which the
     // recogniser never trained on.
-    let other = e["other_piano"].as_array().unwrap();
+    let other = rows(&e["other_piano"]);
     let (mut right, mut all) = (0u64, 0u64);
     for (i, row) in other.iter().take(4).enumerate() {
-        let row: Vec<u64> = row
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap())
-            .collect();
         right += row[i];
         all += row.iter().sum::<u64>();
     }
@@ -341,12 +344,7 @@ fn held_out_style_accuracy_from_audio_is_above_the_bar() {
         "other piano: {right} of {all}"
     );
     // No music is never heard as music.
-    let none: Vec<u64> = heard[4]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let none = &heard[4];
     assert_eq!(none[4], none.iter().sum::<u64>(), "{none:?}");
 }
 

@@ -43,10 +43,7 @@ impl StyleTracker {
 
     /// What this reading alone says, given what is playing now.
     fn heard(&self, r: &Reading) -> Option<Style> {
-        let (best, p) = Style::ALL.iter().map(|&s| (s, r.styles[s as usize])).fold(
-            (Style::Baroque, f32::MIN),
-            |b, x| if x.1 > b.1 { x } else { b },
-        );
+        let (best, p) = r.best();
         let margin = self.rules.hysteresis;
         if let Some(c) = self.current {
             let pc = r.styles[c as usize];

@@ -460,6 +460,7 @@ fn piece_examples(
     let other = matches!(instrument, Instrument::Sampled(_));
     // The other piano gets another performance, too.
     let seed = seed_of(&piece.name) ^ if other { 0x0123_4567_89ab_cdef } else { 0 };
+    let performance = Performance::drawn(seed);
     let mut written = written_notes(piece, packages, work)?;
     let mut audio = match &piece.source {
         Source::Noise(kind) => noise(*kind, SAMPLE_RATE, seed),
@@ -467,7 +468,7 @@ fn piece_examples(
             reel_video::read_audio(&reel_models::samples_dir().join(file), SAMPLE_RATE)?
         }
         _ => {
-            let played = Performance::drawn(seed).play(&written, seed);
+            let played = performance.play(&written, seed);
             match instrument {
                 Instrument::SoundFont(piano) => piano.render_notes(&played, SAMPLE_RATE)?,
                 Instrument::Sampled(piano) => piano.render_notes(&played),
@@ -478,8 +479,8 @@ fn piece_examples(
         written.clear();
     }
     if !matches!(piece.source, Source::Noise(_) | Source::Speech(_)) {
-        let p = Performance::drawn(seed);
-        reverb(&mut audio, SAMPLE_RATE, p.reverb.0, p.reverb.1);
+        let (wet, decay) = performance.reverb;
+        reverb(&mut audio, SAMPLE_RATE, wet, decay);
     }
     let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
     let heard = crate::hear(transcriber, &audio, &NoteSettings::default(), 0.0)?;
@@ -584,7 +585,7 @@ pub fn flatten(
         }
         // Windows with too few notes never reach the classifier (they are no music by rule).
         let counted = e.written.iter().chain(&e.heard);
-        for f in counted.filter(|f| f.iter().any(|&v| v != 0.0)) {
+        for f in counted.filter(|f| !features::too_few_notes(f)) {
             x.push(f.to_vec());
             y.push(p.class);
         }

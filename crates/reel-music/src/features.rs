@@ -106,7 +106,16 @@ fn swing(gaps: &[f64]) -> f64 {
     (shares[shares.len() / 2] - 0.5).max(0.0)
 }
 
-/// The features of the notes starting in [from, to). All zero when there are fewer than four.
+/// Fewer notes than this in a window tell nothing of its style.
+const MIN_NOTES: usize = 4;
+
+/// Whether a window had too few notes to read (its features are all zero).
+pub fn too_few_notes(f: &Features) -> bool {
+    f.iter().all(|&v| v == 0.0)
+}
+
+/// The features of the notes starting in [from, to). All zero when there are fewer than
+/// `MIN_NOTES`.
 pub fn features(notes: &[Played], from: f64, to: f64) -> Features {
     let mut f = [0f32; COUNT];
     let mut inside: Vec<&Played> = notes
@@ -114,7 +123,7 @@ pub fn features(notes: &[Played], from: f64, to: f64) -> Features {
         .filter(|n| n.start >= from && n.start < to)
         .collect();
     let span = to - from;
-    if inside.len() < 4 || span <= 0.0 {
+    if inside.len() < MIN_NOTES || span <= 0.0 {
         return f;
     }
     inside.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));

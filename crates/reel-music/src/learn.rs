@@ -92,13 +92,7 @@ pub fn verdict(recogniser: &Recogniser, windows: &[Features]) -> (usize, Vec<usi
     let mut none = 0;
     let mut each = Vec::with_capacity(windows.len());
     for f in windows {
-        let p = if f.iter().all(|&v| v == 0.0) {
-            let mut p = [0.0; CLASSES];
-            p[NO_MUSIC] = 1.0;
-            p
-        } else {
-            recogniser.classify(f)
-        };
+        let p = recogniser.classify(f);
         let best = (0..CLASSES).fold(0, |b, i| if p[i] > p[b] { i } else { b });
         each.push(best);
         if best == NO_MUSIC {

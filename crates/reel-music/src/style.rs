@@ -51,8 +51,6 @@ pub const NO_MUSIC: usize = 4;
 pub const WINDOW: f64 = 3.0;
 /// Seconds between readings.
 pub const HOP: f64 = 0.5;
-/// Fewer notes than this in a window is no music.
-const MIN_NOTES: usize = 4;
 /// What a model file must say it is, so an old layout is retrained rather than misread.
 const FORMAT: u32 = 1;
 
@@ -158,7 +156,13 @@ impl Recogniser {
     }
 
     /// Class probabilities of one window's features.
+    /// A window with too few notes to read is no music, whatever the network would say.
     pub fn classify(&self, f: &Features) -> [f32; CLASSES] {
+        if features::too_few_notes(f) {
+            let mut p = [0.0; CLASSES];
+            p[NO_MUSIC] = 1.0;
+            return p;
+        }
         let p = self.classifier.probabilities(f);
         std::array::from_fn(|i| p[i])
     }
@@ -166,17 +170,7 @@ impl Recogniser {
     /// What is heard in the notes of the window ending at `time`.
     pub fn read(&self, notes: &[Played], time: f64) -> Reading {
         let from = time - self.window;
-        let count = notes
-            .iter()
-            .filter(|n| n.start >= from && n.start < time)
-            .count();
-        let p = if count < MIN_NOTES {
-            let mut p = [0.0; CLASSES];
-            p[NO_MUSIC] = 1.0;
-            p
-        } else {
-            self.classify(&features::features(notes, from, time))
-        };
+        let p = self.classify(&features::features(notes, from, time));
         Reading {
             time,
             styles: [p[0], p[1], p[2], p[3]],
