@@ -1,26 +1,15 @@
 //! `reel`: an AI video studio on the command line.
 
-mod bench;
-mod edit;
-mod faces;
-mod faceset;
+mod commands;
 mod failure;
-mod film;
 mod interrupt;
-mod live;
-mod music;
-mod preview;
 mod progress;
-mod setup;
-mod style;
-mod train;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::failure::Failure;
+use crate::commands::{bench, edit, faces, faceset, film, music, setup, style, train};
 
 #[derive(Parser)]
 #[command(
@@ -91,7 +80,7 @@ enum FilmCommand {
     Render(film::RenderArgs),
     /// Play the film live: listen to the microphone, a MIDI keyboard or a recording played in
     /// real time, and show the film on a local web page.
-    Live(live::LiveArgs),
+    Live(film::LiveArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,17 +98,17 @@ enum FacesetCommand {
 }
 
 #[derive(Subcommand)]
-enum BenchCommand {
+pub enum BenchCommand {
     /// Detection, landmarks, full analysis at 720p and 1080p, decode and encode.
-    Faces(bench::BenchFacesArgs),
+    Faces(reel_bench::BenchFacesArgs),
     /// Beauty, de-aging and the photo swap end to end on 720p video.
-    Retouch(bench::BenchRetouchArgs),
+    Retouch(reel_bench::BenchRetouchArgs),
     /// Swap-model training speed, and the trained model's swap speed on 720p video.
-    Train(bench::BenchTrainArgs),
+    Train(reel_bench::BenchTrainArgs),
     /// Piano transcription speed, as a multiple of real time.
-    Transcribe(bench::BenchTranscribeArgs),
+    Transcribe(reel_bench::BenchTranscribeArgs),
     /// The whole piano-style recogniser's speed on one core, as a multiple of real time.
-    Style(bench::BenchStyleArgs),
+    Style(reel_bench::BenchStyleArgs),
 }
 
 /// Options shared by commands that write video.
@@ -132,11 +121,6 @@ pub struct OutputArgs {
     /// H.264/H.265 quality (constant rate factor; lower is better).
     #[arg(long, default_value_t = 18)]
     pub crf: u8,
-}
-
-/// Where a relative model or sample path would be looked up.
-pub fn samples_path(name: &str) -> PathBuf {
-    reel_models::samples_dir().join(name)
 }
 
 fn main() -> ExitCode {
@@ -171,28 +155,13 @@ fn main() -> ExitCode {
         } => film::render(&args, quiet),
         Command::Film {
             command: FilmCommand::Live(args),
-        } => live::live(&args, quiet),
-        Command::Bench {
-            command: BenchCommand::Faces(args),
-        } => bench::faces(&args, quiet),
-        Command::Bench {
-            command: BenchCommand::Retouch(args),
-        } => bench::retouch(&args, quiet),
-        Command::Bench {
-            command: BenchCommand::Transcribe(args),
-        } => bench::transcribe(&args, quiet),
-        Command::Bench {
-            command: BenchCommand::Train(args),
-        } => bench::train(&args, quiet),
-        Command::Bench {
-            command: BenchCommand::Style(args),
-        } => bench::style(&args, quiet),
+        } => film::live(&args, quiet),
+        Command::Bench { command } => bench::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let failure = Failure::classify(&e);
-            eprintln!("error: {e:#}");
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
             if let Some(hint) = failure.hint() {
                 eprintln!("hint: {hint}");
             }

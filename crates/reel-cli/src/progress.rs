@@ -24,8 +24,8 @@ pub fn frames(total: Option<u64>, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Moves the bar to `done` frames of `total` (learnt once the job knows it); false once Ctrl-C
-/// was pressed, which the job takes as its cue to stop.
+/// Moves the bar to `done` frames of `total` (learnt once the job knows it); false once a stop
+/// was requested, which the job takes as its cue to stop.
 pub fn advance(bar: &ProgressBar, done: u64, total: Option<u64>) -> bool {
     if let Some(t) = total
         && bar.length() != Some(t)
@@ -33,5 +33,5 @@ pub fn advance(bar: &ProgressBar, done: u64, total: Option<u64>) -> bool {
         bar.set_length(t);
     }
     bar.set_position(done);
-    crate::interrupt::check().is_ok()
+    !reel_core::stop::requested()
 }

@@ -40,7 +40,7 @@ fn main() {
         "crop   {:.3} ms",
         median(|| reel_image::warp_to_tensor(&img, &map, &spec, &mut buf))
     );
-    let mut net = reel_models::Net::load(reel_models::ModelId::FaceMesh, 1).unwrap();
+    let mut net = reel_runtime::Net::load(reel_assets::ModelId::FaceMesh, 1).unwrap();
     let mut out = Vec::new();
     println!(
         "model  {:.3} ms",

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use reel_image::Image;
-use reel_models::ModelError;
+use reel_runtime::ModelError;
 use serde::Serialize;
 
 use crate::align::Alignment;

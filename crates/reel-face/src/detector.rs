@@ -1,8 +1,9 @@
 //! BlazeFace face detection (short and full range), decoded and merged as MediaPipe does: SSD
 //! anchors, score-weighted non-maximum suppression, letterbox removal.
 
+use reel_assets::ModelId;
 use reel_image::{Affine, Border, Image, Point, TensorSpec, warp_to_tensor};
-use reel_models::{ModelError, ModelId, Net, Output};
+use reel_runtime::{ModelError, Net, Output};
 
 /// A detected face in image pixels.
 #[derive(Clone, Debug)]

@@ -2,8 +2,8 @@
 //! two faces of the same person lie closer than 0.6 (dlib's threshold, 99.38% on LFW).
 
 use reel_image::{Border, Image, Point, warp_rgb};
-use reel_models::dlib::InputSpec;
-use reel_models::{ModelError, Net, Output};
+use reel_runtime::InputSpec;
+use reel_runtime::{ModelError, Net, Output};
 
 use crate::mesh::Landmark;
 
@@ -47,7 +47,7 @@ pub struct FaceRecognizer {
 
 impl FaceRecognizer {
     pub fn new(threads: usize) -> Result<FaceRecognizer, ModelError> {
-        let (net, spec) = reel_models::dlib::load(threads)?;
+        let (net, spec) = reel_runtime::face_recognition(threads)?;
         Ok(FaceRecognizer {
             net,
             spec,

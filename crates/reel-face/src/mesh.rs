@@ -1,7 +1,8 @@
 //! The 468-point face mesh: regions of interest, the landmark model, and named landmark groups.
 
+use reel_assets::ModelId;
 use reel_image::{Affine, Border, Image, Point, TensorSpec, warp_to_tensor};
-use reel_models::{ModelError, ModelId, Net, Output};
+use reel_runtime::{ModelError, Net, Output};
 
 use crate::detector::Detection;
 

@@ -1,7 +1,8 @@
 //! Person segmentation with MediaPipe's selfie segmentation model.
 
+use reel_assets::ModelId;
 use reel_image::{Affine, Border, Image, TensorSpec, warp_to_tensor};
-use reel_models::{ModelError, ModelId, Net, Output};
+use reel_runtime::{ModelError, Net, Output};
 
 const INPUT: usize = 256;
 

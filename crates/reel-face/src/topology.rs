@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-use reel_models::ModelError;
-use reel_models::catalogue::MESH_TOPOLOGY;
+use reel_assets::catalogue::MESH_TOPOLOGY;
+use reel_runtime::ModelError;
 
 static TRIANGLES: OnceLock<Result<Vec<[usize; 3]>, String>> = OnceLock::new();
 
@@ -14,13 +14,13 @@ static TRIANGLES: OnceLock<Result<Vec<[usize; 3]>, String>> = OnceLock::new();
 pub fn triangles() -> Result<&'static [[usize; 3]], ModelError> {
     TRIANGLES
         .get_or_init(|| {
-            let path = reel_models::models_dir().join(MESH_TOPOLOGY.file);
-            let bytes = reel_models::install::read_verified(&path, MESH_TOPOLOGY.sha256)
+            let path = reel_assets::models_dir().join(MESH_TOPOLOGY.file);
+            let bytes = reel_assets::install::read_verified(&path, MESH_TOPOLOGY.sha256)
                 .map_err(|e| e.to_string())?;
             parse(&String::from_utf8_lossy(&bytes))
         })
         .as_deref()
-        .map_err(|e| ModelError::Format(e.clone()))
+        .map_err(|e| ModelError::Format(e.clone().into()))
 }
 
 fn parse(text: &str) -> Result<Vec<[usize; 3]>, String> {

@@ -3,7 +3,7 @@
 //! keeps one id while it is seen, and gets it back after a short occlusion.
 
 use reel_image::Image;
-use reel_models::ModelError;
+use reel_runtime::ModelError;
 
 use crate::detector::{Detection, FaceDetector};
 use crate::identity::{Descriptor, FaceRecognizer, SAME_PERSON, distance};

@@ -10,7 +10,7 @@ use reel_image::{Affine, Image, Point};
 use reel_video::{Decoder, Frame};
 
 fn frames(name: &str, n: usize) -> Vec<Image> {
-    let path = reel_models::samples_dir().join(name);
+    let path = reel_assets::samples_dir().join(name);
     assert!(
         path.exists(),
         "{} is missing: run `reel setup` first",

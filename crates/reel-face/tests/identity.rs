@@ -10,7 +10,7 @@ use reel_video::{Decoder, Frame};
 use serde_json::Value;
 
 fn sample(name: &str) -> std::path::PathBuf {
-    let p = reel_models::samples_dir().join(name);
+    let p = reel_assets::samples_dir().join(name);
     assert!(
         p.exists(),
         "{} is missing: run `reel setup` first",

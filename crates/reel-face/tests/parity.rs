@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use reel_assets::ModelId;
 use reel_face::detector::iou;
 use reel_face::mesh::landmark_box;
 use reel_face::{FaceDetector, FaceMesh, FaceTracker, Landmark, Range, TrackerSettings};
 use reel_image::Image;
-use reel_models::{ModelId, Net};
+use reel_runtime::Net;
 use reel_video::{Decoder, Frame};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ fn reference() -> Value {
 }
 
 fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
+    let p = reel_assets::samples_dir().join(name);
     assert!(
         p.exists(),
         "{} is missing: run `reel setup` first",

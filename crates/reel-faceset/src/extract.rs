@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use reel_core::output::write_atomic;
 use reel_face::identity::{Descriptor, SAME_PERSON, distance};
 use reel_face::mask::{Region, face_mask};
 use reel_face::{Alignment, AnalyzerSettings, Face, FaceAnalyzer, FaceRecognizer};
 use reel_image::Image;
-use reel_models::install::write_atomic;
 use reel_video::{Decoder, Frame};
 use serde::Serialize;
 
@@ -138,8 +138,7 @@ pub fn extract(
     if settings.every == 0 {
         return Err(FacesetError::Settings("--every must be at least 1".into()));
     }
-    std::fs::create_dir_all(out)
-        .map_err(FacesetError::io(format!("creating {}", out.display())))?;
+    std::fs::create_dir_all(out).map_err(reel_core::io(format!("creating {}", out.display())))?;
     let mut index = next_index(out);
     let mut report = ExtractReport::default();
     let mut recognizer = FaceRecognizer::new(1)?;

@@ -16,21 +16,28 @@ pub enum FacesetError {
     #[error("cancelled")]
     Cancelled,
     #[error(transparent)]
-    Model(#[from] reel_models::ModelError),
+    Model(#[from] reel_runtime::ModelError),
     #[error(transparent)]
     Video(#[from] reel_video::VideoError),
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] reel_core::IoError),
+    #[error(transparent)]
+    Output(#[from] reel_core::output::OutputError),
     #[error("{path}: {detail}")]
     BadRecord { path: String, detail: String },
 }
 
-impl FacesetError {
-    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> FacesetError {
-        let context = context.into();
-        move |source| FacesetError::Io { context, source }
+impl reel_core::HasKind for FacesetError {
+    fn kind(&self) -> reel_core::Kind {
+        use reel_core::Kind;
+        match self {
+            FacesetError::Settings(_) => Kind::Usage,
+            FacesetError::Cancelled => Kind::Cancelled,
+            FacesetError::Model(e) => e.kind(),
+            FacesetError::Video(e) => e.kind(),
+            FacesetError::Io(_) => Kind::Output,
+            FacesetError::Output(e) => e.kind(),
+            FacesetError::BadRecord { .. } => Kind::Other,
+        }
     }
 }

@@ -64,10 +64,8 @@ impl FaceRecord {
 
 /// Every record of a face set, with the path of its image, in file order.
 pub fn read_set(dir: &Path) -> Result<Vec<(PathBuf, FaceRecord)>, FacesetError> {
-    let entries = std::fs::read_dir(dir).map_err(FacesetError::io(format!(
-        "reading face set {}",
-        dir.display()
-    )))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(reel_core::io(format!("reading face set {}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -82,7 +80,7 @@ pub fn read_set(dir: &Path) -> Result<Vec<(PathBuf, FaceRecord)>, FacesetError> 
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let text = std::fs::read_to_string(&f)
-            .map_err(FacesetError::io(format!("reading {}", f.display())))?;
+            .map_err(reel_core::io(format!("reading {}", f.display())))?;
         let record: FaceRecord =
             serde_json::from_str(&text).map_err(|e| FacesetError::BadRecord {
                 path: f.display().to_string(),

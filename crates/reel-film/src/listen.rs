@@ -7,7 +7,7 @@
 pub use reel_music::Reading;
 
 use crate::Style;
-use crate::story::Listening;
+use serde::Deserialize;
 
 /// The style being played, kept steady against the recogniser's moment-to-moment doubts.
 #[derive(Clone, Debug)]
@@ -303,5 +303,42 @@ mod tests {
         assert_eq!(w.choice().style, Some(Style::Jazz));
         assert!(w.held[Style::Jazz as usize] > 4.0);
         assert!(w.mean[Style::Jazz as usize] > 0.5);
+    }
+}
+
+/// How heard styles become decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listening {
+    /// A style counts only when the recogniser gives it at least this probability.
+    pub confidence: f32,
+    /// A new style must lead the current one by this much to take over.
+    pub hysteresis: f32,
+    /// Seconds a change must hold before it counts.
+    pub min_dwell: f64,
+}
+
+impl Default for Listening {
+    fn default() -> Self {
+        Listening {
+            confidence: 0.6,
+            hysteresis: 0.1,
+            min_dwell: 1.5,
+        }
+    }
+}
+
+impl Listening {
+    pub(crate) fn problem(&self) -> Option<String> {
+        if !(self.confidence > 0.0 && self.confidence <= 1.0) {
+            return Some("listening.confidence must be above 0 and at most 1".into());
+        }
+        if !(0.0..1.0).contains(&self.hysteresis) {
+            return Some("listening.hysteresis must be from 0 to below 1".into());
+        }
+        if !(self.min_dwell >= 0.0 && self.min_dwell.is_finite()) {
+            return Some("listening.min_dwell must be 0 or more seconds".into());
+        }
+        None
     }
 }

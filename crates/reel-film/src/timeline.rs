@@ -297,3 +297,8 @@ pub fn plan(
         styles,
     })
 }
+
+/// One decision as a line: when, which, why, and where it led.
+pub fn decision_line(d: &DecisionLog) -> String {
+    format!("{:7.2} s  {}: {} -> {}", d.at, d.decision, d.reason, d.next)
+}

@@ -1,24 +1,23 @@
 //! Listening to music: audio to piano notes with Spotify's basic-pitch network (run by ONNX
 //! Runtime), and the notes decoded from its activations the way basic-pitch decodes them.
 //! MIDI files are read to the same notes. The piano-style recogniser of the AI-directed film
-//! builds on them.
+//! builds on them ([`style`]); a MIDI keyboard is read as it is played ([`keyboard`]). The
+//! recogniser's training lives in `reel-corpus`.
 
 pub mod classifier;
-pub mod corpus;
 pub mod features;
-pub mod figuration;
-pub mod jazz;
-pub mod learn;
+pub mod keyboard;
 pub mod midi;
 pub mod musicxml;
 pub mod notes;
-pub mod sampler;
+pub mod performance;
 pub mod style;
 pub mod synth;
 pub mod transcribe;
 
 pub use midi::{midi_bytes, read_midi};
 pub use notes::{Note, NoteSettings, Played, notes};
+pub use performance::{is_midi, played_notes};
 pub use style::{Reading, Recogniser, Style};
 pub use synth::{Piano, wav_bytes};
 pub use transcribe::{Activations, Transcriber};
@@ -50,7 +49,7 @@ pub fn hear(
 #[derive(Debug, thiserror::Error)]
 pub enum MusicError {
     #[error(transparent)]
-    Model(#[from] reel_models::ModelError),
+    Model(#[from] reel_runtime::ModelError),
     #[error(transparent)]
     Audio(#[from] reel_video::VideoError),
     #[error("style recogniser {path}: {detail}")]
@@ -65,4 +64,26 @@ pub enum MusicError {
         path: std::path::PathBuf,
         detail: String,
     },
+    #[error(transparent)]
+    Output(#[from] reel_core::output::OutputError),
+}
+
+impl reel_core::HasKind for MusicError {
+    fn kind(&self) -> reel_core::Kind {
+        use reel_core::Kind;
+        match self {
+            MusicError::Model(e) => e.kind(),
+            MusicError::Audio(e) => e.kind(),
+            MusicError::Recogniser { .. } => Kind::Setup,
+            MusicError::Corpus(_) => Kind::Other,
+            MusicError::Midi { .. } => Kind::Input,
+            MusicError::Output(e) => e.kind(),
+        }
+    }
+}
+
+impl From<reel_assets::AssetError> for MusicError {
+    fn from(e: reel_assets::AssetError) -> MusicError {
+        MusicError::Model(e.into())
+    }
 }

@@ -111,7 +111,14 @@ impl Recogniser {
 
     /// Where `reel style train` (and `reel setup`) put the trained recogniser.
     pub fn default_path() -> PathBuf {
-        reel_models::models_dir().join("piano_style.json")
+        reel_assets::models_dir().join("piano_style.json")
+    }
+
+    /// The recogniser at `path`, else the one `reel style train` made, and where it was read.
+    pub fn load_or_default(path: Option<&Path>) -> Result<(Recogniser, PathBuf), MusicError> {
+        let path = path.map_or_else(Recogniser::default_path, Path::to_path_buf);
+        let recogniser = Recogniser::load(&path)?;
+        Ok((recogniser, path))
     }
 
     pub fn load(path: &Path) -> Result<Recogniser, MusicError> {
@@ -152,7 +159,7 @@ impl Recogniser {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-        Ok(reel_models::install::write_atomic(path, &json)?)
+        Ok(reel_core::output::write_atomic(path, &json)?)
     }
 
     /// Class probabilities of one window's features.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use reel_models::catalogue::{PIANO_SOUNDFONT, models_dir};
+use reel_assets::catalogue::{PIANO_SOUNDFONT, models_dir};
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use crate::MusicError;
@@ -31,7 +31,7 @@ impl Piano {
     /// The General MIDI SoundFont `reel setup` installed (TimGM6mb).
     pub fn load() -> Result<Piano, MusicError> {
         let path = models_dir().join(PIANO_SOUNDFONT.file);
-        let bytes = reel_models::install::read_verified(&path, PIANO_SOUNDFONT.sha256)?;
+        let bytes = reel_assets::install::read_verified(&path, PIANO_SOUNDFONT.sha256)?;
         Piano::from_bytes(&path, &bytes)
     }
 

@@ -3,8 +3,9 @@
 //! dropped at each side so that every kept frame saw enough context, and the signal is shifted by
 //! half the overlap so that the first kept frame is the start of the audio.
 
-use reel_models::catalogue::PIANO_WINDOW_SAMPLES;
-use reel_models::{ModelId, Net, Output};
+use reel_assets::ModelId;
+use reel_assets::catalogue::PIANO_WINDOW_SAMPLES;
+use reel_runtime::{Net, Output};
 
 use crate::MusicError;
 
@@ -102,7 +103,7 @@ impl Transcriber {
 }
 
 fn unexpected() -> MusicError {
-    reel_models::ModelError::Runtime(
+    reel_runtime::ModelError::Runtime(
         "the transcriber should give onsets and notes (1, 172, 88) and contours (1, 172, 264)"
             .into(),
     )

@@ -14,7 +14,7 @@ fn notes_match_pretty_midi() {
         "bach_prelude_bwv846.mid",
         "mozart_k545_1.mid",
     ] {
-        let path = reel_models::samples_dir().join(name);
+        let path = reel_assets::samples_dir().join(name);
         assert!(path.exists(), "run `reel setup` first");
         let expected = &reference[name];
         let notes = read_midi(&path).unwrap();
@@ -50,7 +50,7 @@ fn notes_match_pretty_midi() {
 
 #[test]
 fn a_file_that_is_not_midi_is_a_clear_error() {
-    let path = reel_models::samples_dir().join("grace_hopper.jpg");
+    let path = reel_assets::samples_dir().join("grace_hopper.jpg");
     let e = read_midi(&path).unwrap_err().to_string();
     assert!(e.contains("not a standard MIDI file"), "{e}");
 }
@@ -61,7 +61,7 @@ fn a_file_that_is_not_midi_is_a_clear_error() {
 #[test]
 fn features_show_the_rags_stride_and_syncopation() {
     use reel_music::features::{NAMES, features};
-    let read = |name: &str| read_midi(&reel_models::samples_dir().join(name)).unwrap();
+    let read = |name: &str| read_midi(&reel_assets::samples_dir().join(name)).unwrap();
     let whole = |notes: &[reel_music::Played]| {
         let end = notes.iter().map(|n| n.end).fold(0.0, f64::max);
         features(notes, 0.0, end + 1.0)
@@ -83,7 +83,7 @@ fn features_show_the_rags_stride_and_syncopation() {
 /// times within a tick (about a millisecond).
 #[test]
 fn written_midi_reads_back_the_same_notes() {
-    let notes = read_midi(&reel_models::samples_dir().join("mozart_k545_1.mid")).unwrap();
+    let notes = read_midi(&reel_assets::samples_dir().join("mozart_k545_1.mid")).unwrap();
     let path = std::env::temp_dir().join(format!("reel-midi-roundtrip-{}.mid", std::process::id()));
     std::fs::write(&path, reel_music::midi_bytes(&notes)).unwrap();
     let back = read_midi(&path).unwrap();

@@ -47,7 +47,7 @@ fn activations_and_notes_match_basic_pitch() {
     std::fs::create_dir_all(&dir).unwrap();
     let arp = dir.join("arp.wav");
     arpeggio(&arp);
-    let speech = reel_models::samples_dir().join("talking_head.mp4");
+    let speech = reel_assets::samples_dir().join("talking_head.mp4");
     assert!(speech.exists(), "run `reel setup` first");
     let mut transcriber = Transcriber::new(2).unwrap();
     for (name, path) in [("arp", &arp), ("speech", &speech)] {
@@ -147,7 +147,7 @@ fn unreadable_audio_is_reported() {
             .contains("not a video or image ffmpeg can read"),
         "{e}"
     );
-    let still = reel_models::samples_dir().join("grace_hopper.jpg");
+    let still = reel_assets::samples_dir().join("grace_hopper.jpg");
     let e = reel_video::read_audio(&still, SAMPLE_RATE).unwrap_err();
     assert!(e.to_string().contains("has no audio stream"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);

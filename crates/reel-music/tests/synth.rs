@@ -47,7 +47,7 @@ fn rendered_pieces_are_transcribed_back_to_their_notes() {
         ("bach_prelude_bwv846.mid", 0.75),
         ("mozart_k545_1.mid", 0.75),
     ] {
-        let path = reel_models::samples_dir().join(name);
+        let path = reel_assets::samples_dir().join(name);
         let written = read_midi(&path).unwrap();
         let audio = piano.render(&path, SAMPLE_RATE).unwrap();
         let last = written.iter().map(|n| n.end).fold(0.0, f64::max);

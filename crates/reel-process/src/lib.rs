@@ -1,24 +1,29 @@
 //! Frame processors: each takes a frame and its analysed faces and edits the frame in place. The
-//! beauty fix, retouch de-aging and the face swap all implement [`FrameProcessor`]; a [`Chain`]
-//! runs several in one pass, and [`pipeline`] streams a video through a chain, audio kept.
+//! beauty fix, retouch de-aging and the photo swap all implement [`FrameProcessor`]; a [`Chain`]
+//! runs several in one pass, and [`pipeline`] streams a video through a chain, audio kept. The
+//! [`registry`] builds processors by name from their settings, the same way for the command line,
+//! the studio and story files. [`analyze`] is the face-analysis job (faces JSON and preview).
 
+pub mod analyze;
 pub mod beauty;
 pub mod blend;
 pub mod color;
 pub mod deage;
+pub mod photo_swap;
 pub mod pipeline;
+pub mod registry;
 pub mod reshape;
 pub mod retouch;
 pub mod select;
-pub mod swap;
 
 use reel_face::Face;
 use reel_image::Image;
 
 pub use beauty::{Beauty, BeautySettings};
 pub use deage::{Deage, DeageSettings};
+pub use photo_swap::PhotoSwap;
+pub use registry::{Options, Registry};
 pub use select::FaceSelection;
-pub use swap::PhotoSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -27,15 +32,43 @@ pub enum ProcessError {
     #[error("cancelled")]
     Cancelled,
     #[error(transparent)]
-    Model(#[from] reel_models::ModelError),
+    Model(#[from] reel_runtime::ModelError),
     #[error(transparent)]
     Video(#[from] reel_video::VideoError),
+    #[error(transparent)]
+    Output(#[from] reel_core::output::OutputError),
+    /// A processor from another crate (the model swap) failed in its own way.
+    #[error("{message}")]
+    Other {
+        message: String,
+        kind: reel_core::Kind,
+    },
 }
 
-/// One step of frame editing.
+impl reel_core::HasKind for ProcessError {
+    fn kind(&self) -> reel_core::Kind {
+        use reel_core::Kind;
+        match self {
+            ProcessError::Settings(_) => Kind::Usage,
+            ProcessError::Cancelled => Kind::Cancelled,
+            ProcessError::Model(e) => e.kind(),
+            ProcessError::Video(e) => e.kind(),
+            ProcessError::Output(e) => e.kind(),
+            ProcessError::Other { kind, .. } => *kind,
+        }
+    }
+}
+
+/// One step of frame editing: FaceFusion's processor contract, in Rust.
 pub trait FrameProcessor: Send {
     fn name(&self) -> &'static str;
-    /// Edits `frame` for the faces chosen in it (already analysed, landmarks smoothed).
+    /// Whether the processor works on faces (and so has nothing to do on a frame without any),
+    /// or on the whole frame (a watermark, a grade, a generated layer), faces or not.
+    fn needs_faces(&self) -> bool {
+        true
+    }
+    /// Edits `frame` for the faces chosen in it (already analysed, landmarks smoothed); a
+    /// whole-frame processor is called on every frame, with whatever faces it has.
     fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError>;
 }
 
@@ -50,8 +83,12 @@ impl Chain {
         Chain::default()
     }
 
-    pub fn then(mut self, step: impl FrameProcessor + 'static) -> Chain {
-        self.steps.push(Box::new(step));
+    pub fn then(self, step: impl FrameProcessor + 'static) -> Chain {
+        self.then_boxed(Box::new(step))
+    }
+
+    pub fn then_boxed(mut self, step: Box<dyn FrameProcessor>) -> Chain {
+        self.steps.push(step);
         self
     }
 
@@ -63,11 +100,13 @@ impl Chain {
         self.steps.iter().map(|s| s.name()).collect()
     }
 
+    /// Runs every step on the frame: face processors where the frame has faces, whole-frame
+    /// processors always.
     pub fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError> {
-        if faces.is_empty() {
-            return Ok(());
-        }
         for step in &mut self.steps {
+            if faces.is_empty() && step.needs_faces() {
+                continue;
+            }
             step.process(frame, faces)?;
         }
         Ok(())
@@ -87,5 +126,37 @@ pub fn check_range(name: &str, value: f32, lo: f32, hi: f32) -> Result<(), Proce
         Err(ProcessError::Settings(format!(
             "{name} must be between {lo} and {hi}, not {value}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A whole-frame step: turns the frame negative.
+    struct Negative;
+
+    impl FrameProcessor for Negative {
+        fn name(&self) -> &'static str {
+            "negative"
+        }
+        fn needs_faces(&self) -> bool {
+            false
+        }
+        fn process(&mut self, frame: &mut Image, _: &[&Face]) -> Result<(), ProcessError> {
+            frame.data.iter_mut().for_each(|v| *v = 255 - *v);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn whole_frame_steps_run_on_faceless_frames_and_face_steps_do_not() {
+        let beauty = Beauty::new(BeautySettings::default()).unwrap();
+        let mut chain = Chain::new().then(beauty).then(Negative);
+        let mut frame = Image::new(8, 8);
+        frame.data.fill(10);
+        chain.process(&mut frame, &[]).unwrap();
+        assert!(frame.data.iter().all(|&v| v == 245));
+        assert!(chain.steps[0].needs_faces());
     }
 }

@@ -13,7 +13,7 @@ use reel_process::{
 use reel_video::{Decoder, Frame};
 
 fn frames(name: &str, n: usize, every: usize) -> Vec<Image> {
-    let path = reel_models::samples_dir().join(name);
+    let path = reel_assets::samples_dir().join(name);
     assert!(
         path.exists(),
         "{} is missing: run `reel setup` first",

@@ -11,7 +11,7 @@ use reel_process::{Chain, PhotoSwap, pipeline};
 use reel_video::{Decoder, Frame};
 
 fn sample(name: &str) -> std::path::PathBuf {
-    let p = reel_models::samples_dir().join(name);
+    let p = reel_assets::samples_dir().join(name);
     assert!(
         p.exists(),
         "{} is missing: run `reel setup` first",
@@ -41,7 +41,7 @@ fn the_swapped_face_reads_as_the_photos_person() {
         ("grace_hopper.jpg", Blend::Poisson),
     ] {
         let photo = sample(person);
-        let source = reel_process::swap::SourceFace::from_photo(&photo).unwrap();
+        let source = reel_process::photo_swap::SourceFace::from_photo(&photo).unwrap();
         let a = recognizer
             .describe(&source.image, &source.landmarks)
             .unwrap();

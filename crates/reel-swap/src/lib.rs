@@ -6,7 +6,8 @@
 pub mod conv;
 pub mod data;
 pub mod model;
-pub mod swapper;
+pub mod model_swap;
+pub mod register;
 pub mod train;
 
 pub use model::{ModelConfig, SwapModel};
@@ -20,28 +21,27 @@ pub enum SwapError {
     #[error(transparent)]
     Faceset(#[from] reel_faceset::FacesetError),
     #[error(transparent)]
-    Model(#[from] reel_models::ModelError),
+    Model(#[from] reel_runtime::ModelError),
     #[error(transparent)]
     Video(#[from] reel_video::VideoError),
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] reel_core::IoError),
+    #[error(transparent)]
+    Output(#[from] reel_core::output::OutputError),
 }
 
-impl SwapError {
-    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> SwapError {
-        let context = context.into();
-        move |source| SwapError::Io { context, source }
+impl reel_core::HasKind for SwapError {
+    fn kind(&self) -> reel_core::Kind {
+        use reel_core::Kind;
+        match self {
+            SwapError::Settings(_) => Kind::Usage,
+            SwapError::Candle(_) | SwapError::Io(_) => Kind::Other,
+            SwapError::Faceset(e) => e.kind(),
+            SwapError::Model(e) => e.kind(),
+            SwapError::Video(e) => e.kind(),
+            SwapError::Output(e) => e.kind(),
+        }
     }
 }
 
-/// The device models run on: CUDA when built with the `cuda` feature and a GPU is present.
-pub fn device() -> candle_core::Device {
-    #[cfg(feature = "cuda")]
-    if let Ok(d) = candle_core::Device::new_cuda(0) {
-        return d;
-    }
-    candle_core::Device::Cpu
-}
+pub use reel_runtime::device::device;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
-use reel_models::install::write_atomic;
+use reel_core::output::write_atomic;
 use serde::{Deserialize, Serialize};
 
 use crate::SwapError;
@@ -194,9 +194,13 @@ pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), 
 }
 
 fn save(dir: &Path, varmap: &VarMap, info: &ModelInfo) -> Result<(), SwapError> {
-    let temp = dir.join(format!(".{WEIGHTS}.partial-{}", std::process::id()));
-    varmap.save(&temp)?;
-    std::fs::rename(&temp, dir.join(WEIGHTS)).map_err(SwapError::io("saving the checkpoint"))?;
+    let weights = dir.join(WEIGHTS);
+    let temp = reel_core::output::prepare(&weights)?;
+    if let Err(e) = varmap.save(&temp) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    reel_core::output::commit(&temp, &reel_core::output::Destination::File(weights))?;
     write_atomic(
         &dir.join(INFO),
         &serde_json::to_vec_pretty(info).expect("serialises"),
@@ -280,8 +284,8 @@ pub fn train(
             a.size, a.margin, b.size, b.margin
         )));
     }
-    std::fs::create_dir_all(out).map_err(SwapError::io(format!("creating {}", out.display())))?;
-    let dev = crate::device();
+    std::fs::create_dir_all(out).map_err(reel_core::io(format!("creating {}", out.display())))?;
+    let dev = reel_runtime::device::device();
     let (model, mut info, varmap) = if out.join(INFO).exists() {
         let (model, info, varmap) = load(out, &dev)?;
         if info.config != cfg {

@@ -29,7 +29,7 @@ impl AudioReader {
         let mut child = spawn(
             Command::new("ffmpeg")
                 .args(["-nostdin", "-v", "error", "-i"])
-                .arg(path)
+                .arg(crate::input_arg(path))
                 .args(["-map", "0:a:0", "-ac", "1", "-ar", &rate.to_string()])
                 .args(["-f", "f32le", "-"])
                 .stdin(Stdio::null())
@@ -62,7 +62,7 @@ impl AudioReader {
             let n = self
                 .stdout
                 .read(&mut self.bytes[filled..])
-                .map_err(VideoError::io(format!(
+                .map_err(reel_core::io(format!(
                     "reading audio of {}",
                     self.path.display()
                 )))?;
@@ -87,7 +87,7 @@ impl AudioReader {
             let status = self
                 .child
                 .wait()
-                .map_err(VideoError::io("waiting for ffmpeg"))?;
+                .map_err(reel_core::io("waiting for ffmpeg"))?;
             let stderr = self.stderr.join();
             self.ended = Some(if status.success() {
                 Ok(())

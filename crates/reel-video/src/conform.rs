@@ -61,7 +61,7 @@ impl ConformedReader {
                 }
             }
         }
-        cmd.arg("-i").arg(path);
+        cmd.arg("-i").arg(crate::input_arg(path));
         let (format, pad) = if alpha {
             ("rgba", "black@0")
         } else {

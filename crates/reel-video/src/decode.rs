@@ -60,7 +60,7 @@ impl Decoder {
             Command::new("ffmpeg")
                 .args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "info"])
                 .arg("-i")
-                .arg(path)
+                .arg(crate::input_arg(path))
                 .args([
                     "-map",
                     "0:v:0",
@@ -167,7 +167,7 @@ impl Decoder {
         let status = self
             .child
             .wait()
-            .map_err(VideoError::io("waiting for ffmpeg"))?;
+            .map_err(reel_core::io("waiting for ffmpeg"))?;
         if let Some(t) = self.stderr_thread.take() {
             let _ = t.join();
         }

@@ -1,6 +1,9 @@
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+use reel_core::io;
+use reel_core::output::{self, Destination};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use reel_image::Image;
@@ -78,6 +81,8 @@ impl EncoderSettings {
 /// Streams frames into ffmpeg; the output appears under its final name only after `finish`.
 pub struct Encoder {
     output: PathBuf,
+    destination: Destination,
+    sequence: bool,
     temp: PathBuf,
     child: Option<Child>,
     /// The end of ffmpeg's messages.
@@ -119,13 +124,18 @@ impl Encoder {
                 detail: "empty frame size".into(),
             });
         }
-        let dir = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(VideoError::io(format!("creating {}", dir.display())))?;
-        let temp = partial_path(output);
-        remove_stale_partials(output);
+        // A sequence goes into a folder of frames, anything else into one file (an existing
+        // folder there is refused, never replaced).
+        let destination = if settings.codec == Codec::PngSequence {
+            output::check_sequence_folder(output)?;
+            Destination::File(output.to_path_buf())
+        } else {
+            output::destination(output)?
+        };
+        let temp = match &destination {
+            Destination::File(file) => output::prepare(file)?,
+            Destination::Stream(_) => output::prepare(output)?,
+        };
         let odd = width % 2 == 1 || height % 2 == 1;
         let source_chroma = settings
             .source
@@ -140,7 +150,7 @@ impl Encoder {
             .as_ref()
             .filter(|_| !matches!(settings.codec, Codec::PngSequence | Codec::Image));
         if let Some(src) = audio {
-            cmd.arg("-i").arg(src);
+            cmd.arg("-i").arg(crate::input_arg(src));
         }
         cmd.args(["-map", "0:v:0"]);
         if audio.is_some() {
@@ -210,8 +220,7 @@ impl Encoder {
                 (temp.clone(), "mov")
             }
             Codec::PngSequence => {
-                fs::create_dir_all(&temp)
-                    .map_err(VideoError::io(format!("creating {}", temp.display())))?;
+                fs::create_dir_all(&temp).map_err(io(format!("creating {}", temp.display())))?;
                 cmd.args(["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0"]);
                 (temp.join("frame_%06d.png"), "image2")
             }
@@ -255,6 +264,8 @@ impl Encoder {
             .unwrap_or(40_000);
         let mut encoder = Encoder {
             output: output.to_path_buf(),
+            destination,
+            sequence: settings.codec == Codec::PngSequence,
             temp,
             child: Some(child),
             stderr,
@@ -311,7 +322,7 @@ impl Encoder {
             return Err(self.failure(format!("ffmpeg stopped taking frames ({e})")));
         }
         let mut child = self.child.take().expect("encoder is open");
-        let status = child.wait().map_err(VideoError::io("waiting for ffmpeg"))?;
+        let status = child.wait().map_err(io("waiting for ffmpeg"))?;
         let log = self.stderr.join();
         if !status.success() {
             return Err(VideoError::Encode {
@@ -319,17 +330,18 @@ impl Encoder {
                 detail: tail(&log),
             });
         }
-        if self.output.is_dir() {
-            fs::remove_dir_all(&self.output).map_err(VideoError::io(format!(
-                "replacing {}",
-                self.output.display()
-            )))?;
-        }
-        fs::rename(&self.temp, &self.output).map_err(VideoError::io(format!(
-            "moving output to {}",
-            self.output.display()
-        )))?;
+        // Marked first: whatever happens to the move, the drop must not remove what it moved.
         self.committed = true;
+        let moved = if self.sequence {
+            output::commit_folder(&self.temp, &self.output)
+        } else {
+            output::commit(&self.temp, &self.destination)
+        };
+        if moved.is_err() {
+            let _ = fs::remove_dir_all(&self.temp);
+            let _ = fs::remove_file(&self.temp);
+        }
+        moved?;
         Ok(self.output.clone())
     }
 
@@ -373,48 +385,6 @@ impl Drop for Encoder {
             }
             let _ = fs::remove_dir_all(&self.temp);
             let _ = fs::remove_file(&self.temp);
-        }
-    }
-}
-
-/// Where an output is written until it is complete: a hidden sibling named after this process.
-pub fn partial_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    dir.join(format!(".{name}.partial-{}", std::process::id()))
-}
-
-/// Removes what killed runs left while writing `output` (their process is gone).
-pub fn remove_stale_partials(output: &Path) {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file.strip_prefix(&prefix) else {
-            continue;
-        };
-        let alive = pid
-            .parse::<u32>()
-            .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
-        if !alive || pid == std::process::id().to_string() {
-            let _ = fs::remove_dir_all(e.path());
-            let _ = fs::remove_file(e.path());
         }
     }
 }

@@ -25,17 +25,25 @@ pub enum VideoError {
     },
     #[error("encoding {path} failed: {detail}")]
     Encode { path: PathBuf, detail: String },
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] reel_core::IoError),
+    #[error(transparent)]
+    Output(#[from] reel_core::output::OutputError),
 }
 
-impl VideoError {
-    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VideoError {
-        let context = context.into();
-        move |source| VideoError::Io { context, source }
+impl reel_core::HasKind for VideoError {
+    fn kind(&self) -> reel_core::Kind {
+        use reel_core::Kind;
+        match self {
+            VideoError::NotFound(_)
+            | VideoError::Unreadable { .. }
+            | VideoError::NoVideo { .. }
+            | VideoError::NoAudio { .. }
+            | VideoError::Decode { .. } => Kind::Input,
+            VideoError::MissingTool { .. } => Kind::Setup,
+            VideoError::Encode { .. } | VideoError::Io(_) => Kind::Output,
+            VideoError::Output(e) => e.kind(),
+        }
     }
 }
 

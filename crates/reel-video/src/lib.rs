@@ -6,6 +6,7 @@
 //! temporary file that is renamed over the output only once it is complete.
 
 mod audio;
+pub mod capture;
 mod conform;
 mod decode;
 mod encode;
@@ -17,7 +18,7 @@ mod process;
 pub use audio::{AudioReader, read_audio};
 pub use conform::{ConformedReader, PictureKind};
 pub use decode::{Decoder, Frame};
-pub use encode::{Codec, Encoder, EncoderSettings, partial_path, remove_stale_partials};
+pub use encode::{Codec, Encoder, EncoderSettings};
 pub use error::VideoError;
 pub use probe::{MediaInfo, probe};
 
@@ -38,5 +39,22 @@ impl Timestamp {
     pub fn micros(&self) -> i64 {
         ((self.pts as i128 * self.num as i128 * 1_000_000 + (self.den as i128 / 2))
             / self.den as i128) as i64
+    }
+}
+
+/// A path as ffmpeg must be given it: one that starts with `-` (which ffmpeg would take for an
+/// option) or names no folder before a `:` (which it would take for a protocol) is given as
+/// `./path`.
+pub fn input_arg(path: &std::path::Path) -> std::ffi::OsString {
+    let text = path.as_os_str().to_string_lossy();
+    let risky = text.starts_with('-')
+        || text
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains(':'));
+    if path.is_relative() && risky {
+        std::path::Path::new(".").join(path).into_os_string()
+    } else {
+        path.as_os_str().to_os_string()
     }
 }

@@ -72,7 +72,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
             "-show_streams",
             "-show_format",
         ])
-        .arg(path)
+        .arg(crate::input_arg(path))
         .output()
         .map_err(|source| VideoError::MissingTool {
             program: "ffprobe",

@@ -22,7 +22,7 @@ pub fn reel(args: &[&str]) -> Output {
 
 /// A sample from `reel setup`.
 pub fn sample(name: &str) -> PathBuf {
-    let p = reel_models::samples_dir().join(name);
+    let p = reel_assets::samples_dir().join(name);
     assert!(
         p.exists(),
         "{} is missing: run `reel setup` first",

@@ -1,0 +1,15 @@
+//! `reel bench ...`: the benchmarks of `reel-bench`.
+
+use crate::BenchCommand;
+use crate::failure::{Failure, Result};
+
+pub fn run(command: BenchCommand) -> Result {
+    match command {
+        BenchCommand::Faces(args) => reel_bench::faces(&args),
+        BenchCommand::Retouch(args) => reel_bench::retouch(&args),
+        BenchCommand::Train(args) => reel_bench::train(&args),
+        BenchCommand::Transcribe(args) => reel_bench::transcribe(&args),
+        BenchCommand::Style(args) => reel_bench::style(&args),
+    }
+    .map_err(Failure::from_bench)
+}

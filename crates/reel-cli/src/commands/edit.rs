@@ -1,0 +1,266 @@
+//! `reel beauty`, `reel deage` and `reel process`: frame processors over a video.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use reel_process::{Chain, FaceSelection, Options, pipeline};
+use reel_video::Codec;
+use serde_json::json;
+
+use crate::failure::{Failure, Result};
+use crate::{OutputArgs, progress};
+
+/// What every editing command takes.
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The video (or image sequence, or still) to edit.
+    pub input: PathBuf,
+    /// Where to write the result.
+    #[arg(short, long, required_unless_present = "compare")]
+    pub output: Option<PathBuf>,
+    /// Edit only the face with this track id (as `reel faces analyze` numbers them); repeatable.
+    #[arg(long = "face")]
+    pub faces: Vec<u32>,
+    /// Edit only the face most like the one in this photo.
+    #[arg(long, conflicts_with = "faces")]
+    pub reference: Option<PathBuf>,
+    /// With --compare: the frame to render (counting from 0).
+    #[arg(long, default_value_t = 0)]
+    pub frame: u64,
+    /// Render frame --frame before and after, side by side, into this image instead of a video.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
+    /// Follow at most this many faces at once.
+    #[arg(long, default_value_t = 8)]
+    pub max_faces: usize,
+    /// Threads per model.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BeautyArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    #[command(flatten)]
+    pub beauty: BeautyOptions,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BeautyOptions {
+    /// Overall strength, 0..1 (scales the settings below).
+    #[arg(long, default_value_t = 0.7)]
+    pub strength: f32,
+    /// Removal of wrinkles, fine lines and unevenness, 0..1.
+    #[arg(long, default_value_t = 0.8)]
+    pub smooth: f32,
+    /// Evening of colour and shading, 0..1.
+    #[arg(long, default_value_t = 0.5)]
+    pub even_tone: f32,
+    /// Extra removal of dark spots, 0..1.
+    #[arg(long, default_value_t = 0.8)]
+    pub blemishes: f32,
+    /// Lifting of shadows under the eyes, 0..1.
+    #[arg(long, default_value_t = 0.5)]
+    pub under_eye: f32,
+}
+
+impl BeautyOptions {
+    /// The beauty processor's settings, at `strength`.
+    fn options(&self, strength: f32) -> Options {
+        options(json!({
+            "strength": strength,
+            "smooth": self.smooth,
+            "even_tone": self.even_tone,
+            "blemishes": self.blemishes,
+            "under_eye": self.under_eye,
+        }))
+    }
+}
+
+fn options(value: serde_json::Value) -> Options {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => Options::new(),
+    }
+}
+
+/// A chain of processors built by name through the registry, as the studio builds them.
+fn chain(steps: &[(&str, Options)]) -> Result<Chain> {
+    let registry = reel_swap::register::registry();
+    let mut chain = Chain::new();
+    for (name, options) in steps {
+        chain = chain.then_boxed(registry.build(name, options)?);
+    }
+    Ok(chain)
+}
+
+#[derive(Args, Debug)]
+pub struct DeageArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Years to take off (about 5 to 30).
+    #[arg(long)]
+    pub years: f32,
+}
+
+#[derive(Args, Debug)]
+pub struct SwapArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Photos of the person whose face goes on (instant mode, no training); several photos at
+    /// different head poses let each frame use the closest.
+    #[arg(
+        long = "photo",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub photos: Vec<PathBuf>,
+    /// A model trained by `reel train` (its source person's face goes on).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// How the new face's colour is matched to the performer's: reinhard (Lab mean and spread,
+    /// also called rct), linear (RGB covariance), histogram (Lab distributions) or none.
+    #[arg(long, default_value = "reinhard", value_parser = ["reinhard", "rct", "linear", "histogram", "none"])]
+    pub color: String,
+    /// How the new face is joined to the frame: multiband (each band of detail over its own
+    /// width), poisson (the face's gradients, the frame's level at the edge) or alpha (one soft
+    /// mask).
+    #[arg(long, default_value = "multiband", value_parser = ["multiband", "poisson", "alpha"])]
+    pub blend: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub edit: EditArgs,
+    /// Beauty fix at this strength, 0..1.
+    #[arg(long)]
+    pub beauty: Option<f32>,
+    /// Retouch de-aging by this many years.
+    #[arg(long)]
+    pub deage: Option<f32>,
+    #[command(flatten)]
+    pub beauty_options: BeautyOptions,
+}
+
+pub fn beauty(args: &BeautyArgs, quiet: bool) -> Result {
+    let chain = chain(&[("beauty", args.beauty.options(args.beauty.strength))])?;
+    run(&args.edit, chain, quiet)
+}
+
+pub fn deage(args: &DeageArgs, quiet: bool) -> Result {
+    let chain = chain(&[("deage", options(json!({ "years": args.years })))])?;
+    run(&args.edit, chain, quiet)
+}
+
+pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
+    let step = match &args.model {
+        Some(dir) => (
+            "model-swap",
+            options(json!({ "model": dir, "color": args.color, "blend": args.blend })),
+        ),
+        None => (
+            "photo-swap",
+            options(json!({ "photo": args.photos, "color": args.color, "blend": args.blend })),
+        ),
+    };
+    run(&args.edit, chain(&[step])?, quiet)
+}
+
+pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
+    let mut steps = Vec::new();
+    if let Some(years) = args.deage {
+        steps.push(("deage", options(json!({ "years": years }))));
+    }
+    if let Some(strength) = args.beauty {
+        steps.push(("beauty", args.beauty_options.options(strength)));
+    }
+    if steps.is_empty() {
+        return Err(Failure::usage(
+            "nothing to do: give --beauty STRENGTH and/or --deage YEARS",
+        ));
+    }
+    run(&args.edit, chain(&steps)?, quiet)
+}
+
+fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
+    if args.max_faces == 0 || args.max_faces > 100 {
+        return Err(Failure::usage(format!(
+            "--max-faces must be between 1 and 100, not {}",
+            args.max_faces
+        )));
+    }
+    if args.threads == 0 || args.threads > 64 {
+        return Err(Failure::usage("--threads must be between 1 and 64"));
+    }
+    let mut selection = match (&args.reference, args.faces.is_empty()) {
+        (Some(photo), _) => pipeline::like_reference(photo, args.threads)?,
+        (None, false) => FaceSelection::Ids(args.faces.clone()),
+        (None, true) => FaceSelection::All,
+    };
+    let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
+    if let Some(sheet) = &args.compare {
+        let n = pipeline::compare(
+            &args.input,
+            args.frame,
+            sheet,
+            analysis,
+            &mut selection,
+            &mut chain,
+        )?;
+        if !quiet {
+            eprintln!(
+                "{}: frame {} before and after ({} face{} edited)",
+                sheet.display(),
+                args.frame,
+                n,
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        return Ok(());
+    }
+    let output = args
+        .output
+        .as_ref()
+        .expect("clap requires --output without --compare");
+    reel_core::output::check_distinct(&[&args.input], &[output])?;
+    let codec = match &args.output_args.codec {
+        Some(c) => Codec::parse(c).ok_or_else(|| {
+            Failure::usage(format!("unknown codec {c}; use h264, h265, prores or png"))
+        })?,
+        None => Codec::for_path(output),
+    };
+    let bar = progress::frames(None, &chain.names().join("+"), quiet);
+    let report = pipeline::run(
+        &args.input,
+        output,
+        codec,
+        args.output_args.crf,
+        analysis,
+        &mut selection,
+        &mut chain,
+        |done, total| progress::advance(&bar, done, total),
+    );
+    bar.finish_and_clear();
+    let report = report.map_err(|e| match e {
+        reel_process::ProcessError::Cancelled => reel_core::Cancelled.into(),
+        other => Failure::from(other),
+    })?;
+    if !quiet {
+        eprintln!(
+            "{}: {} frames, faces edited in {}",
+            output.display(),
+            report.frames,
+            report.frames_edited
+        );
+        if report.frames_edited == 0 {
+            eprintln!(
+                "no face was edited (no faces found, or none matched --face, or none is the person in --reference)"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! One file a command family: each parses its arguments, makes one library call, and prints.
+
+pub mod bench;
+pub mod edit;
+pub mod faces;
+pub mod faceset;
+pub mod film;
+pub mod music;
+pub mod setup;
+pub mod style;
+pub mod train;

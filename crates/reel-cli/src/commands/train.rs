@@ -1,0 +1,115 @@
+//! `reel train` and `reel swap --model`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use reel_swap::model::Architecture;
+use reel_swap::train::{TrainSettings, train};
+
+use crate::failure::Result;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Face set of the person whose face goes on (A).
+    #[arg(long)]
+    pub src: PathBuf,
+    /// Face set of the performer in the footage (B).
+    #[arg(long)]
+    pub dst: PathBuf,
+    /// Model directory (created; training resumes from a checkpoint there).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Face resolution in pixels (a multiple of 16).
+    #[arg(long, default_value_t = 64)]
+    pub resolution: usize,
+    /// Network design: df (a decoder per person) or liae (shared decoder, keeps more of the
+    /// target's lighting and expression).
+    #[arg(long, value_enum, default_value_t = Design::Df)]
+    pub architecture: Design,
+    /// Stop at this many iterations in total (by default: train until Ctrl-C).
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 2e-4)]
+    pub learning_rate: f64,
+    /// Minutes between checkpoints.
+    #[arg(long, default_value_t = 2.0)]
+    pub save_minutes: f64,
+    /// Minutes between preview grids (preview.png in the model directory).
+    #[arg(long, default_value_t = 5.0)]
+    pub preview_minutes: f64,
+    /// Iterations between measurements of held-back reconstruction quality.
+    #[arg(long, default_value_t = 250)]
+    pub evaluate_every: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Design {
+    Df,
+    Liae,
+}
+
+impl From<Design> for Architecture {
+    fn from(d: Design) -> Architecture {
+        match d {
+            Design::Df => Architecture::Df,
+            Design::Liae => Architecture::Liae,
+        }
+    }
+}
+
+pub fn run(args: &TrainArgs, quiet: bool) -> Result {
+    let mut settings = TrainSettings {
+        batch: args.batch,
+        learning_rate: args.learning_rate,
+        iterations: args.iterations,
+        save_every: Duration::from_secs_f64(args.save_minutes.max(0.05) * 60.0),
+        preview_every: Duration::from_secs_f64(args.preview_minutes.max(0.05) * 60.0),
+        evaluate_every: args.evaluate_every.max(1),
+        seed: args.seed,
+        ..TrainSettings::default()
+    };
+    settings.config.resolution = args.resolution;
+    settings.config.architecture = args.architecture.into();
+    let bar = crate::progress::frames(args.iterations, "train", quiet);
+    let report = train(&args.src, &args.dst, &args.output, &settings, |p| {
+        bar.set_position(p.iteration);
+        let q = p
+            .quality
+            .map(|(a, b)| format!("  held-back SSIM A {a:.3} B {b:.3}"))
+            .unwrap_or_default();
+        bar.set_message(format!(
+            "loss {:.3} {:.1} it/s{q}",
+            p.loss, p.iterations_per_second
+        ));
+        if let Some((a, b)) = p.quality
+            && !quiet
+        {
+            bar.println(format!(
+                "iteration {}: held-back SSIM A {a:.3} B {b:.3}",
+                p.iteration
+            ));
+        }
+        !reel_core::stop::requested()
+    })?;
+    bar.finish_and_clear();
+    if !quiet {
+        let info = &report.info;
+        eprintln!(
+            "{}: {} iterations ({} this run), {:.0} s of training; checkpoint {}",
+            args.output.display(),
+            info.iterations,
+            report.iterations,
+            info.seconds,
+            report.checkpoint.display()
+        );
+        for (it, a, b) in &info.history {
+            eprintln!("  iteration {it:>6}: held-back masked SSIM  A {a:.3}  B {b:.3}");
+        }
+    }
+    Ok(())
+}

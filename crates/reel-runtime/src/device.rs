@@ -1,0 +1,17 @@
+//! The compute device for the networks reel trains and runs itself.
+
+pub use candle_core::Device;
+
+/// CUDA when built with the `cuda` feature and a GPU is present, else the CPU.
+pub fn device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = Device::new_cuda(0) {
+        return d;
+    }
+    Device::Cpu
+}
+
+/// Whether this build can use a GPU at all.
+pub fn cuda_build() -> bool {
+    cfg!(feature = "cuda")
+}

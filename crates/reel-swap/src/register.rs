@@ -1,0 +1,54 @@
+//! The model swap in the processor registry, beside the processors of `reel-process`.
+
+use reel_core::HasKind;
+use reel_process::registry::{Registry, SWAP_SETTINGS, Setting, Spec, color_and_blend, paths};
+use reel_process::{FrameProcessor, ProcessError};
+
+use crate::SwapError;
+use crate::model_swap::ModelSwap;
+
+const MODEL_SWAP_SETTINGS: [Setting; 3] = [
+    Setting {
+        name: "model",
+        help: "a model folder made by `reel train` (its source person's face goes on)",
+        default: None,
+    },
+    SWAP_SETTINGS[0],
+    SWAP_SETTINGS[1],
+];
+
+/// A swap error as the registry reports it, its kind kept.
+pub fn process_error(e: SwapError) -> ProcessError {
+    match e {
+        SwapError::Settings(m) => ProcessError::Settings(m),
+        SwapError::Model(e) => ProcessError::Model(e),
+        SwapError::Video(e) => ProcessError::Video(e),
+        other => ProcessError::Other {
+            kind: other.kind(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn build(o: &reel_process::Options) -> Result<Box<dyn FrameProcessor>, ProcessError> {
+    let (color, blend) = color_and_blend(o)?;
+    let dir = paths(o, "model")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProcessError::Settings("give the model folder (--model)".into()))?;
+    let swap = ModelSwap::load(&dir).map_err(process_error)?;
+    Ok(Box::new(swap.with_color(color).with_blend(blend)))
+}
+
+/// Every processor reel has: those of `reel-process` and the model swap.
+pub fn registry() -> Registry {
+    let mut r = Registry::builtin();
+    r.register(Spec {
+        name: "model-swap",
+        about: "face replacement with a model trained by `reel train`",
+        needs_faces: true,
+        settings: &MODEL_SWAP_SETTINGS,
+        build,
+    });
+    r
+}
