@@ -47,7 +47,7 @@ impl Failure {
             Kind::Input => 3,
             Kind::Setup => 4,
             Kind::Output => 5,
-            Kind::Cancelled => 130,
+            Kind::Cancelled => 128 + reel_core::stop::signal().unwrap_or(2) as u8,
         }
     }
 

@@ -118,8 +118,8 @@ pub struct OutputArgs {
     /// from the output's extension (.mov is ProRes, no extension a PNG sequence, else H.264).
     #[arg(long)]
     pub codec: Option<String>,
-    /// H.264/H.265 quality (constant rate factor; lower is better).
-    #[arg(long, default_value_t = 18)]
+    /// H.264/H.265 quality (constant rate factor, 0 to 51; lower is better).
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
     pub crf: u8,
 }
 

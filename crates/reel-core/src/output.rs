@@ -25,6 +25,10 @@ pub enum OutputError {
         "{0} already holds files that are not frames of an earlier sequence; choose an empty or new folder"
     )]
     NotASequence(PathBuf),
+    #[error(
+        "{dir} is being written by another reel (process {pid}); wait for it to finish or stop it"
+    )]
+    Busy { dir: PathBuf, pid: u32 },
     #[error(transparent)]
     Io(#[from] IoError),
 }
@@ -32,7 +36,7 @@ pub enum OutputError {
 impl HasKind for OutputError {
     fn kind(&self) -> Kind {
         match self {
-            OutputError::Io(_) => Kind::Output,
+            OutputError::Io(_) | OutputError::Busy { .. } => Kind::Output,
             _ => Kind::Usage,
         }
     }
@@ -296,6 +300,67 @@ pub fn commit_folder(partial: &Path, dir: &Path) -> Result<(), OutputError> {
     Ok(())
 }
 
+/// A folder that one run writes into (a face set, a model), held for that run alone: a second
+/// run into it is refused, naming the first; the lock of a run that died is taken over.
+pub struct FolderLock {
+    file: PathBuf,
+}
+
+const LOCK_NAME: &str = ".reel-lock";
+
+impl FolderLock {
+    pub fn take(dir: &Path) -> Result<FolderLock, OutputError> {
+        fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let file = dir.join(LOCK_NAME);
+        for _ in 0..3 {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&file)
+            {
+                Ok(mut f) => {
+                    f.write_all(std::process::id().to_string().as_bytes())
+                        .map_err(io(format!("writing {}", file.display())))?;
+                    return Ok(FolderLock { file });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = fs::read_to_string(&file)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid)
+                            if pid != std::process::id()
+                                && Path::new(&format!("/proc/{pid}")).exists() =>
+                        {
+                            return Err(OutputError::Busy {
+                                dir: dir.to_path_buf(),
+                                pid,
+                            });
+                        }
+                        // Its run is gone (or is this one): the lock is stale.
+                        _ => {
+                            let _ = fs::remove_file(&file);
+                        }
+                    }
+                }
+                Err(e) => return Err(io(format!("locking {}", dir.display()))(e).into()),
+            }
+        }
+        Err(IoError {
+            context: format!("locking {}", dir.display()),
+            source: std::io::Error::other("the lock kept changing hands"),
+            path: Some(dir.to_path_buf()),
+        }
+        .into())
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
 /// A file's identity (device and inode) where it exists, else its absolute, resolved path.
 #[derive(Debug, PartialEq, Eq)]
 enum Identity {
@@ -436,6 +501,26 @@ mod tests {
             )
             .is_ok()
         );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_folder_is_locked_for_one_run() {
+        let d = scratch("lock");
+        let lock = FolderLock::take(&d).unwrap();
+        // A live holder (this test's parent, pid 1 here being init) refuses a second run.
+        fs::remove_file(d.join(LOCK_NAME)).unwrap();
+        fs::write(d.join(LOCK_NAME), "1").unwrap();
+        assert!(matches!(
+            FolderLock::take(&d),
+            Err(OutputError::Busy { pid: 1, .. })
+        ));
+        // A dead holder's lock is taken over.
+        fs::write(d.join(LOCK_NAME), "4000000000").unwrap();
+        let again = FolderLock::take(&d).unwrap();
+        drop(lock);
+        drop(again);
+        assert!(!d.join(LOCK_NAME).exists());
         fs::remove_dir_all(&d).unwrap();
     }
 

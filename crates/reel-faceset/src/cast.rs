@@ -98,6 +98,9 @@ pub fn profile_of_media(path: &Path, samples: usize) -> Result<Profile, FacesetE
     let mut best: Option<(f32, Vec<Landmark>, Image)> = None;
     let mut frame = Frame::default();
     while decoder.next_frame(&mut frame)? && ids.len() < samples {
+        if reel_core::stop::requested() {
+            return Err(FacesetError::Cancelled);
+        }
         let faces = analyzer.analyze(&frame.image, frame.index as f64 / 25.0)?;
         if frame.index % every != 0 {
             continue;

@@ -138,7 +138,22 @@ pub fn extract(
     if settings.every == 0 {
         return Err(FacesetError::Settings("--every must be at least 1".into()));
     }
+    for (name, value, lo, hi) in [
+        ("--margin", settings.margin, 0.0, 2.0),
+        ("--min-sharpness", settings.min_sharpness, 0.0, 1e6),
+        ("--max-yaw", settings.max_yaw, 0.0, 90.0),
+        ("--max-pitch", settings.max_pitch, 0.0, 90.0),
+        ("--min-change", settings.min_change, 0.0, 1.0),
+    ] {
+        if !(value.is_finite() && (lo..=hi).contains(&value)) {
+            return Err(FacesetError::Settings(format!(
+                "{name} must be between {lo} and {hi}, not {value}"
+            )));
+        }
+    }
     std::fs::create_dir_all(out).map_err(reel_core::io(format!("creating {}", out.display())))?;
+    // One run at a time into a face set: two would number their faces alike.
+    let _lock = reel_core::output::FolderLock::take(out)?;
     let mut index = next_index(out);
     let mut report = ExtractReport::default();
     let mut recognizer = FaceRecognizer::new(1)?;

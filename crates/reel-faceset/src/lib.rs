@@ -35,7 +35,7 @@ impl reel_core::HasKind for FacesetError {
             FacesetError::Cancelled => Kind::Cancelled,
             FacesetError::Model(e) => e.kind(),
             FacesetError::Video(e) => e.kind(),
-            FacesetError::Io(_) => Kind::Output,
+            FacesetError::Io(e) => e.kind(),
             FacesetError::Output(e) => e.kind(),
             FacesetError::BadRecord { .. } => Kind::Other,
         }

@@ -129,7 +129,7 @@ fn encode(
 ) -> Result<(), FilmError> {
     let fps = timeline.fps;
     let settings = EncoderSettings {
-        codec: Codec::for_path(job.output),
+        codec: Codec::for_path(job.output)?,
         crf: job.crf,
         audio_from: Some(soundtrack.to_path_buf()),
         source: None,

@@ -281,22 +281,70 @@ impl Story {
     /// Checks a story's text; every problem found is returned, in file order.
     pub fn parse(text: &str, base: &Path) -> Result<Story, Vec<Problem>> {
         let lines = Lines::new(text);
-        let at = |offset: usize| lines.at(text, offset);
         let file: StoryFile = toml::from_str(text).map_err(|e| {
             vec![Problem {
-                position: at(e.span().map_or(0, |s| s.start)),
+                position: lines.at(text, e.span().map_or(0, |s| s.start)),
                 message: e.message().trim().to_string(),
             }]
         })?;
-        let problems = std::cell::RefCell::new(Vec::new());
-        let problem = |offset: usize, message: String| {
-            problems.borrow_mut().push(Problem {
-                position: at(offset),
-                message,
-            });
+        let c = Checker {
+            text,
+            lines,
+            base,
+            problems: std::cell::RefCell::new(Vec::new()),
         };
+        let declared = c.ids(&file);
+        c.links(&file, &declared);
+        let mut nodes = HashMap::new();
+        let mut order = Vec::new();
+        c.scenes(&file, &mut nodes, &mut order);
+        c.decisions(&file, &mut nodes, &mut order);
+        check_paths(
+            &nodes,
+            &order,
+            &declared,
+            file.start.get_ref(),
+            &mut |at, m| c.problem(at, m),
+        );
+        let mut problems = c.problems.into_inner();
+        if problems.is_empty() {
+            order.sort_by_key(|id| declared[id]);
+            Ok(Story {
+                title: file.title,
+                start: file.start.into_inner(),
+                fps: file.fps.map_or(DEFAULT_FPS, |f| f.into_inner()),
+                listening: file
+                    .listening
+                    .as_ref()
+                    .map_or_else(Listening::default, |l| *l.get_ref()),
+                nodes,
+                order,
+            })
+        } else {
+            problems.sort_by_key(|p| (p.position.line, p.position.column));
+            Err(problems)
+        }
+    }
+}
 
-        // Ids, each once.
+/// Reads a story file's parts, collecting every problem with its position.
+struct Checker<'a> {
+    text: &'a str,
+    lines: Lines,
+    base: &'a Path,
+    problems: std::cell::RefCell<Vec<Problem>>,
+}
+
+impl Checker<'_> {
+    fn problem(&self, offset: usize, message: String) {
+        self.problems.borrow_mut().push(Problem {
+            position: self.lines.at(self.text, offset),
+            message,
+        });
+    }
+
+    /// Every node's id, each once, with where it is declared.
+    fn ids(&self, file: &StoryFile) -> HashMap<String, usize> {
         let mut declared: HashMap<String, usize> = HashMap::new();
         let ids = file
             .scene
@@ -306,8 +354,8 @@ impl Story {
             .chain(file.ending.iter().map(|e| &e.id));
         for id in ids {
             if let Some(first) = declared.get(id.get_ref()) {
-                let first = at(*first);
-                problem(
+                let first = self.lines.at(self.text, *first);
+                self.problem(
                     id.span().start,
                     format!(
                         "\"{}\" is already the id of the node at line {}",
@@ -319,9 +367,14 @@ impl Story {
                 declared.insert(id.get_ref().clone(), id.span().start);
             }
         }
+        declared
+    }
+
+    /// Every reference names a node, and every scene that is not an ending goes on.
+    fn links(&self, file: &StoryFile, declared: &HashMap<String, usize>) {
         let target = |r: &Spanned<String>, what: &str| {
             if !declared.contains_key(r.get_ref()) {
-                problem(
+                self.problem(
                     r.span().start,
                     format!(
                         "{what} leads nowhere: no scene, decision or ending is called \"{}\"",
@@ -344,7 +397,7 @@ impl Story {
         }
         for s in &file.scene {
             if s.next.is_none() {
-                problem(
+                self.problem(
                     s.id.span().start,
                     format!(
                         "scene \"{}\" has no next: give it one, or make it an [[ending]]",
@@ -353,66 +406,75 @@ impl Story {
                 );
             }
         }
+        if let Some(f) = &file.fps
+            && !(1..=120).contains(f.get_ref())
+        {
+            self.problem(f.span().start, "fps must be between 1 and 120".into());
+        }
+    }
 
-        let picture = |p: &Spanned<String>, seconds: Option<&Spanned<f64>>| -> Picture {
-            let path = base.join(p.get_ref());
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let pic = if is_sequence(&name) {
-                if sequence_files(&path).is_empty() {
-                    problem(
-                        p.span().start,
-                        format!("no images match {}", path.display()),
-                    );
-                }
-                Picture::Sequence(path)
-            } else {
-                if !path.is_file() {
-                    problem(
-                        p.span().start,
-                        format!("missing picture: {} does not exist", path.display()),
-                    );
-                }
-                let still = path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| STILL_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-                if still {
-                    Picture::Still(path)
-                } else {
-                    Picture::Video(path)
-                }
-            };
-            match seconds {
-                Some(s) if !(*s.get_ref() > 0.0 && s.get_ref().is_finite()) => {
-                    problem(s.span().start, "seconds must be a positive number".into())
-                }
-                None if matches!(pic, Picture::Still(_)) => problem(
+    /// A picture, found relative to the story's folder, and how long it shows.
+    fn picture(&self, p: &Spanned<String>, seconds: Option<&Spanned<f64>>) -> Picture {
+        let path = self.base.join(p.get_ref());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pic = if is_sequence(&name) {
+            if sequence_files(&path).is_empty() {
+                self.problem(
                     p.span().start,
-                    "a still needs `seconds`: how long to show it".into(),
-                ),
-                _ => {}
-            }
-            pic
-        };
-        let style = |s: &Spanned<String>| -> Option<Style> {
-            let parsed = Style::parse(s.get_ref());
-            if parsed.is_none() {
-                problem(
-                    s.span().start,
-                    format!(
-                        "unknown style \"{}\": the styles are {}",
-                        s.get_ref(),
-                        Style::NAMES.join(", ")
-                    ),
+                    format!("no images match {}", path.display()),
                 );
             }
-            parsed
+            Picture::Sequence(path)
+        } else {
+            if !path.is_file() {
+                self.problem(
+                    p.span().start,
+                    format!("missing picture: {} does not exist", path.display()),
+                );
+            }
+            let still = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| STILL_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+            if still {
+                Picture::Still(path)
+            } else {
+                Picture::Video(path)
+            }
         };
-        let mut nodes = HashMap::new();
-        let mut order = Vec::new();
+        match seconds {
+            Some(s) if !(*s.get_ref() > 0.0 && s.get_ref().is_finite()) => {
+                self.problem(s.span().start, "seconds must be a positive number".into())
+            }
+            None if matches!(pic, Picture::Still(_)) => self.problem(
+                p.span().start,
+                "a still needs `seconds`: how long to show it".into(),
+            ),
+            _ => {}
+        }
+        pic
+    }
+
+    fn style(&self, s: &Spanned<String>) -> Option<Style> {
+        let parsed = Style::parse(s.get_ref());
+        if parsed.is_none() {
+            self.problem(
+                s.span().start,
+                format!(
+                    "unknown style \"{}\": the styles are {}",
+                    s.get_ref(),
+                    Style::NAMES.join(", ")
+                ),
+            );
+        }
+        parsed
+    }
+
+    /// The scenes and endings, with their layers.
+    fn scenes(&self, file: &StoryFile, nodes: &mut HashMap<String, Node>, order: &mut Vec<String>) {
         for (s, is_ending) in file
             .scene
             .iter()
@@ -421,11 +483,11 @@ impl Story {
         {
             let mut layers = Vec::new();
             for l in &s.layer {
-                let st = style(&l.style);
-                let pic = picture(&l.picture, Some(&Spanned::new(0..0, 1.0)));
+                let st = self.style(&l.style);
+                let pic = self.picture(&l.picture, Some(&Spanned::new(0..0, 1.0)));
                 let o = *l.opacity.get_ref();
                 if !(0.0..=1.0).contains(&o) {
-                    problem(l.opacity.span().start, "opacity must be from 0 to 1".into());
+                    self.problem(l.opacity.span().start, "opacity must be from 0 to 1".into());
                 }
                 if let Some(st) = st {
                     layers.push(Layer {
@@ -436,13 +498,13 @@ impl Story {
                 }
             }
             if is_ending && s.next.is_some() {
-                problem(
+                self.problem(
                     s.next.as_ref().map_or(0, |n| n.span().start),
                     "an ending has no next".into(),
                 );
             }
             let scene = Scene {
-                picture: picture(&s.picture, s.seconds.as_ref()),
+                picture: self.picture(&s.picture, s.seconds.as_ref()),
                 seconds: s.seconds.as_ref().map(|v| *v.get_ref()),
                 layers,
                 next: if is_ending {
@@ -456,15 +518,19 @@ impl Story {
                 .entry(s.id.get_ref().clone())
                 .or_insert(Node::Scene(scene));
         }
-        if let Some(f) = &file.fps
-            && !(1..=120).contains(f.get_ref())
-        {
-            problem(f.span().start, "fps must be between 1 and 120".into());
-        }
+    }
+
+    /// The decisions, with their branches and listening rules.
+    fn decisions(
+        &self,
+        file: &StoryFile,
+        nodes: &mut HashMap<String, Node>,
+        order: &mut Vec<String>,
+    ) {
         for d in &file.decision {
             let mut branches = BTreeMap::new();
             for (k, v) in &d.branch {
-                if let Some(st) = style(k) {
+                if let Some(st) = self.style(k) {
                     branches.insert(st, v.get_ref().clone());
                 }
             }
@@ -475,12 +541,12 @@ impl Story {
                 .map_or_else(Listening::default, |l| *l.get_ref());
             let listen = *d.listen.get_ref();
             if !(listen > 0.0 && listen.is_finite()) {
-                problem(
+                self.problem(
                     d.listen.span().start,
                     "listen must be a positive number of seconds".into(),
                 );
             } else if listen < crate::listen::MAJORITY * listening.min_dwell {
-                problem(
+                self.problem(
                     d.listen.span().start,
                     format!(
                         "listen ({listen} s) is shorter than the {:.2} s a style must be heard to count (2/3 of min_dwell): this decision could only take its default",
@@ -504,90 +570,8 @@ impl Story {
             .chain(file.decision.iter().filter_map(|d| d.listening.as_ref()));
         for l in rules {
             if let Some(m) = l.get_ref().problem() {
-                problem(l.span().start, m);
+                self.problem(l.span().start, m);
             }
-        }
-
-        // Every node must be able to reach an ending, or the film can loop for ever.
-        let ends = |id: &str| matches!(nodes.get(id), Some(Node::Scene(s)) if s.next.is_none());
-        let successors = |id: &str| -> Vec<String> {
-            match nodes.get(id) {
-                Some(Node::Scene(s)) => s.next.iter().cloned().collect(),
-                Some(Node::Decision(d)) => std::iter::once(d.default.clone())
-                    .chain(d.branches.values().cloned())
-                    .collect(),
-                None => Vec::new(),
-            }
-        };
-        let mut finishes: HashMap<&str, bool> =
-            order.iter().map(|id| (id.as_str(), ends(id))).collect();
-        loop {
-            let mut changed = false;
-            for id in &order {
-                if !finishes[id.as_str()]
-                    && successors(id)
-                        .iter()
-                        .any(|n| finishes.get(n.as_str()).copied().unwrap_or(false))
-                {
-                    finishes.insert(id, true);
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        let has_dangling = |id: &str| successors(id).iter().any(|n| !declared.contains_key(n));
-        for id in &order {
-            // A node stuck only because a reference is broken is reported there already.
-            if !finishes[id.as_str()] && !has_dangling(id) {
-                problem(
-                    declared[id],
-                    format!(
-                        "\"{id}\" never reaches an ending: it is caught in a loop with no way out"
-                    ),
-                );
-            }
-        }
-        // Every node must be reachable from the start, or it is a mistake.
-        let mut reached = std::collections::HashSet::new();
-        let mut todo = vec![file.start.get_ref().clone()];
-        while let Some(id) = todo.pop() {
-            if declared.contains_key(&id) && reached.insert(id.clone()) {
-                todo.extend(successors(&id));
-            }
-        }
-        if declared.contains_key(file.start.get_ref()) {
-            for id in &order {
-                if !reached.contains(id) {
-                    problem(
-                        declared[id],
-                        format!(
-                            "\"{id}\" is never reached from the start, \"{}\"",
-                            file.start.get_ref()
-                        ),
-                    );
-                }
-            }
-        }
-        let mut problems = problems.into_inner();
-        let _ = &mut order;
-        if problems.is_empty() {
-            order.sort_by_key(|id| declared[id]);
-            Ok(Story {
-                title: file.title,
-                start: file.start.into_inner(),
-                fps: file.fps.map_or(DEFAULT_FPS, |f| f.into_inner()),
-                listening: file
-                    .listening
-                    .as_ref()
-                    .map_or_else(Listening::default, |l| *l.get_ref()),
-                nodes,
-                order,
-            })
-        } else {
-            problems.sort_by_key(|p| (p.position.line, p.position.column));
-            Err(problems)
         }
     }
 }
@@ -595,5 +579,73 @@ impl Story {
 impl reel_core::HasKind for StoryError {
     fn kind(&self) -> reel_core::Kind {
         reel_core::Kind::Input
+    }
+}
+
+/// The story's paths: every node must be able to reach an ending (or the film could loop for
+/// ever) and be reachable from the start (or it is a mistake).
+fn check_paths(
+    nodes: &HashMap<String, Node>,
+    order: &[String],
+    declared: &HashMap<String, usize>,
+    start: &str,
+    problem: &mut dyn FnMut(usize, String),
+) {
+    // Every node must be able to reach an ending, or the film can loop for ever.
+    let ends = |id: &str| matches!(nodes.get(id), Some(Node::Scene(s)) if s.next.is_none());
+    let successors = |id: &str| -> Vec<String> {
+        match nodes.get(id) {
+            Some(Node::Scene(s)) => s.next.iter().cloned().collect(),
+            Some(Node::Decision(d)) => std::iter::once(d.default.clone())
+                .chain(d.branches.values().cloned())
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    let mut finishes: HashMap<&str, bool> =
+        order.iter().map(|id| (id.as_str(), ends(id))).collect();
+    loop {
+        let mut changed = false;
+        for id in order {
+            if !finishes[id.as_str()]
+                && successors(id)
+                    .iter()
+                    .any(|n| finishes.get(n.as_str()).copied().unwrap_or(false))
+            {
+                finishes.insert(id, true);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let has_dangling = |id: &str| successors(id).iter().any(|n| !declared.contains_key(n));
+    for id in order {
+        // A node stuck only because a reference is broken is reported there already.
+        if !finishes[id.as_str()] && !has_dangling(id) {
+            problem(
+                declared[id],
+                format!("\"{id}\" never reaches an ending: it is caught in a loop with no way out"),
+            );
+        }
+    }
+    // Every node must be reachable from the start, or it is a mistake.
+    let mut reached = std::collections::HashSet::new();
+    let mut todo = vec![start.to_string()];
+    while let Some(id) = todo.pop() {
+        if declared.contains_key(&id) && reached.insert(id.clone()) {
+            todo.extend(successors(&id));
+        }
+    }
+    if declared.contains_key(start) {
+        for id in order {
+            if !reached.contains(id) {
+                problem(
+                    declared[id],
+                    format!("\"{id}\" is never reached from the start, \"{}\"", start),
+                );
+            }
+        }
     }
 }

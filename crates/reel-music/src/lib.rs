@@ -66,6 +66,8 @@ pub enum MusicError {
     },
     #[error(transparent)]
     Output(#[from] reel_core::output::OutputError),
+    #[error(transparent)]
+    Cancelled(#[from] reel_core::Cancelled),
 }
 
 impl reel_core::HasKind for MusicError {
@@ -78,6 +80,7 @@ impl reel_core::HasKind for MusicError {
             MusicError::Corpus(_) => Kind::Other,
             MusicError::Midi { .. } => Kind::Input,
             MusicError::Output(e) => e.kind(),
+            MusicError::Cancelled(_) => Kind::Cancelled,
         }
     }
 }

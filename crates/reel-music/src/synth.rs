@@ -78,7 +78,12 @@ impl Piano {
         // Presses of each key still sounding: a release silences the key only when no later
         // press of it is still held (a repeated note struck before the last one's release).
         let mut held = [0u32; 128];
+        let mut blocks = 0u32;
         while out.len() < total {
+            blocks = blocks.wrapping_add(1);
+            if blocks.is_multiple_of(256) {
+                reel_core::stop::check()?;
+            }
             while next < events.len() && events[next].0 <= out.len() {
                 let (_, key, velocity) = events[next];
                 let k = key as usize;

@@ -69,6 +69,8 @@ impl Transcriber {
         let padded_len = audio.len() + OVERLAP / 2;
         let mut start = 0;
         while start < padded_len && out.frames_done() < frames {
+            // A window takes some milliseconds: a stop request is heard at once.
+            reel_core::stop::check()?;
             for (i, w) in self.window.iter_mut().enumerate() {
                 let p = start + i;
                 *w = if p >= OVERLAP / 2 && p - OVERLAP / 2 < audio.len() {

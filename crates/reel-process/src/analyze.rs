@@ -40,18 +40,8 @@ pub fn run(
     settings.tracker.detect_every_frame |= info.is_still;
     let threads = settings.threads;
     let mut analyzer = FaceAnalyzer::new(settings)?;
-    let mut json = match job.json {
-        Some(path) => {
-            let head = serde_json::json!({
-                "input": job.input,
-                "width": info.width,
-                "height": info.height,
-                "frame_rate": info.frame_rate.0 as f64 / info.frame_rate.1 as f64,
-            });
-            Some(reel_core::sink::JsonStream::create(path, &head, "frames")?)
-        }
-        None => None,
-    };
+    // Begun at the first frame, so that the size is the frame's as decoded (rotation applied).
+    let mut json: Option<reel_core::sink::JsonStream> = None;
     let region = match job.preview_mask {
         Some(PreviewMask::Region(r)) => Some(r),
         _ => None,
@@ -69,6 +59,15 @@ pub fn run(
         let time = frame.time.map(|t| t.seconds());
         let faces = analyzer.analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))?;
         summary.add(frame.index, faces);
+        if let (Some(path), None) = (job.json, &json) {
+            let head = serde_json::json!({
+                "input": job.input,
+                "width": frame.image.width,
+                "height": frame.image.height,
+                "frame_rate": info.frame_rate.0 as f64 / info.frame_rate.1 as f64,
+            });
+            json = Some(reel_core::sink::JsonStream::create(path, &head, "frames")?);
+        }
         if let Some(sink) = json.as_mut() {
             sink.item(&FrameRecord {
                 index: frame.index,

@@ -97,6 +97,12 @@ pub fn compare(
     selection: &mut FaceSelection,
     chain: &mut Chain,
 ) -> Result<usize, ProcessError> {
+    if Codec::for_path(sheet).ok() != Some(Codec::Image) {
+        return Err(ProcessError::Settings(format!(
+            "{}: a before/after sheet is an image; give it a .png or .jpg name",
+            sheet.display()
+        )));
+    }
     let mut decoder = Decoder::open_frame(input, index)?;
     let info = decoder.info().clone();
     let mut frame = Frame::default();

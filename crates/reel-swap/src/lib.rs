@@ -35,7 +35,8 @@ impl reel_core::HasKind for SwapError {
         use reel_core::Kind;
         match self {
             SwapError::Settings(_) => Kind::Usage,
-            SwapError::Candle(_) | SwapError::Io(_) => Kind::Other,
+            SwapError::Candle(_) => Kind::Other,
+            SwapError::Io(e) => e.kind(),
             SwapError::Faceset(e) => e.kind(),
             SwapError::Model(e) => e.kind(),
             SwapError::Video(e) => e.kind(),

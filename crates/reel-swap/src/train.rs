@@ -285,6 +285,8 @@ pub fn train(
         )));
     }
     std::fs::create_dir_all(out).map_err(reel_core::io(format!("creating {}", out.display())))?;
+    // One run at a time into a model: two would overwrite each other's checkpoints.
+    let _lock = reel_core::output::FolderLock::take(out)?;
     let dev = reel_runtime::device::device();
     let (model, mut info, varmap) = if out.join(INFO).exists() {
         let (model, info, varmap) = load(out, &dev)?;

@@ -26,20 +26,28 @@ pub enum Codec {
 }
 
 impl Codec {
-    /// The usual codec for an output path: `.mov` is ProRes, `.png`/`.jpg` a still, a path
-    /// without an extension a PNG sequence directory, anything else H.264.
-    pub fn for_path(path: &Path) -> Codec {
-        match path
+    /// The codec an output path asks for: `.mp4`, `.m4v` and `.mkv` are H.264, `.mov` ProRes,
+    /// `.png`/`.jpg` a still, a path without an extension a PNG sequence folder; any other
+    /// extension is refused rather than written in a container it does not name.
+    pub fn for_path(path: &Path) -> Result<Codec, VideoError> {
+        let ext = path
             .extension()
             .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref()
-        {
+            .map(|e| e.to_ascii_lowercase());
+        Ok(match ext.as_deref() {
             Some("mov") => Codec::ProRes,
             Some("png" | "jpg" | "jpeg") => Codec::Image,
+            Some("mp4" | "m4v" | "mkv") => Codec::H264,
             None => Codec::PngSequence,
-            _ => Codec::H264,
-        }
+            Some(other) => {
+                return Err(VideoError::UnsupportedOutput {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "reel writes video as .mp4, .m4v, .mkv or .mov, frames into a folder (a path without an extension), or one frame as .png or .jpg, not .{other}"
+                    ),
+                });
+            }
+        })
     }
 
     pub fn parse(name: &str) -> Option<Codec> {
@@ -83,6 +91,7 @@ pub struct Encoder {
     output: PathBuf,
     destination: Destination,
     sequence: bool,
+    still: bool,
     temp: PathBuf,
     child: Option<Child>,
     /// The end of ffmpeg's messages.
@@ -266,6 +275,7 @@ impl Encoder {
             output: output.to_path_buf(),
             destination,
             sequence: settings.codec == Codec::PngSequence,
+            still: settings.codec == Codec::Image,
             temp,
             child: Some(child),
             stderr,
@@ -292,6 +302,12 @@ impl Encoder {
 
     /// Adds a frame shown at `time` (or one nominal frame after the previous one when None).
     pub fn write(&mut self, image: &Image, time: Option<Timestamp>) -> Result<(), VideoError> {
+        if self.still && self.written == 1 {
+            return Err(VideoError::UnsupportedOutput {
+                path: self.output.clone(),
+                detail: "a still holds one frame and this is a video; give a video file (.mp4, .mov) or a folder for PNG frames".into(),
+            });
+        }
         if image.width != self.width || image.height != self.height {
             return Err(self.failure(format!(
                 "frame is {}x{}, the output is {}x{}",

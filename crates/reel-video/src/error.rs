@@ -25,6 +25,8 @@ pub enum VideoError {
     },
     #[error("encoding {path} failed: {detail}")]
     Encode { path: PathBuf, detail: String },
+    #[error("{path}: {detail}")]
+    UnsupportedOutput { path: PathBuf, detail: String },
     #[error(transparent)]
     Io(#[from] reel_core::IoError),
     #[error(transparent)]
@@ -43,6 +45,7 @@ impl reel_core::HasKind for VideoError {
             VideoError::MissingTool { .. } => Kind::Setup,
             VideoError::Encode { .. } | VideoError::Io(_) => Kind::Output,
             VideoError::Output(e) => e.kind(),
+            VideoError::UnsupportedOutput { .. } => Kind::Usage,
         }
     }
 }

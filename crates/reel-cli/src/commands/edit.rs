@@ -51,7 +51,7 @@ pub struct BeautyArgs {
 #[derive(Args, Debug, Clone)]
 pub struct BeautyOptions {
     /// Overall strength, 0..1 (scales the settings below).
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = BeautyOptions::DEFAULT_STRENGTH)]
     pub strength: f32,
     /// Removal of wrinkles, fine lines and unevenness, 0..1.
     #[arg(long, default_value_t = 0.8)]
@@ -68,6 +68,8 @@ pub struct BeautyOptions {
 }
 
 impl BeautyOptions {
+    const DEFAULT_STRENGTH: f32 = 0.7;
+
     /// The beauty processor's settings, at `strength`.
     fn options(&self, strength: f32) -> Options {
         options(json!({
@@ -167,10 +169,26 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
             options(json!({ "photo": args.photos, "color": args.color, "blend": args.blend })),
         ),
     };
+    if let Some(output) = &args.edit.output {
+        let mut inputs: Vec<PathBuf> = args.photos.clone();
+        if let Some(dir) = &args.model {
+            // The model's own files: an output over them would destroy the model.
+            inputs.extend(["model.safetensors", "model.json"].map(|f| dir.join(f)));
+            inputs.push(dir.clone());
+        }
+        inputs.extend(args.edit.reference.iter().cloned());
+        let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+        reel_core::output::check_distinct(&inputs, &[output])?;
+    }
     run(&args.edit, chain(&[step])?, quiet)
 }
 
 pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
+    if args.beauty_options.strength != BeautyOptions::DEFAULT_STRENGTH {
+        return Err(Failure::usage(
+            "reel process takes the beauty fix's strength as --beauty STRENGTH, not --strength",
+        ));
+    }
     let mut steps = Vec::new();
     if let Some(years) = args.deage {
         steps.push(("deage", options(json!({ "years": years }))));
@@ -183,7 +201,10 @@ pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
             "nothing to do: give --beauty STRENGTH and/or --deage YEARS",
         ));
     }
-    run(&args.edit, chain(&steps)?, quiet)
+    // The registry names the beauty strength --strength; here it was given as --beauty.
+    let chain = chain(&steps)
+        .map_err(|f| Failure::new(f.kind, f.message.replacen("--strength", "--beauty", 1)))?;
+    run(&args.edit, chain, quiet)
 }
 
 fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
@@ -203,6 +224,9 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
     };
     let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
     if let Some(sheet) = &args.compare {
+        let mut inputs = vec![args.input.as_path()];
+        inputs.extend(args.reference.as_deref());
+        reel_core::output::check_distinct(&inputs, &[sheet])?;
         let n = pipeline::compare(
             &args.input,
             args.frame,
@@ -226,12 +250,14 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
         .output
         .as_ref()
         .expect("clap requires --output without --compare");
-    reel_core::output::check_distinct(&[&args.input], &[output])?;
+    let mut inputs = vec![args.input.as_path()];
+    inputs.extend(args.reference.as_deref());
+    reel_core::output::check_distinct(&inputs, &[output])?;
     let codec = match &args.output_args.codec {
         Some(c) => Codec::parse(c).ok_or_else(|| {
             Failure::usage(format!("unknown codec {c}; use h264, h265, prores or png"))
         })?,
-        None => Codec::for_path(output),
+        None => Codec::for_path(output)?,
     };
     let bar = progress::frames(None, &chain.names().join("+"), quiet);
     let report = pipeline::run(

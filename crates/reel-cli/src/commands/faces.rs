@@ -104,13 +104,10 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         threads: args.threads,
         ..AnalyzerSettings::default()
     };
-    let codec = match &args.output.codec {
-        Some(c) => Codec::parse(c).expect("checked"),
-        None => args
-            .preview
-            .as_deref()
-            .map(Codec::for_path)
-            .unwrap_or(Codec::H264),
+    let codec = match (&args.output.codec, &args.preview) {
+        (Some(c), _) => Codec::parse(c).expect("checked"),
+        (None, Some(p)) => Codec::for_path(p)?,
+        (None, None) => Codec::H264,
     };
     let preview_mask = match args.preview_mask.as_deref() {
         Some("face") => Some(PreviewMask::Region(Region::Face)),

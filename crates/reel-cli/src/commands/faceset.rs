@@ -132,6 +132,17 @@ pub fn stats_cmd(args: &StatsArgs) -> Result {
 }
 
 pub fn cast_cmd(args: &CastArgs, quiet: bool) -> Result {
+    if !(1..=1000).contains(&args.samples) {
+        return Err(Failure::usage(format!(
+            "--samples must be between 1 and 1000, not {}",
+            args.samples
+        )));
+    }
+    if let Some(sheet) = &args.sheet {
+        let mut inputs: Vec<&std::path::Path> = vec![&args.target];
+        inputs.extend(args.candidates.iter().map(PathBuf::as_path));
+        reel_core::output::check_distinct(&inputs, &[sheet])?;
+    }
     let target = profile(&args.target, args.samples)?;
     let candidates = args
         .candidates

@@ -99,8 +99,8 @@ pub struct RenderArgs {
     /// Frame size WIDTHxHEIGHT; by default the size of the story's first picture.
     #[arg(long)]
     pub size: Option<String>,
-    /// H.264/H.265 quality (constant rate factor; lower is better).
-    #[arg(long, default_value_t = 18)]
+    /// H.264/H.265 quality (constant rate factor, 0 to 51; lower is better).
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
     pub crf: u8,
     /// A recogniser other than the one `reel style train` made.
     #[arg(long)]

@@ -38,6 +38,11 @@ pub fn transcribe(args: &TranscribeArgs, quiet: bool) -> Result {
             return Err(Failure::usage(format!("{name} must be between 0 and 1")));
         }
     }
+    let outputs: Vec<&std::path::Path> = [args.json.as_deref(), args.midi.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    reel_core::output::check_distinct(&[&args.input], &outputs)?;
     let settings = NoteSettings {
         onset_threshold: args.onset_threshold,
         frame_threshold: args.frame_threshold,
@@ -117,10 +122,22 @@ pub struct SynthArgs {
 
 /// `reel synth`: a MIDI file played on the SoundFont piano, to a WAV file.
 pub fn synth(args: &SynthArgs, quiet: bool) -> Result {
-    if args.start < 0.0 || args.seconds.is_some_and(|s| s <= 0.0) {
+    let start_ok = args.start.is_finite() && args.start >= 0.0;
+    if !start_ok || args.seconds.is_some_and(|s| s.is_nan() || s <= 0.0) {
         return Err(Failure::usage(
             "--start must be 0 or more and --seconds more than 0",
         ));
+    }
+    reel_core::output::check_distinct(&[&args.input], &[&args.output])?;
+    let wav = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+    if !wav && args.output.to_str() != Some("-") {
+        return Err(Failure::usage(format!(
+            "{}: reel synth writes WAV; give the output a .wav name",
+            args.output.display()
+        )));
     }
     let end = args.seconds.map_or(f64::INFINITY, |s| args.start + s);
     let notes: Vec<Played> = read_midi(&args.input)?
@@ -134,8 +151,12 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result {
         .collect();
     let piano = reel_music::Piano::load()?;
     let mut audio = piano.render_notes(&notes, SAMPLE_RATE)?;
-    if let Some(s) = args.seconds {
-        audio.resize((s * SAMPLE_RATE as f64).round() as usize, 0.0);
+    // At most --seconds: the buffer is sized by the piece, then cut.
+    if let Some(s) = args.seconds.filter(|s| s.is_finite()) {
+        let most = (s * SAMPLE_RATE as f64).round();
+        if most < audio.len() as f64 {
+            audio.truncate(most as usize);
+        }
     }
     reel_core::output::write_atomic(&args.output, &reel_music::wav_bytes(&audio, SAMPLE_RATE))?;
     if !quiet {

@@ -76,6 +76,9 @@ pub fn run(args: &StyleArgs, quiet: bool) -> Result {
 }
 
 fn listen(args: &StyleArgs, input: &std::path::Path, quiet: bool) -> Result {
+    if let Some(out) = &args.json {
+        reel_core::output::check_distinct(&[input], &[out])?;
+    }
     let (recogniser, _) = Recogniser::load_or_default(args.recogniser.as_deref())?;
     let (notes, seconds) = played_notes(input, &NoteSettings::default())?;
     let readings = recogniser.over_time(&notes, seconds);

@@ -7,7 +7,7 @@ use clap::Args;
 use reel_swap::model::Architecture;
 use reel_swap::train::{TrainSettings, train};
 
-use crate::failure::Result;
+use crate::failure::{Failure, Result};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -63,6 +63,24 @@ impl From<Design> for Architecture {
 }
 
 pub fn run(args: &TrainArgs, quiet: bool) -> Result {
+    // A bad number would poison a good checkpoint: refused before anything is read.
+    if !(args.learning_rate.is_finite() && args.learning_rate > 0.0 && args.learning_rate <= 1.0) {
+        return Err(Failure::usage(format!(
+            "--learning-rate must be above 0 and at most 1, not {}",
+            args.learning_rate
+        )));
+    }
+    for (name, minutes) in [
+        ("--save-minutes", args.save_minutes),
+        ("--preview-minutes", args.preview_minutes),
+    ] {
+        if !(minutes.is_finite() && minutes > 0.0) {
+            return Err(Failure::usage(format!(
+                "{name} must be a positive number of minutes, not {minutes}"
+            )));
+        }
+    }
+    reel_core::output::check_distinct(&[&args.src, &args.dst], &[&args.output])?;
     let mut settings = TrainSettings {
         batch: args.batch,
         learning_rate: args.learning_rate,

@@ -68,7 +68,7 @@ pub fn frames(path: &Path) -> Vec<Image> {
 }
 
 /// A directory of its own for one test, removed afterwards.
-pub struct Scratch(PathBuf);
+pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new(name: &str) -> Scratch {

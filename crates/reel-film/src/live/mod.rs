@@ -141,7 +141,7 @@ pub fn live(
             width,
             height,
             &EncoderSettings {
-                codec: Codec::for_path(path),
+                codec: Codec::for_path(path)?,
                 crf: 18,
                 audio_from: job.input.map(Path::to_path_buf),
                 source: None,

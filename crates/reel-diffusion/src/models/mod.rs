@@ -1,0 +1,1 @@
+//! The networks, one a file, each reading its weights by the names diffusers gives them.

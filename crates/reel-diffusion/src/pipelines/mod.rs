@@ -1,0 +1,1 @@
+//! Whole generations: prompt encoding, the denoising loop with guidance, decoding to frames.

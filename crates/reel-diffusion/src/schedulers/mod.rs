@@ -1,0 +1,1 @@
+//! Noise schedules and their steps, matching diffusers step for step.
