@@ -24,7 +24,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads a file and checks it against its pinned checksum.
 pub fn read_verified(path: &Path, expected: &str) -> Result<Vec<u8>, AssetError> {
     let bytes = fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => AssetError::Missing {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => AssetError::Missing {
             path: path.display().to_string(),
         },
         _ => AssetError::Io(io(format!("reading {}", path.display()))(e)),

@@ -157,6 +157,7 @@ fn bad_learning_rates_are_refused_before_any_checkpoint_is_touched() {
     std::fs::write(model.join("model.json"), "{}").unwrap();
     let before = snapshot(&dir.0);
     for lr in ["nan", "inf", "1e30", "-1", "0"] {
+        let lr = format!("--learning-rate={lr}");
         let r = reel(&[
             "train",
             "--src",
@@ -165,8 +166,7 @@ fn bad_learning_rates_are_refused_before_any_checkpoint_is_touched() {
             s(&dir.path("b")),
             "-o",
             s(&model),
-            "--learning-rate",
-            lr,
+            &lr,
         ]);
         assert_eq!(r.status.code(), Some(2), "{lr}");
         assert!(String::from_utf8_lossy(&r.stderr).contains("--learning-rate"));

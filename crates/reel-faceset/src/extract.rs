@@ -2,6 +2,7 @@
 //! pose, sharpness, identity and skin tone beside each; blurred, occluded, extreme-pose and
 //! near-duplicate faces left out.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use reel_core::output::write_atomic;
@@ -154,11 +155,46 @@ pub fn extract(
     std::fs::create_dir_all(out).map_err(reel_core::io(format!("creating {}", out.display())))?;
     // One run at a time into a face set: two would number their faces alike.
     let _lock = reel_core::output::FolderLock::take(out)?;
-    let mut index = next_index(out);
     let mut report = ExtractReport::default();
+    let result = extract_into(inputs, out, settings, &mut progress, &mut report);
+    // What was kept stays, reported, however the run ended.
+    let written = finish(out, &report);
+    match result {
+        Ok(()) => written.map(|_| report),
+        Err(FacesetError::Cancelled) => Err(FacesetError::Interrupted {
+            kept: report.kept,
+            set: out.to_path_buf(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Frames of each source already in the set, so that a run again goes on instead of
+/// duplicating them.
+fn already_in(out: &Path) -> HashMap<PathBuf, HashSet<u64>> {
+    let mut done: HashMap<PathBuf, HashSet<u64>> = HashMap::new();
+    for (_, r) in crate::record::read_set(out).unwrap_or_default() {
+        let source = r.source.canonicalize().unwrap_or(r.source);
+        done.entry(source).or_default().insert(r.frame);
+    }
+    done
+}
+
+fn extract_into(
+    inputs: &[PathBuf],
+    out: &Path,
+    settings: &ExtractSettings,
+    progress: &mut impl FnMut(&Path, u64, Option<u64>) -> bool,
+    report: &mut ExtractReport,
+) -> Result<(), FacesetError> {
+    let mut index = next_index(out);
+    let done = already_in(out);
     let mut recognizer = FaceRecognizer::new(1)?;
     let mut crop = Image::default();
     for input in inputs {
+        let source = input.canonicalize().unwrap_or_else(|_| input.clone());
+        let no_frames = HashSet::new();
+        let done_here = done.get(&source).unwrap_or(&no_frames);
         let mut decoder = Decoder::open(input)?;
         let total = decoder.info().declared_frames;
         let mut analyzer = FaceAnalyzer::new(AnalyzerSettings::default())?;
@@ -173,7 +209,7 @@ pub fn extract(
             // Tracking needs every frame; only every n-th is considered for the set.
             let faces =
                 analyzer.analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))?;
-            if frame.index % settings.every != 0 {
+            if frame.index % settings.every != 0 || done_here.contains(&frame.index) {
                 continue;
             }
             report.faces_seen += faces.len() as u64;
@@ -182,10 +218,10 @@ pub fn extract(
                 &settings.subject,
                 &mut recognizer,
                 &frame.image,
-                &mut report,
+                report,
             )? {
                 if settings.limit.is_some_and(|l| report.kept as usize >= l) {
-                    return finish(out, report);
+                    return Ok(());
                 }
                 if face.presence < settings.min_presence {
                     report.occluded += 1;
@@ -273,11 +309,11 @@ pub fn extract(
             }
         }
     }
-    finish(out, report)
+    Ok(())
 }
 
-fn finish(out: &Path, report: ExtractReport) -> Result<ExtractReport, FacesetError> {
-    let summary = serde_json::to_vec_pretty(&report).expect("reports serialise");
+fn finish(out: &Path, report: &ExtractReport) -> Result<(), FacesetError> {
+    let summary = serde_json::to_vec_pretty(report).expect("reports serialise");
     write_atomic(&out.join("extract_report.json"), &summary)?;
-    Ok(report)
+    Ok(())
 }

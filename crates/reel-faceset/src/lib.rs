@@ -13,8 +13,11 @@ pub use record::FaceRecord;
 pub enum FacesetError {
     #[error("{0}")]
     Settings(String),
-    #[error("cancelled")]
+    #[error("interrupted; nothing was written")]
     Cancelled,
+    /// Stopped on request after keeping some faces, which stay in the set.
+    #[error("interrupted after keeping {kept} faces in {} (they stay; run again to go on)", set.display())]
+    Interrupted { kept: u64, set: std::path::PathBuf },
     #[error(transparent)]
     Model(#[from] reel_runtime::ModelError),
     #[error(transparent)]
@@ -25,6 +28,8 @@ pub enum FacesetError {
     Output(#[from] reel_core::output::OutputError),
     #[error("{path}: {detail}")]
     BadRecord { path: String, detail: String },
+    #[error("{} is not a face set (a folder made by `reel faceset extract`)", .0.display())]
+    NotASet(std::path::PathBuf),
 }
 
 impl reel_core::HasKind for FacesetError {
@@ -32,12 +37,13 @@ impl reel_core::HasKind for FacesetError {
         use reel_core::Kind;
         match self {
             FacesetError::Settings(_) => Kind::Usage,
-            FacesetError::Cancelled => Kind::Cancelled,
+            FacesetError::Cancelled | FacesetError::Interrupted { .. } => Kind::Cancelled,
             FacesetError::Model(e) => e.kind(),
             FacesetError::Video(e) => e.kind(),
             FacesetError::Io(e) => e.kind(),
             FacesetError::Output(e) => e.kind(),
             FacesetError::BadRecord { .. } => Kind::Other,
+            FacesetError::NotASet(_) => Kind::Input,
         }
     }
 }

@@ -64,6 +64,9 @@ impl FaceRecord {
 
 /// Every record of a face set, with the path of its image, in file order.
 pub fn read_set(dir: &Path) -> Result<Vec<(PathBuf, FaceRecord)>, FacesetError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(FacesetError::NotASet(dir.to_path_buf()));
+    }
     let entries = std::fs::read_dir(dir)
         .map_err(reel_core::io(format!("reading face set {}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries

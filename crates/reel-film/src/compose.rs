@@ -77,6 +77,40 @@ pub fn frame_size(size: Option<&str>, story: &Story) -> Result<(usize, usize), F
     Ok((info.width & !1, info.height & !1))
 }
 
+/// Every picture the story names (scenes and layers), in file order.
+pub fn pictures(story: &Story) -> Vec<&Picture> {
+    let mut out = Vec::new();
+    for id in &story.order {
+        if let Node::Scene(s) = &story.nodes[id] {
+            out.push(&s.picture);
+            out.extend(s.layers.iter().map(|l| &l.picture));
+        }
+    }
+    out
+}
+
+/// Opens every picture of the story and decodes its first frame, so that a picture ffmpeg
+/// cannot read is reported before anything is rendered.
+pub fn check_pictures(story: &Story) -> Result<(), FilmError> {
+    let mut problems = Vec::new();
+    for picture in pictures(story) {
+        let (path, kind) = path_of(picture);
+        let mut frame = Vec::new();
+        let read = ConformedReader::open(path, kind, 16, 16, story.fps, false, false)
+            .and_then(|mut r| r.next_frame(&mut frame));
+        match read {
+            Ok(true) => {}
+            Ok(false) => problems.push(format!("{}: no frames", path.display())),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(FilmError::Picture(problems.join("\n")))
+    }
+}
+
 /// Frame `frame`'s presentation time at `fps`.
 pub fn frame_time(frame: u64, fps: u32) -> Timestamp {
     Timestamp {

@@ -17,6 +17,9 @@ pub enum FilmError {
     Io(#[from] reel_core::IoError),
     #[error("{0}")]
     Settings(String),
+    /// Pictures of the story that cannot be read.
+    #[error("{0}")]
+    Picture(String),
     /// Listening (the microphone, the keyboard, the recogniser) failed during a live film.
     #[error("{0}")]
     Listening(String),
@@ -27,7 +30,7 @@ pub enum FilmError {
 impl HasKind for FilmError {
     fn kind(&self) -> Kind {
         match self {
-            FilmError::Story(_) => Kind::Input,
+            FilmError::Story(_) | FilmError::Picture(_) => Kind::Input,
             FilmError::Timeline(_) | FilmError::Listening(_) => Kind::Other,
             FilmError::Video(e) => e.kind(),
             FilmError::Music(e) => e.kind(),

@@ -51,6 +51,7 @@ pub fn render(
     mut progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<Rendered, FilmError> {
     let story = Story::load(job.story)?;
+    crate::compose::check_pictures(&story)?;
     let (recogniser, recogniser_path) = Recogniser::load_or_default(job.recogniser)?;
     if !job.performance.exists() {
         return Err(reel_video::VideoError::NotFound(job.performance.to_path_buf()).into());

@@ -191,6 +191,9 @@ pub struct Story {
     pub order: Vec<String>,
 }
 
+/// The longest a scene may show or a decision listen: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
 /// Byte offsets to lines and columns.
 struct Lines(Vec<usize>);
 
@@ -446,9 +449,10 @@ impl Checker<'_> {
             }
         };
         match seconds {
-            Some(s) if !(*s.get_ref() > 0.0 && s.get_ref().is_finite()) => {
-                self.problem(s.span().start, "seconds must be a positive number".into())
-            }
+            Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= MAX_SECONDS) => self.problem(
+                s.span().start,
+                format!("seconds must be above 0 and at most {MAX_SECONDS} (a day)"),
+            ),
             None if matches!(pic, Picture::Still(_)) => self.problem(
                 p.span().start,
                 "a still needs `seconds`: how long to show it".into(),
@@ -540,10 +544,10 @@ impl Checker<'_> {
                 .or(file.listening.as_ref())
                 .map_or_else(Listening::default, |l| *l.get_ref());
             let listen = *d.listen.get_ref();
-            if !(listen > 0.0 && listen.is_finite()) {
+            if !(listen > 0.0 && listen <= MAX_SECONDS) {
                 self.problem(
                     d.listen.span().start,
-                    "listen must be a positive number of seconds".into(),
+                    format!("listen must be above 0 and at most {MAX_SECONDS} seconds"),
                 );
             } else if listen < crate::listen::MAJORITY * listening.min_dwell {
                 self.problem(

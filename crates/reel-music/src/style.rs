@@ -116,6 +116,9 @@ impl Recogniser {
 
     /// The recogniser at `path`, else the one `reel style train` made, and where it was read.
     pub fn load_or_default(path: Option<&Path>) -> Result<(Recogniser, PathBuf), MusicError> {
+        if let Some(p) = path.filter(|p| !p.exists()) {
+            return Err(reel_video::VideoError::NotFound(p.to_path_buf()).into());
+        }
         let path = path.map_or_else(Recogniser::default_path, Path::to_path_buf);
         let recogniser = Recogniser::load(&path)?;
         Ok((recogniser, path))

@@ -29,7 +29,7 @@ pub use select::FaceSelection;
 pub enum ProcessError {
     #[error("{0}")]
     Settings(String),
-    #[error("cancelled")]
+    #[error("interrupted; nothing was written")]
     Cancelled,
     #[error(transparent)]
     Model(#[from] reel_runtime::ModelError),

@@ -39,6 +39,20 @@ pub struct ModelConfig {
     pub decoder_dims: usize,
 }
 
+impl std::fmt::Display for ModelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let design = match self.architecture {
+            Architecture::Df => "df",
+            Architecture::Liae => "liae",
+        };
+        write!(
+            f,
+            "{design}, {} px, encoder {}, bottleneck {}, decoder {}",
+            self.resolution, self.encoder_dims, self.latent_dims, self.decoder_dims
+        )
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {

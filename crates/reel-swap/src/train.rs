@@ -193,7 +193,21 @@ pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), 
     Ok((model, info, varmap))
 }
 
+/// Training went to infinities: what is on disk (the last good checkpoint) is kept.
+fn diverged(iteration: u64, dir: &Path) -> SwapError {
+    SwapError::Settings(format!(
+        "training diverged at iteration {iteration} (the loss or the weights are no longer finite); the last good checkpoint in {} is kept; lower --learning-rate",
+        dir.display()
+    ))
+}
+
+/// Saves a checkpoint, unless its weights are not all finite (then the last good one stays).
 fn save(dir: &Path, varmap: &VarMap, info: &ModelInfo) -> Result<(), SwapError> {
+    for var in varmap.all_vars() {
+        if !var.sum_all()?.to_scalar::<f32>()?.is_finite() {
+            return Err(diverged(info.iterations, dir));
+        }
+    }
     let weights = dir.join(WEIGHTS);
     let temp = reel_core::output::prepare(&weights)?;
     if let Err(e) = varmap.save(&temp) {
@@ -292,9 +306,10 @@ pub fn train(
         let (model, info, varmap) = load(out, &dev)?;
         if info.config != cfg {
             return Err(SwapError::Settings(format!(
-                "{} holds a model of another shape ({:?}); train with the same settings to resume, or choose another -o",
+                "{} holds a model of another shape ({}; asked for {}); train with the same settings to resume, or choose another -o",
                 out.display(),
-                info.config
+                info.config,
+                cfg
             )));
         }
         (model, info, varmap)
@@ -376,6 +391,10 @@ pub fn train(
             tensors(&batch_b, settings.batch, res, &dev)?,
         );
         let l = (loss(&model, &ta, Person::A)? + loss(&model, &tb, Person::B)?)?;
+        let loss_value = l.to_scalar::<f32>()?;
+        if !loss_value.is_finite() {
+            return Err(diverged(info.iterations, out));
+        }
         opt.backward_step(&l)?;
         info.iterations += 1;
         info.seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -387,7 +406,7 @@ pub fn train(
         let done = info.iterations - first;
         let keep_going = progress(&Progress {
             iteration: info.iterations,
-            loss: l.to_scalar::<f32>()?,
+            loss: loss_value,
             iterations_per_second: done as f32 / started.elapsed().as_secs_f32().max(1e-3),
             quality: q,
         });

@@ -27,6 +27,8 @@ pub struct ConformedReader {
     stderr: StderrTail,
     frame_bytes: usize,
     read: u64,
+    /// A still's one frame, decoded once and given for ever.
+    still: Option<Vec<u8>>,
 }
 
 impl ConformedReader {
@@ -46,8 +48,10 @@ impl ConformedReader {
         cmd.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
         let rate = fps.to_string();
         match kind {
+            // One frame, decoded once: a still ffmpeg cannot decode then fails at once instead
+            // of looping on nothing.
             PictureKind::Still => {
-                cmd.args(["-loop", "1", "-framerate", &rate]);
+                cmd.args(["-framerate", &rate]);
             }
             PictureKind::Sequence => {
                 if looped {
@@ -70,9 +74,11 @@ impl ConformedReader {
         let filter = format!(
             "fps={fps},scale={width}:{height}:force_original_aspect_ratio=decrease,format={format},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={pad},setsar=1"
         );
-        cmd.args([
-            "-an", "-vf", &filter, "-f", "rawvideo", "-pix_fmt", format, "pipe:1",
-        ]);
+        cmd.args(["-an", "-vf", &filter]);
+        if kind == PictureKind::Still {
+            cmd.args(["-frames:v", "1"]);
+        }
+        cmd.args(["-f", "rawvideo", "-pix_fmt", format, "pipe:1"]);
         let mut child = spawn(
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -81,18 +87,32 @@ impl ConformedReader {
         )?;
         let stderr = StderrTail::drain(child.stderr.take().expect("stderr is piped"));
         let stdout = child.stdout.take().expect("stdout is piped");
-        Ok(ConformedReader {
+        let mut reader = ConformedReader {
             path: path.to_path_buf(),
             child,
             stdout,
             stderr,
             frame_bytes: width * height * if alpha { 4 } else { 3 },
             read: 0,
-        })
+            still: None,
+        };
+        if kind == PictureKind::Still {
+            let mut frame = Vec::new();
+            if !reader.next_frame(&mut frame)? {
+                return Err(reader.failure("no picture".into()));
+            }
+            reader.still = Some(frame);
+        }
+        Ok(reader)
     }
 
     /// Fills `frame` with the next frame; false when the picture has ended.
     pub fn next_frame(&mut self, frame: &mut Vec<u8>) -> Result<bool, VideoError> {
+        if let Some(still) = &self.still {
+            frame.clear();
+            frame.extend_from_slice(still);
+            return Ok(true);
+        }
         frame.resize(self.frame_bytes, 0);
         let mut filled = 0;
         while filled < self.frame_bytes {

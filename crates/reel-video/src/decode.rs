@@ -171,8 +171,26 @@ impl Decoder {
         if let Some(t) = self.stderr_thread.take() {
             let _ = t.join();
         }
+        let log = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
+        // ffmpeg decodes what it can of a cut file and exits 0: its log says the data ended.
+        let damaged = log
+            .lines()
+            .find(|l| l.contains("partial file") || l.contains("Invalid data found"));
+        if let Some(line) = damaged.filter(|_| status.success()) {
+            return Err(VideoError::Decode {
+                path: self.info.path.clone(),
+                frames: self.decoded,
+                detail: format!(
+                    "the file is damaged or cut short ({} of {} frames readable): {}",
+                    self.decoded,
+                    self.info
+                        .declared_frames
+                        .map_or_else(|| "?".to_string(), |n| n.to_string()),
+                    line.trim()
+                ),
+            });
+        }
         if !status.success() {
-            let log = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
             let detail = tail(&log);
             return Err(if self.decoded == 0 {
                 VideoError::Unreadable {

@@ -288,7 +288,7 @@ impl Encoder {
             scratch: Vec::new(),
             committed: false,
         };
-        let header = matroska::header(width, height);
+        let header = matroska::header(width, height, frame_micros);
         if let Err(e) = stdin.write_all(&header) {
             return Err(encoder.failure(format!("ffmpeg refused the stream ({e})")));
         }

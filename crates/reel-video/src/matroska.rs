@@ -25,8 +25,10 @@ fn uint(out: &mut Vec<u8>, element_id: u32, v: u64) {
     element(out, element_id, &v.to_be_bytes());
 }
 
-/// The stream header: EBML header, an open-ended segment, timing info and the track.
-pub fn header(width: usize, height: usize) -> Vec<u8> {
+/// The stream header: EBML header, an open-ended segment, timing info and the track, whose
+/// frames last `frame_micros` unless the next frame's time says otherwise (so that the last
+/// frame keeps its duration).
+pub fn header(width: usize, height: usize, frame_micros: i64) -> Vec<u8> {
     let mut ebml = Vec::new();
     uint(&mut ebml, 0x4286, 1);
     uint(&mut ebml, 0x42F7, 1);
@@ -54,6 +56,7 @@ pub fn header(width: usize, height: usize) -> Vec<u8> {
     uint(&mut track, 0x73C5, 1);
     uint(&mut track, 0x83, 1);
     uint(&mut track, 0x9C, 0);
+    uint(&mut track, 0x23E383, frame_micros.max(1) as u64 * 1000); // DefaultDuration, ns
     element(&mut track, 0x86, b"V_UNCOMPRESSED");
     element(&mut track, 0xE0, &video);
     let mut tracks = Vec::new();

@@ -70,15 +70,26 @@ pub struct BeautyOptions {
 impl BeautyOptions {
     const DEFAULT_STRENGTH: f32 = 0.7;
 
-    /// The beauty processor's settings, at `strength`.
-    fn options(&self, strength: f32) -> Options {
-        options(json!({
-            "strength": strength,
-            "smooth": self.smooth,
-            "even_tone": self.even_tone,
-            "blemishes": self.blemishes,
-            "under_eye": self.under_eye,
-        }))
+    /// The beauty processor's settings, at `strength` (given as `strength_flag`).
+    fn options(&self, strength: f32, strength_flag: &str) -> Result<Options> {
+        Ok(options(json!({
+            "strength": finite(strength_flag, strength)?,
+            "smooth": finite("--smooth", self.smooth)?,
+            "even_tone": finite("--even-tone", self.even_tone)?,
+            "blemishes": finite("--blemishes", self.blemishes)?,
+            "under_eye": finite("--under-eye", self.under_eye)?,
+        })))
+    }
+}
+
+/// A number as given: JSON has no NaN or infinity, so they are refused here, by their flag.
+fn finite(flag: &str, value: f32) -> Result<f32> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Failure::usage(format!(
+            "{flag} must be a number, not {value}"
+        )))
     }
 }
 
@@ -149,12 +160,18 @@ pub struct ProcessArgs {
 }
 
 pub fn beauty(args: &BeautyArgs, quiet: bool) -> Result {
-    let chain = chain(&[("beauty", args.beauty.options(args.beauty.strength))])?;
+    let chain = chain(&[(
+        "beauty",
+        args.beauty.options(args.beauty.strength, "--strength")?,
+    )])?;
     run(&args.edit, chain, quiet)
 }
 
 pub fn deage(args: &DeageArgs, quiet: bool) -> Result {
-    let chain = chain(&[("deage", options(json!({ "years": args.years })))])?;
+    let chain = chain(&[(
+        "deage",
+        options(json!({ "years": finite("--years", args.years)? })),
+    )])?;
     run(&args.edit, chain, quiet)
 }
 
@@ -191,10 +208,13 @@ pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
     }
     let mut steps = Vec::new();
     if let Some(years) = args.deage {
-        steps.push(("deage", options(json!({ "years": years }))));
+        steps.push((
+            "deage",
+            options(json!({ "years": finite("--deage", years)? })),
+        ));
     }
     if let Some(strength) = args.beauty {
-        steps.push(("beauty", args.beauty_options.options(strength)));
+        steps.push(("beauty", args.beauty_options.options(strength, "--beauty")?));
     }
     if steps.is_empty() {
         return Err(Failure::usage(
@@ -271,10 +291,7 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
         |done, total| progress::advance(&bar, done, total),
     );
     bar.finish_and_clear();
-    let report = report.map_err(|e| match e {
-        reel_process::ProcessError::Cancelled => reel_core::Cancelled.into(),
-        other => Failure::from(other),
-    })?;
+    let report = report?;
     if !quiet {
         eprintln!(
             "{}: {} frames, faces edited in {}",

@@ -130,10 +130,7 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
     let summary =
         reel_process::analyze::run(job, |done, total| progress::advance(&bar, done, total));
     bar.finish_and_clear();
-    let summary = summary.map_err(|e| match e {
-        reel_process::ProcessError::Cancelled => reel_core::Cancelled.into(),
-        other => Failure::from(other),
-    })?;
+    let summary = summary?;
     if !quiet {
         eprintln!(
             "{}: {} frames, faces in {}, {} distinct face{}, at most {} at once",

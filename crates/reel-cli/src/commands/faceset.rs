@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use reel_faceset::FacesetError;
 use reel_faceset::cast::{profile, rank, save_contact_sheet};
 use reel_faceset::extract::{ExtractSettings, Subject, extract};
 
@@ -100,10 +99,7 @@ pub fn extract_cmd(args: &ExtractArgs, quiet: bool) -> Result {
         progress::advance(&bar, done, total)
     });
     bar.finish_and_clear();
-    let report = report.map_err(|e| match e {
-        FacesetError::Cancelled => reel_core::Cancelled.into(),
-        other => Failure::from(other),
-    })?;
+    let report = report?;
     if !quiet {
         eprintln!(
             "{}: kept {} faces of {} seen in {} frames (dropped: {} blurred, {} extreme pose, {} occluded, {} near-duplicates, {} other people)",

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use reel_film::Story;
+use reel_film::compose::{path_of, pictures};
 use reel_film::live::LiveJob;
 use reel_film::render::{RenderJob, default_log};
 use reel_film::story::{Node, Picture};
@@ -30,6 +31,7 @@ fn picture(p: &Picture) -> String {
 
 pub fn check(args: &CheckArgs, quiet: bool) -> Result {
     let story = Story::load(&args.story)?;
+    reel_film::compose::check_pictures(&story)?;
     if quiet {
         return Ok(());
     }
@@ -112,7 +114,11 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
         .log
         .clone()
         .unwrap_or_else(|| default_log(&args.output));
-    reel_core::output::check_distinct(&[&args.story, &args.audio], &[&args.output, &log])?;
+    // The story's own pictures are inputs too.
+    let story = Story::load(&args.story)?;
+    let mut inputs = vec![args.story.as_path(), args.audio.as_path()];
+    inputs.extend(pictures(&story).into_iter().map(|p| path_of(p).0));
+    reel_core::output::check_distinct(&inputs, &[&args.output, &log])?;
     let job = RenderJob {
         story: &args.story,
         performance: &args.audio,

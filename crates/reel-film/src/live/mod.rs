@@ -82,6 +82,7 @@ pub fn live(
     started: impl FnOnce(&str, SocketAddr),
 ) -> Result<LiveReport, FilmError> {
     let story = Story::load(job.story)?;
+    crate::compose::check_pictures(&story)?;
     let (recogniser, recogniser_path) = Recogniser::load_or_default(job.recogniser)?;
     let fps = story.fps;
     let (width, height) = frame_size(job.size, &story)?;
