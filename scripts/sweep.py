@@ -22,6 +22,7 @@ import tempfile
 import time
 
 SAMPLES = None  # set in main
+EXPECTED = {}  # exit code by the start of a try's description, where one is documented
 
 
 def run(cmd, **kw):
@@ -56,6 +57,10 @@ def make_user_files(dir):
         jpg = f.read()
     with open(os.path.join(dir, "cut.jpg"), "wb") as f:
         f.write(jpg[: len(jpg) // 3])
+    with open(f"{s}/astronaut.png", "rb") as f:
+        png = f.read()
+    with open(os.path.join(dir, "cut.png"), "wb") as f:
+        f.write(png[:20000])
     os.makedirs(os.path.join(dir, "folder.mp4", "sub"))
     with open(os.path.join(dir, "folder.mp4", "sub", "mine.txt"), "w") as f:
         f.write("mine\n")
@@ -68,6 +73,12 @@ def make_user_files(dir):
     os.chmod(os.path.join(dir, "readonly"), 0o555)
     with open(os.path.join(dir, "story.toml"), "w") as f:
         f.write('start = "a"\n[[ending]]\nid = "a"\npicture = "photo.jpg"\nseconds = 2\n')
+    with open(os.path.join(dir, "cut.toml"), "w") as f:
+        f.write('start = "a"\n[[ending]]\nid = "a"\npicture = "cut.png"\nseconds = 2\n')
+    os.makedirs(os.path.join(dir, "mymodel"))
+    for name in ["model.json", "model.safetensors"]:
+        with open(os.path.join(dir, "mymodel", name), "w") as f:
+            f.write("the user's model\n")
     with open(os.path.join(dir, "long.toml"), "w") as f:
         f.write('start = "a"\n[[ending]]\nid = "a"\npicture = "photo.jpg"\nseconds = 60\n')
     with open(os.path.join(dir, "broken.toml"), "w") as f:
@@ -82,6 +93,10 @@ def cases():
 
     def add(family, what, args, output=None, sig=None, timeout=90, env=None):
         c.append((family, what, args, output, sig, timeout, env or {}))
+
+    def expect(code, *whats):
+        for w in whats:
+            EXPECTED[w] = code
 
     edit = {
         "beauty": [],
@@ -103,9 +118,15 @@ def cases():
         add(fam, "crf 255", [fam, "clip.mp4", "-o", "o.mp4", "--crf", "255"] + extra, "o.mp4")
         add(fam, "path starting with -", [fam, "-o", "o.mp4"] + extra + ["--", "-dash.mp4"], "o.mp4")
         add(fam, "SIGINT mid-run", [fam, "long.mp4", "-o", "o.mp4"] + extra, "o.mp4",
-            (signal.SIGINT, 3.0))
+            (signal.SIGINT, 1.5))
         add(fam, "SIGTERM mid-run", [fam, "long.mp4", "-o", "o.mp4"] + extra, "o.mp4",
-            (signal.SIGTERM, 3.0))
+            (signal.SIGTERM, 1.5))
+    add("beauty", "compare sheet over the input", ["beauty", "photo.jpg", "--compare", "photo.jpg"])
+    add("beauty", "compare sheet as a video", ["beauty", "photo.jpg", "--compare", "s.mp4"])
+    add("beauty", "output over the reference", ["beauty", "clip.mp4", "--reference", "photo.jpg", "-o", "photo.jpg"])
+    add("swap", "output over the model", ["swap", "clip.mp4", "--model", "mymodel", "-o", "mymodel/model.safetensors"])
+    add("film", "check a cut picture", ["film", "check", "cut.toml"])
+    add("film", "render a cut picture", ["film", "render", "cut.toml", "--audio", "sound.wav", "-o", "f.mp4"], "f.mp4", None, 60)
     add("beauty", "strength nan", ["beauty", "clip.mp4", "-o", "o.mp4", "--strength", "nan"])
     add("deage", "years 1e9", ["deage", "clip.mp4", "-o", "o.mp4", "--years", "1e9"])
     add("process", "beauty nan", ["process", "clip.mp4", "-o", "o.mp4", "--beauty", "nan"])
@@ -168,7 +189,7 @@ def cases():
     add(ca, "candidate without a face", ["cast", "--target", "photo.jpg", "notes.txt"])
     add(ca, "sheet to /dev/full", ["cast", "--target", "photo.jpg", "clip.mp4", "--sheet", "/dev/full"])
     add(ca, "SIGINT mid-run", ["cast", "--target", "photo.jpg", "long.mp4", "long.mp4", "--samples", "60"],
-        None, (signal.SIGINT, 3.0))
+        None, (signal.SIGINT, 1.5))
 
     fi = "film"
     add(fi, "check a missing story", ["film", "check", "nothere.toml"])
@@ -211,7 +232,7 @@ def cases():
     add(sy, "mp3 output", ["synth", "piece.mid", "-o", "o.mp3"])
     add(sy, "output into a folder", ["synth", "piece.mid", "-o", "folder.mp4"])
     add(sy, "output under a file", ["synth", "piece.mid", "-o", "notes.txt/o.wav"])
-    add(sy, "SIGINT mid-run", ["synth", "piece.mid", "-o", "o.wav"], "o.wav", (signal.SIGINT, 0.3))
+    add(sy, "SIGINT mid-run", ["synth", "piece.mid", "-o", "o.wav"], "o.wav", (signal.SIGINT, 0.5))
 
     tc = "transcribe"
     add(tc, "missing input", ["transcribe", "nothere.wav"])
@@ -241,7 +262,39 @@ def cases():
     add(se, "no identity model", ["cast", "--target", "photo.jpg", "clip.mp4"], None, None, 90, {"REEL_MODELS": "frames"})
     add(se, "samples elsewhere", ["bench", "faces", "--frames", "10", "--no-reference"], None, None, 90, {"REEL_SAMPLES": "frames"})
     add(se, "no subcommand", [])
+    expect(3, "missing", "empty file", "text as", "truncated", "cut photo", "check a", "render a",
+           "render without", "video without", "broken MIDI", "not MIDI", "photo as audio",
+           "face set is a text", "stats of", "candidate without", "samples elsewhere")
+    expect(2, "folder as", "frames into", "output is the input", "output links", "unknown extension",
+           "crf", "strength", "years", "beauty nan", "photo without",
+           "output over", "not a model", "json is", "json and", "preview .webm", "max faces",
+           "min score", "video to a still", "learning rate", "resolution", "batch", "save minutes",
+           "output is a source", "margin", "size", "every", "max yaw", "samples 0", "sheet over",
+           "sheet into", "candidate is", "render over", "log over", "render into", "json over",
+           "json into", "midi over", "no input", "seconds nan", "start nan", "mp3", "threshold",
+           "unknown option", "no subcommand", "compare sheet", "empty face set", "model folder is")
+    expect(5, "output under", "sheet under", "json under", "json to /dev/full", "sheet to /dev/full",
+           "output is a file")
+    expect(4, "REEL_", "no recogniser", "no soundfont", "no transcriber", "no face models",
+           "no identity", "recogniser is text")
+    expect(0, "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
+           "start past", "samples folder")
+    expect(3, "text target", "photo without a face")
+    expect(0, "path starting")
+    expect(2, "cut photo")
+    expect(2, "output into a folder")
+    expect(130, "SIGINT")
+    expect(143, "SIGTERM")
     return c
+
+
+def expected(what):
+    """The documented exit code of a try, by the longest matching start of its description."""
+    best = None
+    for start, code in EXPECTED.items():
+        if what.startswith(start) and (best is None or len(start) > len(best[0])):
+            best = (start, code)
+    return best[1] if best else None
 
 
 def snapshot(dir):
@@ -324,9 +377,14 @@ def sweep(reel, only):
         stderr = err.decode(errors="replace")
         panicked = "panicked" in stderr
         message = next((l for l in stderr.splitlines() if l.startswith("error:")), "")
-        ok = not (panicked or hung or changed or partial or left_children)
+        want = expected(what)
+        wrong_code = want is not None and not hung and p.returncode != want
+        ok = not (panicked or hung or changed or partial or left_children or wrong_code)
         failures += not ok
-        rows.append((family, what, "hang" if hung else str(p.returncode), panicked,
+        code = "hang" if hung else str(p.returncode)
+        if wrong_code:
+            code += f" (documented {want})"
+        rows.append((family, what, code, panicked,
                      ", ".join(changed) or "-", ", ".join(partial + [f"pid {k}" for k in left_children]) or "-",
                      f"{seconds:.1f}", message[7:110], ok))
         print(f"{'ok ' if ok else 'BAD'} {family:<10} {what:<28} exit {rows[-1][2]:>4} "

@@ -5,3 +5,7 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --release --locked --workspace --all-targets -- -D warnings
 cargo test --release --locked --workspace
+# Bad inputs, dangerous outputs and signals across every command family.
+cargo build --release --locked
+mkdir -p output
+python3 scripts/sweep.py --table output/sweep.md >/dev/null

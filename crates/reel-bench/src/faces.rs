@@ -34,6 +34,10 @@ pub struct BenchFacesArgs {
 }
 
 pub fn faces(args: &BenchFacesArgs) -> Result<()> {
+    if args.reference.is_some() {
+        // Named by the user: a folder without the script is a mistake to report, not skip.
+        reference_script(args.reference.as_deref(), "bench_mediapipe.py")?;
+    }
     let input = args
         .input
         .clone()

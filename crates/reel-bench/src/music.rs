@@ -54,6 +54,9 @@ fn basic_pitch_seconds(
 /// `reel bench transcribe`: piano transcription speed as a multiple of real time, on one core
 /// and on two, beside basic-pitch's own Python pipeline on the same audio.
 pub fn transcribe(args: &BenchTranscribeArgs) -> Result<()> {
+    if args.reference.is_some() {
+        reference_script(args.reference.as_deref(), "bench_basic_pitch.py")?;
+    }
     use reel_music::transcribe::SAMPLE_RATE;
     use reel_music::{NoteSettings, Transcriber, notes};
     let dir = std::env::temp_dir().join(format!("reel-bench-transcribe-{}", std::process::id()));
@@ -144,6 +147,9 @@ pub struct BenchStyleArgs {
 /// every half second) on one core, as a multiple of real time, beside basic-pitch's Python
 /// transcription alone.
 pub fn style(args: &BenchStyleArgs) -> Result<()> {
+    if args.reference.is_some() {
+        reference_script(args.reference.as_deref(), "bench_basic_pitch.py")?;
+    }
     use reel_music::transcribe::SAMPLE_RATE;
     use reel_music::{NoteSettings, Played, Recogniser, Transcriber};
     let recogniser = Recogniser::load(&Recogniser::default_path())?;

@@ -173,3 +173,112 @@ fn bad_learning_rates_are_refused_before_any_checkpoint_is_touched() {
     }
     assert_eq!(snapshot(&dir.0), before);
 }
+
+#[test]
+fn a_face_set_being_written_is_refused_and_a_rerun_goes_on_without_duplicates() {
+    let dir = Scratch::new("outputs-faceset");
+    let clip = dir.path("clip.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "8",
+        s(&clip),
+    ]);
+    let set = dir.path("set");
+    let extract = || {
+        reel(&[
+            "faceset",
+            "extract",
+            s(&clip),
+            "-o",
+            s(&set),
+            "--min-change",
+            "0",
+            "--quiet",
+        ])
+    };
+    let r = extract();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let faces = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| {
+                let n = e
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned();
+                n.ends_with(".json") && n.starts_with('0')
+            })
+            .count()
+    };
+    let kept = faces(&set);
+    assert!(kept >= 4, "{kept}");
+    // Run again on the same footage: every frame is already there.
+    let r = extract();
+    assert!(r.status.success());
+    assert_eq!(faces(&set), kept);
+    // While another run (a live process: this test) holds the set, a second run is refused.
+    std::fs::write(set.join(".reel-lock"), std::process::id().to_string()).unwrap();
+    let before = snapshot(&set);
+    let r = extract();
+    assert_eq!(r.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        stderr.contains(&format!("process {}", std::process::id())),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&set), before);
+}
+
+#[test]
+fn a_one_frame_video_gives_a_one_frame_output() {
+    let dir = Scratch::new("outputs-one-frame");
+    let clip = dir.path("one.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "1",
+        "-an",
+        s(&clip),
+    ]);
+    let out = dir.path("out.mp4");
+    let r = reel(&["beauty", s(&clip), "-o", s(&out), "--quiet"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(count(&out, "v:0"), "1");
+    assert_eq!(frames(&out).len(), 1);
+}
+
+#[test]
+fn faces_json_gives_the_size_of_the_frame_as_shown() {
+    let dir = Scratch::new("outputs-rotated");
+    let clip = dir.path("rotated.mp4");
+    // A phone clip: stored landscape, shown portrait.
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "3",
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        s(&clip),
+    ]);
+    let json = dir.path("faces.json");
+    let r = reel(&["faces", "analyze", s(&clip), "--json", s(&json), "--quiet"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(480), Some(640))
+    );
+    for face in v["frames"][0]["faces"].as_array().unwrap() {
+        for l in face["landmarks"].as_array().unwrap() {
+            assert!(l[0].as_f64().unwrap() < 480.0);
+        }
+    }
+}

@@ -73,6 +73,8 @@ pub struct ExtractReport {
     pub occluded: u64,
     pub near_duplicates: u64,
     pub other_people: u64,
+    /// Frames skipped because an earlier run already took their faces into the set.
+    pub already_in_set: u64,
 }
 
 /// The next free record number in a face set directory.
@@ -209,7 +211,11 @@ fn extract_into(
             // Tracking needs every frame; only every n-th is considered for the set.
             let faces =
                 analyzer.analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))?;
-            if frame.index % settings.every != 0 || done_here.contains(&frame.index) {
+            if frame.index % settings.every != 0 {
+                continue;
+            }
+            if done_here.contains(&frame.index) {
+                report.already_in_set += 1;
                 continue;
             }
             report.faces_seen += faces.len() as u64;

@@ -114,7 +114,13 @@ pub fn extract_cmd(args: &ExtractArgs, quiet: bool) -> Result {
             report.other_people
         );
     }
-    if report.kept == 0 {
+    if report.already_in_set > 0 && !quiet {
+        eprintln!(
+            "{} frames were already in the set (from an earlier run) and were skipped",
+            report.already_in_set
+        );
+    }
+    if report.kept == 0 && report.already_in_set == 0 {
         return Err(Failure::usage(
             "no usable face was found; check the footage or loosen --min-sharpness/--max-yaw",
         ));
