@@ -39,8 +39,11 @@ mkdir -p output
 ./target/release/reel beauty "$samples/talking_head.mp4" --frame 90 --compare output/beauty_sheet.png --strength 0.9
 ./target/release/reel deage "$samples/portrait.jpg" --compare output/deage_sheet.png --years 25
 # Instant face replacement from a photo, and a before/after sheet of it.
-./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/grace_hopper.jpg" -o output/talking_head.swapped.mp4
-./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/portrait.jpg" --frame 90 --compare output/swap_sheet.png
+# (reel swap puts a face on only with its owner's consent, recorded with `reel consent add`; the
+# demo's photos are public-domain and stock test images, so it says so instead.)
+demo="demo on the public-domain and stock sample photos"
+./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/grace_hopper.jpg" -o output/talking_head.swapped.mp4 --no-consent-check "$demo"
+./target/release/reel swap "$samples/talking_head.mp4" --photo "$samples/portrait.jpg" --frame 90 --compare output/swap_sheet.png --no-consent-check "$demo"
 # The AI-directed film: the example story (media made from the samples) checked, then played by
 # a piano performance (the Maple Leaf Rag on the SoundFont piano): the film, its decision log, and
 # the style heard over time.

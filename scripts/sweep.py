@@ -102,7 +102,7 @@ def cases():
         "beauty": [],
         "deage": ["--years", "20"],
         "process": ["--beauty", "0.5"],
-        "swap": ["--photo", "photo.jpg"],
+        "swap": ["--photo", "photo.jpg", "--no-consent-check", "sweep"],
     }
     for fam, extra in edit.items():
         add(fam, "missing input", [fam, "nothere.mp4", "-o", "o.mp4"] + extra, "o.mp4")
@@ -131,6 +131,8 @@ def cases():
     add("deage", "years 1e9", ["deage", "clip.mp4", "-o", "o.mp4", "--years", "1e9"])
     add("process", "beauty nan", ["process", "clip.mp4", "-o", "o.mp4", "--beauty", "nan"])
     add("swap", "photo without a face", ["swap", "clip.mp4", "--photo", "notes.txt", "-o", "o.mp4"])
+    add("swap", "no consent recorded", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4"])
+    add("swap", "consent check without a reason", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4", "--no-consent-check", ""])
     add("swap", "output over the photo", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "photo.jpg"])
     add("swap", "not a model", ["swap", "clip.mp4", "--model", "folder.mp4", "-o", "o.mp4"])
 
@@ -280,6 +282,7 @@ def cases():
     expect(0, "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
            "start past", "samples folder")
     expect(3, "text target", "photo without a face")
+    expect(2, "no consent", "consent check")
     expect(0, "path starting")
     expect(2, "cut photo")
     expect(2, "output into a folder")
@@ -340,7 +343,8 @@ def sweep(reel, only):
         os.chmod(os.path.join(dir, "readonly"), 0o555)
         before = snapshot(dir)
         start = time.time()
-        env = dict(os.environ, RUST_BACKTRACE="0", **extra_env)
+        env = dict(os.environ, RUST_BACKTRACE="0", REEL_DATA=os.path.join(base, "data"))
+        env.update(extra_env)
         p = subprocess.Popen([reel, "--quiet"] + args, cwd=dir, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env, start_new_session=True)
         kids = []

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{bench, edit, faces, faceset, film, music, setup, style, train};
+use crate::commands::{bench, consent, edit, faces, faceset, film, music, setup, style, train};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +44,11 @@ enum Command {
     Faceset {
         #[command(subcommand)]
         command: FacesetCommand,
+    },
+    /// The consent register: whose face may be put on someone (reel swap checks it).
+    Consent {
+        #[command(subcommand)]
+        command: consent::ConsentCommand,
     },
     /// Rank candidate doubles by how much they look like a target person.
     Cast(faceset::CastArgs),
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
             command: FacesetCommand::Stats(args),
         } => faceset::stats_cmd(&args),
         Command::Cast(args) => faceset::cast_cmd(&args, quiet),
+        Command::Consent { command } => consent::run(&command, quiet),
         Command::Deage(args) => edit::deage(&args, quiet),
         Command::Process(args) => edit::process(&args, quiet),
         Command::Swap(args) => edit::swap(&args, quiet),

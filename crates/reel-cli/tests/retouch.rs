@@ -12,10 +12,21 @@ fn processors_keep_every_frame_and_the_audio() {
     let input = sample("talking_head.mp4");
     let photo = sample("grace_hopper.jpg");
     for (name, args) in [
-        ("swap.mp4", vec!["swap", "--photo", s(&photo)]),
+        (
+            "swap.mp4",
+            vec!["swap", "--photo", s(&photo), "--no-consent-check", "test"],
+        ),
         (
             "swap-histogram.mp4",
-            vec!["swap", "--photo", s(&photo), "--color", "histogram"],
+            vec![
+                "swap",
+                "--photo",
+                s(&photo),
+                "--color",
+                "histogram",
+                "--no-consent-check",
+                "test",
+            ],
         ),
         ("beauty.mp4", vec!["beauty", "--strength", "0.8"]),
         ("deage.mov", vec!["deage", "--years", "15"]),
@@ -162,7 +173,7 @@ fn only_the_person_in_the_reference_photo_is_edited() {
         "a stranger's photo selects nobody"
     );
     // Face replacement on the same two people: everyone by default, or only the chosen one.
-    let swap = ["swap", "--photo", s(&photo)];
+    let swap = ["swap", "--photo", s(&photo), "--no-consent-check", "test"];
     let (left, right) = changes_by(&swap, None);
     assert!(left > 0.0 && right > 0.0, "both faces swapped");
     let (left, right) = changes_by(&swap, Some(&reference));

@@ -95,6 +95,8 @@ fn a_trained_model_moves_identity_toward_the_source() {
         "-o",
         s(&swapped),
         "--quiet",
+        "--no-consent-check",
+        "test footage",
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
 

@@ -118,6 +118,8 @@ fn training_learns_resumes_and_swaps() {
         "-o",
         s(&out),
         "--quiet",
+        "--no-consent-check",
+        "test footage",
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let count = |p: &Path| {
@@ -176,7 +178,16 @@ fn training_learns_resumes_and_swaps() {
         s(&empty),
     ]);
     let out = dir.join("empty_swapped.mp4");
-    let r = reel(&["swap", s(&empty), "--model", s(&model), "-o", s(&out)]);
+    let r = reel(&[
+        "swap",
+        s(&empty),
+        "--model",
+        s(&model),
+        "-o",
+        s(&out),
+        "--no-consent-check",
+        "test footage",
+    ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(String::from_utf8_lossy(&r.stderr).contains("no face was edited"));
     assert_eq!(count(&out), "30");
@@ -291,4 +302,88 @@ fn too_few_faces_to_train_is_refused_with_the_count() {
     let msg = String::from_utf8_lossy(&r.stderr);
     assert!(msg.contains("1 usable faces"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_model_records_whose_face_it_puts_on_and_swaps_only_with_their_consent() {
+    let (a, b) = facesets();
+    let dir = Scratch::new("train-consent");
+    let data = dir.path("data");
+    let model = dir.path("model");
+    let train = || {
+        reel_with_data(
+            &[
+                "train",
+                "--src",
+                s(a),
+                "--dst",
+                s(b),
+                "-o",
+                s(&model),
+                "--iterations",
+                "2",
+                "--resolution",
+                "32",
+                "--batch",
+                "2",
+            ],
+            &data,
+        )
+    };
+    let r = train();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no consent is recorded"));
+    let meta = info(&model);
+    assert_eq!(meta["source_identity"].as_array().unwrap().len(), 128);
+    assert!(meta["consent"].is_null());
+    let clip = dir.path("clip.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "4",
+        s(&clip),
+    ]);
+    let out = dir.path("out.mp4");
+    let swap = || {
+        reel_with_data(
+            &[
+                "swap",
+                s(&clip),
+                "--model",
+                s(&model),
+                "-o",
+                s(&out),
+                "--quiet",
+            ],
+            &data,
+        )
+    };
+    let r = swap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("the source face set of"));
+    assert!(!out.exists());
+    // Her consent recorded (from her portrait): the swap runs, and training records it.
+    let r = reel_with_data(
+        &[
+            "consent",
+            "add",
+            "--name",
+            "Grace Hopper",
+            "--photo",
+            s(&sample("grace_hopper.jpg")),
+            "--granted-by",
+            "her estate",
+            "--deceased",
+        ],
+        &data,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let id = String::from_utf8_lossy(&r.stdout).trim().to_string();
+    let r = swap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(common::count(&out, "v:0"), "4");
+    let r = train();
+    assert!(r.status.success());
+    assert_eq!(info(&model)["consent"], id.as_str());
 }

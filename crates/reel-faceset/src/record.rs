@@ -99,3 +99,25 @@ pub fn read_set(dir: &Path) -> Result<Vec<(PathBuf, FaceRecord)>, FacesetError> 
     }
     Ok(out)
 }
+
+/// The person of a face set as one identity descriptor: the mean of its faces' descriptors
+/// (None when the set has none).
+pub fn set_identity(dir: &Path) -> Result<Option<Vec<f32>>, FacesetError> {
+    let set = read_set(dir)?;
+    let len = set.first().map_or(0, |(_, r)| r.identity.len());
+    let described: Vec<&FaceRecord> = set
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| len > 0 && r.identity.len() == len && r.identity.iter().all(|v| v.is_finite()))
+        .collect();
+    if described.is_empty() {
+        return Ok(None);
+    }
+    let mut mean = vec![0.0f32; len];
+    for r in &described {
+        for (m, v) in mean.iter_mut().zip(&r.identity) {
+            *m += v / described.len() as f32;
+        }
+    }
+    Ok(Some(mean))
+}

@@ -28,6 +28,13 @@ pub struct ModelInfo {
     pub seconds: f64,
     /// Held-back reconstruction quality (masked SSIM) as training went: (iteration, A, B).
     pub history: Vec<(u64, f32, f32)>,
+    /// Whose face the model puts on: the mean identity descriptor of the source face set
+    /// (empty for models trained before reel recorded it).
+    #[serde(default)]
+    pub source_identity: Vec<f32>,
+    /// The consent the source face set rests on, as recorded when training.
+    #[serde(default)]
+    pub consent: Option<String>,
 }
 
 pub const WEIGHTS: &str = "model.safetensors";
@@ -46,6 +53,8 @@ pub struct TrainSettings {
     /// Measure held-back quality every this many iterations.
     pub evaluate_every: u64,
     pub seed: u64,
+    /// The consent the source face set rests on (recorded in the model).
+    pub consent: Option<String>,
 }
 
 impl Default for TrainSettings {
@@ -59,6 +68,7 @@ impl Default for TrainSettings {
             preview_every: Duration::from_secs(300),
             evaluate_every: 250,
             seed: 1,
+            consent: None,
         }
     }
 }
@@ -158,6 +168,19 @@ fn check_config(cfg: &ModelConfig) -> Result<(), SwapError> {
         )));
     }
     Ok(())
+}
+
+/// A trained model's description, without its weights.
+pub fn read_info(dir: &Path) -> Result<ModelInfo, SwapError> {
+    let info_path = dir.join(INFO);
+    let text = std::fs::read_to_string(&info_path).map_err(|_| {
+        SwapError::Settings(format!(
+            "{} is not a trained model (no {INFO}); train one with `reel train`",
+            dir.display()
+        ))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| SwapError::Settings(format!("{}: {e}", info_path.display())))
 }
 
 /// Loads a trained model from its directory.
@@ -324,9 +347,17 @@ pub fn train(
             iterations: 0,
             seconds: 0.0,
             history: Vec::new(),
+            source_identity: Vec::new(),
+            consent: None,
         };
         (model, info, varmap)
     };
+    if let Some(identity) = reel_faceset::record::set_identity(src)? {
+        info.source_identity = identity;
+    }
+    if settings.consent.is_some() {
+        info.consent = settings.consent.clone();
+    }
     let mut opt = AdamW::new(
         varmap.all_vars(),
         ParamsAdamW {

@@ -143,6 +143,10 @@ pub struct SwapArgs {
     /// mask).
     #[arg(long, default_value = "multiband", value_parser = ["multiband", "poisson", "alpha"])]
     pub blend: String,
+    /// Put the face on without a recorded consent, for this reason (a face that needs none,
+    /// such as your own or a fictional one); the reason is printed and recorded.
+    #[arg(long, value_name = "REASON")]
+    pub no_consent_check: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -197,7 +201,48 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
         let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
         reel_core::output::check_distinct(&inputs, &[output])?;
     }
-    run(&args.edit, chain(&[step])?, quiet)
+    // The model or photos are read (and refused if unusable) before consent is looked up.
+    let chain = chain(&[step])?;
+    check_consent(args, quiet)?;
+    run(&args.edit, chain, quiet)
+}
+
+/// A face goes on only with its owner's live consent, or an override with its reason.
+fn check_consent(args: &SwapArgs, quiet: bool) -> Result {
+    if let Some(reason) = &args.no_consent_check {
+        if reason.trim().is_empty() {
+            return Err(Failure::usage("--no-consent-check needs its reason"));
+        }
+        if !quiet {
+            eprintln!("consent not checked: {reason}");
+        }
+        return Ok(());
+    }
+    match &args.model {
+        None => {
+            crate::commands::consent::check_photos(&args.photos, quiet)?;
+        }
+        Some(dir) => {
+            let info = reel_swap::train::read_info(dir)?;
+            if info.source_identity.is_empty() {
+                return Err(Failure::usage(format!(
+                    "{} does not record whose face it puts on (it was trained before reel recorded it); train it again, or give --no-consent-check \"REASON\"",
+                    dir.display()
+                )));
+            }
+            let c = crate::commands::consent::require(
+                &info.source_identity,
+                &format!("the source face set of {}", dir.display()),
+            )?;
+            if !quiet {
+                eprintln!(
+                    "consent: {} ({}, granted by {})",
+                    c.name, c.id, c.granted_by
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn process(args: &ProcessArgs, quiet: bool) -> Result {

@@ -81,6 +81,7 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         }
     }
     reel_core::output::check_distinct(&[&args.src, &args.dst], &[&args.output])?;
+    let consent = source_consent(&args.src, quiet)?;
     let mut settings = TrainSettings {
         batch: args.batch,
         learning_rate: args.learning_rate,
@@ -89,6 +90,7 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         preview_every: Duration::from_secs_f64(args.preview_minutes.max(0.05) * 60.0),
         evaluate_every: args.evaluate_every.max(1),
         seed: args.seed,
+        consent,
         ..TrainSettings::default()
     };
     settings.config.resolution = args.resolution;
@@ -130,4 +132,33 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         }
     }
     Ok(())
+}
+
+/// The consent the source face set's person gave, recorded in the model; training goes on
+/// without one (it harms no one), but `reel swap --model` will refuse until one is recorded.
+fn source_consent(src: &std::path::Path, quiet: bool) -> Result<Option<String>> {
+    let Ok(Some(identity)) = reel_faceset::record::set_identity(src) else {
+        return Ok(None);
+    };
+    let register = reel_consent::Register::open(&reel_consent::default_path())?;
+    match register.matching(&identity, reel_consent::today())? {
+        Some((c, _)) => {
+            if !quiet {
+                eprintln!(
+                    "consent: {} ({}, granted by {})",
+                    c.name, c.id, c.granted_by
+                );
+            }
+            Ok(Some(c.id))
+        }
+        None => {
+            if !quiet {
+                eprintln!(
+                    "no consent is recorded for the person in {}; `reel swap --model` will refuse until one is (`reel consent add`)",
+                    src.display()
+                );
+            }
+            Ok(None)
+        }
+    }
 }

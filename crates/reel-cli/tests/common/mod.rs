@@ -10,9 +10,16 @@ use reel_video::{Decoder, Frame};
 
 /// Runs the reel program; a panic is a failure whatever the test expects.
 pub fn reel(args: &[&str]) -> Output {
+    let data = std::env::temp_dir().join(format!("reel-test-data-{}", std::process::id()));
+    reel_with_data(args, &data)
+}
+
+/// Runs reel with its user data (the consent register) in `data`.
+pub fn reel_with_data(args: &[&str], data: &Path) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_reel"))
         .args(args)
         .env("RUST_BACKTRACE", "0")
+        .env("REEL_DATA", data)
         .output()
         .expect("reel runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
