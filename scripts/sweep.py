@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,8 @@ def cases():
     add(tc, "json under a file", ["transcribe", "sound.wav", "--json", "notes.txt/n.json"])
     add(tc, "json to /dev/full", ["transcribe", "sound.wav", "--json", "/dev/full"])
     add(tc, "json through a link", ["transcribe", "sound.wav", "--json", "link.jpg"], "link.jpg,photo.jpg")
+    add(tc, "json into a named pipe", ["transcribe", "sound.wav", "--json", "pipe.json"], "pipe.json",
+        None, 90, {"__FIFO__": "pipe.json"})
     add(tc, "threshold nan", ["transcribe", "sound.wav", "--onset-threshold", "nan"])
     add(tc, "photo as audio", ["transcribe", "photo.jpg"])
     add(tc, "SIGINT mid-run", ["transcribe", "minute.wav"], None, (signal.SIGINT, 1.0))
@@ -279,7 +282,7 @@ def cases():
            "output is a file")
     expect(4, "REEL_", "no recogniser", "no soundfont", "no transcriber", "no face models",
            "no identity", "recogniser is text")
-    expect(0, "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
+    expect(0, "json into a named pipe", "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
            "start past", "samples folder")
     expect(3, "text target", "photo without a face")
     expect(2, "no consent", "consent check")
@@ -308,6 +311,8 @@ def snapshot(dir):
             rel = os.path.relpath(p, dir)
             if os.path.islink(p):
                 out[rel] = "link:" + os.readlink(p)
+            elif not stat.S_ISREG(os.stat(p).st_mode):
+                out[rel] = "special"  # a named pipe: opening it would wait for a writer
             else:
                 try:
                     with open(p, "rb") as f:
@@ -341,6 +346,11 @@ def sweep(reel, only):
             shutil.rmtree(dir)
         shutil.copytree(user, dir, symlinks=True)
         os.chmod(os.path.join(dir, "readonly"), 0o555)
+        fifo = extra_env.pop("__FIFO__", None)
+        reader = None
+        if fifo:
+            os.mkfifo(os.path.join(dir, fifo))
+            reader = subprocess.Popen(["cat", os.path.join(dir, fifo)], stdout=subprocess.PIPE)
         before = snapshot(dir)
         start = time.time()
         env = dict(os.environ, RUST_BACKTRACE="0", REEL_DATA=os.path.join(base, "data"))
@@ -363,6 +373,20 @@ def sweep(reel, only):
             out, err = p.communicate()
         seconds = time.time() - start
         time.sleep(0.2)
+        if reader:
+            try:
+                got = reader.communicate(timeout=5)[0]
+            except subprocess.TimeoutExpired:
+                reader.kill()
+                got = b""
+            still_fifo = stat.S_ISFIFO(os.stat(os.path.join(dir, fifo)).st_mode)
+            if not still_fifo or b'"notes"' not in got:
+                hung = hung or not got
+                partial_extra = ["the pipe was replaced or got nothing"]
+            else:
+                partial_extra = []
+        else:
+            partial_extra = []
         left_children = [k for k in kids if os.path.exists(f"/proc/{k}")]
         for k in left_children:
             os.kill(k, signal.SIGKILL)
@@ -377,7 +401,7 @@ def sweep(reel, only):
             and f not in ("x.out",)
         )
         # Files the command was not asked to write, made anyway (besides its folders).
-        partial = sorted(f for f in after if ".partial-" in f or ".soundtrack-" in f or f.endswith(".reel-lock"))
+        partial = sorted(f for f in after if ".partial-" in f or ".soundtrack-" in f or f.endswith(".reel-lock")) + partial_extra
         stderr = err.decode(errors="replace")
         panicked = "panicked" in stderr
         message = next((l for l in stderr.splitlines() if l.startswith("error:")), "")

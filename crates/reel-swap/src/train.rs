@@ -185,15 +185,7 @@ pub fn read_info(dir: &Path) -> Result<ModelInfo, SwapError> {
 
 /// Loads a trained model from its directory.
 pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), SwapError> {
-    let info_path = dir.join(INFO);
-    let text = std::fs::read_to_string(&info_path).map_err(|_| {
-        SwapError::Settings(format!(
-            "{} is not a trained model (no {INFO}); train one with `reel train`",
-            dir.display()
-        ))
-    })?;
-    let info: ModelInfo = serde_json::from_str(&text)
-        .map_err(|e| SwapError::Settings(format!("{}: {e}", info_path.display())))?;
+    let info = read_info(dir)?;
     if info.format != FORMAT {
         return Err(SwapError::Settings(format!(
             "{} was trained by another version of reel (weight layout {}, this one reads {FORMAT}); train it again",
