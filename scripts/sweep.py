@@ -45,6 +45,9 @@ def make_user_files(dir):
         f.write(data[: len(data) * 35 // 100])
     os.remove(os.path.join(dir, "fs.mp4"))
     shutil.copy(f"{s}/grace_hopper.jpg", os.path.join(dir, "photo.jpg"))
+    os.makedirs(os.path.join(dir, "seq"))
+    run(["ffmpeg", "-v", "error", "-y", "-i", f"{s}/talking_head.mp4", "-frames:v", "3",
+         "-start_number", "0", os.path.join(dir, "seq", "frame_%06d.png")])
     shutil.copy(f"{s}/maple_leaf_rag.mid", os.path.join(dir, "piece.mid"))
     run(["ffmpeg", "-v", "error", "-y", "-i", f"{s}/talking_head.mp4", "-t", "4", "-vn",
          "-ac", "1", "-ar", "22050", os.path.join(dir, "sound.wav")])
@@ -132,6 +135,10 @@ def cases():
     add("deage", "years 1e9", ["deage", "clip.mp4", "-o", "o.mp4", "--years", "1e9"])
     add("process", "beauty nan", ["process", "clip.mp4", "-o", "o.mp4", "--beauty", "nan"])
     add("swap", "photo without a face", ["swap", "clip.mp4", "--photo", "notes.txt", "-o", "o.mp4"])
+    add("swap", "compare sheet over the photo", ["swap", "clip.mp4", "--photo", "photo.jpg", "--compare", "photo.jpg", "--no-consent-check", "sweep"])
+    add("beauty", "frames over their own input", ["beauty", "seq/frame_%06d.png", "-o", "seq"])
+    add("beauty", "video to /dev/null", ["beauty", "clip.mp4", "-o", "/dev/null", "--codec", "h264"])
+    add("faces", "json to /dev/stdout", ["faces", "analyze", "clip.mp4", "--json", "/dev/stdout"])
     add("swap", "no consent recorded", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4"])
     add("swap", "consent check without a reason", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4", "--no-consent-check", ""])
     add("swap", "output over the photo", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "photo.jpg"])
@@ -282,7 +289,8 @@ def cases():
            "output is a file")
     expect(4, "REEL_", "no recogniser", "no soundfont", "no transcriber", "no face models",
            "no identity", "recogniser is text")
-    expect(0, "json into a named pipe", "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
+    expect(2, "frames over their own input")
+    expect(0, "video to /dev/null", "json to /dev/stdout", "json into a named pipe", "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
            "start past", "samples folder")
     expect(3, "text target", "photo without a face")
     expect(2, "no consent", "consent check")

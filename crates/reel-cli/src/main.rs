@@ -166,7 +166,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
+        Err(mut failure) => {
+            // Stopped on request: whatever failed on the way out (a child that got the signal
+            // too, a closed pipe) is part of stopping.
+            if reel_core::stop::requested() && failure.kind != reel_core::Kind::Cancelled {
+                failure = failure::Failure::new(
+                    reel_core::Kind::Cancelled,
+                    "interrupted; nothing was written",
+                );
+            }
             eprintln!("error: {}", failure.message);
             if let Some(hint) = failure.hint() {
                 eprintln!("hint: {hint}");

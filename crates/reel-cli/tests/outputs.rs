@@ -220,8 +220,16 @@ fn a_face_set_being_written_is_refused_and_a_rerun_goes_on_without_duplicates() 
     let r = extract();
     assert!(r.status.success());
     assert_eq!(faces(&set), kept);
-    // While another run (a live process: this test) holds the set, a second run is refused.
-    std::fs::write(set.join(".reel-lock"), std::process::id().to_string()).unwrap();
+    // While another run (here: this test, holding the set's lock) writes into the set, a second
+    // run is refused, naming the first's process.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(set.join(".reel-lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    std::io::Write::write_all(&mut &lock, std::process::id().to_string().as_bytes()).unwrap();
     let before = snapshot(&set);
     let r = extract();
     assert_eq!(r.status.code(), Some(5));

@@ -52,10 +52,28 @@ pub enum Destination {
     Stream(PathBuf),
 }
 
+/// Whether a path names one of this process's open files (`/dev/stdout`, `/dev/fd/3`,
+/// `/proc/self/fd/1`, a shell's `>(...)`): written through as it is, never resolved or renamed
+/// over (it may be a pipe, or a file the shell opened for appending).
+fn names_an_open_file(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.starts_with("/dev/fd/")
+        || text.starts_with("/proc/self/fd/")
+        || (text.starts_with("/proc/") && text.contains("/fd/"))
+        || matches!(text.as_ref(), "/dev/stdout" | "/dev/stderr")
+}
+
 /// Resolves an output path: symlinks followed, streams recognised, directories refused.
 pub fn destination(path: &Path) -> Result<Destination, OutputError> {
-    if path == Path::new("-") {
+    if path == Path::new("-") || names_an_open_file(path) {
         return Ok(Destination::Stream(path.to_path_buf()));
+    }
+    // What the path ends at, as the kernel sees it: a device or pipe is written through.
+    if let Ok(m) = fs::metadata(path) {
+        let t = m.file_type();
+        if t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket() {
+            return Ok(Destination::Stream(path.to_path_buf()));
+        }
     }
     let resolved = follow_links(path)?;
     match fs::metadata(&resolved) {
@@ -73,7 +91,7 @@ pub fn destination(path: &Path) -> Result<Destination, OutputError> {
 }
 
 /// The path a chain of symlinks ends at (which need not exist yet).
-fn follow_links(path: &Path) -> Result<PathBuf, OutputError> {
+pub fn follow_links(path: &Path) -> Result<PathBuf, OutputError> {
     let mut p = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&p) {
@@ -145,20 +163,61 @@ pub fn prepare(file: &Path) -> Result<PathBuf, OutputError> {
     Ok(partial_path(file))
 }
 
+/// A stream to write to: standard output for `-` and `/dev/stdout` (its own handle, so that a
+/// shell's redirection, appending or not, is honoured), else the device, pipe or open file
+/// the path names, appended to.
+fn open_stream(stream: &Path) -> std::io::Result<Box<dyn Write + Send>> {
+    let text = stream.to_string_lossy();
+    if matches!(
+        text.as_ref(),
+        "-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1"
+    ) {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    if matches!(
+        text.as_ref(),
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2"
+    ) {
+        return Ok(Box::new(std::io::stderr()));
+    }
+    Ok(Box::new(fs::OpenOptions::new().append(true).open(stream)?))
+}
+
+/// Where a partial output for a stream (a device, a pipe) is kept until complete: the
+/// temporary folder, not beside the device.
+pub fn stream_partial(stream: &Path) -> PathBuf {
+    let name = stream
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stream".into());
+    std::env::temp_dir().join(format!(".reel-{name}.partial-{}", std::process::id()))
+}
+
+/// Gives a finished partial file the permissions of the file it replaces (a rename would
+/// otherwise reset them), and puts its bytes on disk before it takes the name.
+fn settle(partial: &Path, file: &Path) {
+    if let Ok(m) = fs::metadata(file) {
+        let _ = fs::set_permissions(partial, m.permissions());
+    }
+    if let Ok(f) = File::open(partial) {
+        let _ = f.sync_all();
+    }
+}
+
 /// Moves a finished partial file into place (for a stream, copies it through and removes it).
 pub fn commit(partial: &Path, destination: &Destination) -> Result<(), OutputError> {
     match destination {
-        Destination::File(file) => fs::rename(partial, file)
-            .map_err(io(format!("moving the output to {}", file.display())))?,
+        Destination::File(file) => {
+            settle(partial, file);
+            fs::rename(partial, file)
+                .map_err(io(format!("moving the output to {}", file.display())))?
+        }
         Destination::Stream(stream) => {
             let copied = File::open(partial)
                 .and_then(|mut f| {
-                    if stream == Path::new("-") {
-                        std::io::copy(&mut f, &mut std::io::stdout().lock())
-                    } else {
-                        let mut out = fs::OpenOptions::new().write(true).open(stream)?;
-                        std::io::copy(&mut f, &mut out)
-                    }
+                    let mut out = open_stream(stream)?;
+                    std::io::copy(&mut f, &mut out)?;
+                    out.flush()
                 })
                 .map_err(io(format!("writing {}", stream.display())));
             let _ = fs::remove_file(partial);
@@ -188,14 +247,8 @@ impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile, OutputError> {
         let destination = destination(path)?;
         let (out, partial): (Box<dyn Write + Send>, Option<PathBuf>) = match &destination {
-            Destination::Stream(s) if s == Path::new("-") => (Box::new(std::io::stdout()), None),
             Destination::Stream(s) => (
-                Box::new(
-                    fs::OpenOptions::new()
-                        .write(true)
-                        .open(s)
-                        .map_err(io(format!("opening {}", s.display())))?,
-                ),
+                open_stream(s).map_err(io(format!("opening {}", s.display())))?,
                 None,
             ),
             Destination::File(file) => {
@@ -222,7 +275,10 @@ impl AtomicFile {
             .map_err(io(format!("writing {}", name.display())))?;
         if let Some(partial) = self.partial.take()
             && let Destination::File(file) = &self.destination
-            && let Err(e) = fs::rename(&partial, file)
+            && let Err(e) = {
+                settle(&partial, file);
+                fs::rename(&partial, file)
+            }
         {
             let _ = fs::remove_file(&partial);
             return Err(io(format!("moving the output to {}", file.display()))(e).into());
@@ -250,12 +306,13 @@ impl Drop for AtomicFile {
 }
 
 /// Whether a folder may receive a new frame sequence: it does not exist, is empty, or holds
-/// only the frames (`frame_NNNNNN.png`) of an earlier one, which the new one replaces.
-pub fn check_sequence_folder(dir: &Path) -> Result<(), OutputError> {
+/// only the frames (`frame_NNNNNN.png`) of an earlier one, which the new one replaces. Gives
+/// the folder the frames go to (a symlink followed), beside which they are written first.
+pub fn check_sequence_folder(dir: &Path) -> Result<PathBuf, OutputError> {
     let resolved = follow_links(dir)?;
     match fs::metadata(&resolved) {
-        Err(_) => Ok(()),
-        Ok(m) if !m.is_dir() => Ok(()),
+        Err(_) => Ok(resolved),
+        Ok(m) if !m.is_dir() => Err(OutputError::NotASequence(dir.to_path_buf())),
         Ok(_) => {
             let entries =
                 fs::read_dir(&resolved).map_err(io(format!("reading {}", dir.display())))?;
@@ -265,7 +322,7 @@ pub fn check_sequence_folder(dir: &Path) -> Result<(), OutputError> {
                     return Err(OutputError::NotASequence(dir.to_path_buf()));
                 }
             }
-            Ok(())
+            Ok(resolved)
         }
     }
 }
@@ -301,9 +358,11 @@ pub fn commit_folder(partial: &Path, dir: &Path) -> Result<(), OutputError> {
 }
 
 /// A folder that one run writes into (a face set, a model), held for that run alone: a second
-/// run into it is refused, naming the first; the lock of a run that died is taken over.
+/// run into it is refused, naming the first. The hold is an advisory lock (flock) on
+/// `.reel-lock`, which the kernel lets go of when its process ends, however it ends.
 pub struct FolderLock {
-    file: PathBuf,
+    path: PathBuf,
+    file: Option<File>,
 }
 
 const LOCK_NAME: &str = ".reel-lock";
@@ -311,53 +370,54 @@ const LOCK_NAME: &str = ".reel-lock";
 impl FolderLock {
     pub fn take(dir: &Path) -> Result<FolderLock, OutputError> {
         fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let file = dir.join(LOCK_NAME);
-        for _ in 0..3 {
-            match fs::OpenOptions::new()
+        let path = dir.join(LOCK_NAME);
+        let locking = |e| io(format!("locking {}", dir.display()))(e);
+        for _ in 0..10 {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
                 .write(true)
-                .create_new(true)
-                .open(&file)
-            {
-                Ok(mut f) => {
-                    f.write_all(std::process::id().to_string().as_bytes())
-                        .map_err(io(format!("writing {}", file.display())))?;
-                    return Ok(FolderLock { file });
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(locking)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(&mut file, &mut text);
+                    return Err(OutputError::Busy {
+                        dir: dir.to_path_buf(),
+                        pid: text.trim().parse().unwrap_or(0),
+                    });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = fs::read_to_string(&file)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid)
-                            if pid != std::process::id()
-                                && Path::new(&format!("/proc/{pid}")).exists() =>
-                        {
-                            return Err(OutputError::Busy {
-                                dir: dir.to_path_buf(),
-                                pid,
-                            });
-                        }
-                        // Its run is gone (or is this one): the lock is stale.
-                        _ => {
-                            let _ = fs::remove_file(&file);
-                        }
-                    }
-                }
-                Err(e) => return Err(io(format!("locking {}", dir.display()))(e).into()),
+                Err(fs::TryLockError::Error(e)) => return Err(locking(e).into()),
             }
+            // The holder before may have removed the file between our open and our lock:
+            // hold the file that is there now, or try again.
+            let same = match (file.metadata(), fs::metadata(&path)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if !same {
+                continue;
+            }
+            file.set_len(0).map_err(locking)?;
+            file.write_all(std::process::id().to_string().as_bytes())
+                .map_err(locking)?;
+            return Ok(FolderLock {
+                path,
+                file: Some(file),
+            });
         }
-        Err(IoError {
-            context: format!("locking {}", dir.display()),
-            source: std::io::Error::other("the lock kept changing hands"),
-            path: Some(dir.to_path_buf()),
-        }
-        .into())
+        Err(locking(std::io::Error::other("the lock kept changing hands")).into())
     }
 }
 
 impl Drop for FolderLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.file);
+        // Removed while still held, then let go: a run waiting on the old file sees it gone.
+        let _ = fs::remove_file(&self.path);
+        drop(self.file.take());
     }
 }
 
@@ -394,6 +454,24 @@ pub fn check_distinct(inputs: &[&Path], outputs: &[&Path]) -> Result<(), OutputE
         .collect();
     let mut seen: Vec<Identity> = Vec::new();
     for out in outputs {
+        // A folder output (a frame sequence, a face set) replaced over an input inside it.
+        if let Ok(folder) = fs::canonicalize(out)
+            && folder.is_dir()
+            && let Some(input) = inputs.iter().find(|i| {
+                // A numbered pattern (frames/%06d.png) reads the folder it names.
+                if i.to_string_lossy().contains('%') {
+                    let parent = i.parent().filter(|p| !p.as_os_str().is_empty());
+                    let dir = parent.unwrap_or(Path::new("."));
+                    return fs::canonicalize(dir).is_ok_and(|d| d.starts_with(&folder));
+                }
+                fs::canonicalize(i).is_ok_and(|i| i != folder && i.starts_with(&folder))
+            })
+        {
+            return Err(OutputError::IsInput {
+                output: out.to_path_buf(),
+                input: input.to_path_buf(),
+            });
+        }
         let Some(id) = identity(out) else { continue };
         if let Some((_, input)) = ins.iter().find(|(i, _)| *i == id) {
             return Err(OutputError::IsInput {
@@ -508,17 +586,16 @@ mod tests {
     fn a_folder_is_locked_for_one_run() {
         let d = scratch("lock");
         let lock = FolderLock::take(&d).unwrap();
-        // A live holder (this test's parent, pid 1 here being init) refuses a second run.
-        fs::remove_file(d.join(LOCK_NAME)).unwrap();
-        fs::write(d.join(LOCK_NAME), "1").unwrap();
-        assert!(matches!(
-            FolderLock::take(&d),
-            Err(OutputError::Busy { pid: 1, .. })
-        ));
-        // A dead holder's lock is taken over.
+        // Held: a second taker is refused, told who holds it.
+        match FolderLock::take(&d) {
+            Err(OutputError::Busy { pid, .. }) => assert_eq!(pid, std::process::id()),
+            _ => panic!("a held folder was taken twice"),
+        }
+        drop(lock);
+        assert!(!d.join(LOCK_NAME).exists());
+        // A lock file left by a run that died (unlocked, an old pid inside) is taken over.
         fs::write(d.join(LOCK_NAME), "4000000000").unwrap();
         let again = FolderLock::take(&d).unwrap();
-        drop(lock);
         drop(again);
         assert!(!d.join(LOCK_NAME).exists());
         fs::remove_dir_all(&d).unwrap();

@@ -136,14 +136,15 @@ impl Encoder {
         // A sequence goes into a folder of frames, anything else into one file (an existing
         // folder there is refused, never replaced).
         let destination = if settings.codec == Codec::PngSequence {
-            output::check_sequence_folder(output)?;
-            Destination::File(output.to_path_buf())
+            Destination::File(output::check_sequence_folder(output)?)
         } else {
             output::destination(output)?
         };
         let temp = match &destination {
+            // Beside the file (or the folder a link leads to), so that the rename stays on
+            // one filesystem; a stream's partial goes to the temporary folder.
             Destination::File(file) => output::prepare(file)?,
-            Destination::Stream(_) => output::prepare(output)?,
+            Destination::Stream(stream) => output::stream_partial(stream),
         };
         let odd = width % 2 == 1 || height % 2 == 1;
         let source_chroma = settings
@@ -204,10 +205,10 @@ impl Encoder {
                 if settings.codec == Codec::H265 {
                     cmd.args(["-tag:v", "hvc1", "-x265-params", "log-level=error"]);
                 }
-                let is_mp4 = !matches!(
-                    output.extension().and_then(|e| e.to_str()),
-                    Some("mkv") | Some("webm")
-                );
+                let is_mp4 = !output
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("mkv"));
                 if is_mp4 {
                     cmd.args(["-movflags", "+faststart"]);
                     if let Some(s) = &settings.source {
@@ -349,7 +350,10 @@ impl Encoder {
         // Marked first: whatever happens to the move, the drop must not remove what it moved.
         self.committed = true;
         let moved = if self.sequence {
-            output::commit_folder(&self.temp, &self.output)
+            let Destination::File(folder) = &self.destination else {
+                unreachable!("a sequence goes to a folder")
+            };
+            output::commit_folder(&self.temp, folder)
         } else {
             output::commit(&self.temp, &self.destination)
         };

@@ -8,9 +8,13 @@ use std::thread::JoinHandle;
 
 use crate::VideoError;
 
-/// Starts `cmd` (whose pipes the caller has set), naming `program` if it cannot be found.
+/// Starts `cmd` (whose pipes the caller has set), naming `program` if it cannot be found. It
+/// gets a process group of its own, so that a Ctrl-C at the terminal reaches reel alone, which
+/// then stops it in order (removing partial outputs) instead of finding it gone mid-write.
 pub(crate) fn spawn(cmd: &mut Command, program: &'static str) -> Result<Child, VideoError> {
-    cmd.spawn()
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0)
+        .spawn()
         .map_err(|source| VideoError::MissingTool { program, source })
 }
 

@@ -190,21 +190,27 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
             options(json!({ "photo": args.photos, "color": args.color, "blend": args.blend })),
         ),
     };
-    if let Some(output) = &args.edit.output {
-        let mut inputs: Vec<PathBuf> = args.photos.clone();
-        if let Some(dir) = &args.model {
-            // The model's own files: an output over them would destroy the model.
-            inputs.extend(["model.safetensors", "model.json"].map(|f| dir.join(f)));
-            inputs.push(dir.clone());
-        }
-        inputs.extend(args.edit.reference.iter().cloned());
-        let inputs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
-        reel_core::output::check_distinct(&inputs, &[output])?;
+    // The photos and the model's own files are inputs too: an output over them would destroy
+    // them.
+    let mut also_read: Vec<PathBuf> = args.photos.clone();
+    if let Some(dir) = &args.model {
+        also_read.extend(["model.safetensors", "model.json"].map(|f| dir.join(f)));
+        also_read.push(dir.clone());
     }
-    // The model or photos are read (and refused if unusable) before consent is looked up.
+    // Outputs are checked against every input first; then the model or photos are read (and
+    // refused if unusable); then consent is looked up.
+    let mut inputs = vec![args.edit.input.as_path()];
+    inputs.extend(args.edit.reference.as_deref());
+    inputs.extend(also_read.iter().map(PathBuf::as_path));
+    for out in [&args.edit.output, &args.edit.compare]
+        .into_iter()
+        .flatten()
+    {
+        reel_core::output::check_distinct(&inputs, &[out])?;
+    }
     let chain = chain(&[step])?;
     check_consent(args, quiet)?;
-    run(&args.edit, chain, quiet)
+    run_reading(&args.edit, chain, quiet, &also_read)
 }
 
 /// A face goes on only with its owner's live consent, or an override with its reason.
@@ -272,7 +278,16 @@ pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
     run(&args.edit, chain, quiet)
 }
 
-fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
+fn run(args: &EditArgs, chain: Chain, quiet: bool) -> Result {
+    run_reading(args, chain, quiet, &[])
+}
+
+/// Runs the chain; `also_read` are the inputs besides the clip and --reference (photos, a
+/// model), which no output may replace.
+fn run_reading(args: &EditArgs, mut chain: Chain, quiet: bool, also_read: &[PathBuf]) -> Result {
+    let mut inputs = vec![args.input.as_path()];
+    inputs.extend(args.reference.as_deref());
+    inputs.extend(also_read.iter().map(PathBuf::as_path));
     if args.max_faces == 0 || args.max_faces > 100 {
         return Err(Failure::usage(format!(
             "--max-faces must be between 1 and 100, not {}",
@@ -289,8 +304,6 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
     };
     let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
     if let Some(sheet) = &args.compare {
-        let mut inputs = vec![args.input.as_path()];
-        inputs.extend(args.reference.as_deref());
         reel_core::output::check_distinct(&inputs, &[sheet])?;
         let n = pipeline::compare(
             &args.input,
@@ -315,8 +328,6 @@ fn run(args: &EditArgs, mut chain: Chain, quiet: bool) -> Result {
         .output
         .as_ref()
         .expect("clap requires --output without --compare");
-    let mut inputs = vec![args.input.as_path()];
-    inputs.extend(args.reference.as_deref());
     reel_core::output::check_distinct(&inputs, &[output])?;
     let codec = match &args.output_args.codec {
         Some(c) => Codec::parse(c).ok_or_else(|| {
