@@ -255,13 +255,13 @@ impl Register {
             .ok_or_else(|| ConsentError::Unknown(id.to_string()))
     }
 
-    /// Every consent, oldest first.
+    /// Every consent, in the order recorded.
     pub fn all(&self) -> Result<Vec<Consent>, ConsentError> {
         let mut q = self
             .db
             .prepare(
                 "SELECT id, name, granted_by, scope, granted_at, expires, document_sha256,
-                        deceased, revoked_at, hash FROM consents ORDER BY granted_at, id",
+                        deceased, revoked_at, hash FROM consents ORDER BY rowid",
             )
             .map_err(|e| self.fail(e))?;
         let rows = q
