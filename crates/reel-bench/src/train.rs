@@ -68,7 +68,7 @@ pub fn train(args: &BenchTrainArgs) -> Result<()> {
             } else {
                 "CPU"
             },
-            if reel_swap::device().is_cpu() {
+            if reel_runtime::device::device().is_cpu() {
                 "running on the CPU"
             } else {
                 "running on the GPU"
@@ -90,7 +90,7 @@ pub fn train(args: &BenchTrainArgs) -> Result<()> {
             fps.push(frames as f64 / seconds);
         }
         // The network alone, one face at a time as the swap runs it.
-        let dev = reel_swap::device();
+        let dev = reel_runtime::device::device();
         let (net, _, _weights) = reel_swap::train::load(&model, &dev)?;
         let r = args.resolution;
         let face = candle_core::Tensor::full(0.5f32, (1, 3, r, r), &dev)?;

@@ -2,8 +2,6 @@
 //! line's exit codes, the studio's HTTP statuses) can tell them apart without knowing the error
 //! types of every crate.
 
-use std::path::PathBuf;
-
 /// What went wrong, as a user would act on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -32,18 +30,12 @@ pub trait HasKind {
 pub struct IoError {
     pub context: String,
     pub source: std::io::Error,
-    /// The path concerned, where there is one.
-    pub path: Option<PathBuf>,
 }
 
 /// Wraps an `std::io::Error` with what was being done: `.map_err(io("reading x"))`.
 pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> IoError {
     let context = context.into();
-    move |source| IoError {
-        context,
-        source,
-        path: None,
-    }
+    move |source| IoError { context, source }
 }
 
 impl HasKind for IoError {

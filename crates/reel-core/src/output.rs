@@ -109,7 +109,6 @@ pub fn follow_links(path: &Path) -> Result<PathBuf, OutputError> {
     Err(IoError {
         context: format!("following {}", path.display()),
         source: std::io::Error::other("too many levels of symbolic links"),
-        path: Some(path.to_path_buf()),
     }
     .into())
 }

@@ -10,8 +10,3 @@ pub fn device() -> Device {
     }
     Device::Cpu
 }
-
-/// Whether this build can use a GPU at all.
-pub fn cuda_build() -> bool {
-    cfg!(feature = "cuda")
-}

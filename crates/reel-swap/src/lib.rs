@@ -44,5 +44,3 @@ impl reel_core::HasKind for SwapError {
         }
     }
 }
-
-pub use reel_runtime::device::device;
