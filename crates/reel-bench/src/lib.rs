@@ -9,6 +9,7 @@ pub mod faces;
 pub mod music;
 pub mod retouch;
 pub mod train;
+pub mod watermark;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,7 @@ pub use faces::{BenchFacesArgs, faces};
 pub use music::{BenchStyleArgs, BenchTranscribeArgs, style, transcribe};
 pub use retouch::{BenchRetouchArgs, retouch};
 pub use train::{BenchTrainArgs, train};
+pub use watermark::{BenchWatermarkArgs, watermark};
 
 /// A benchmark that could not run, with the kind of its cause.
 #[derive(Debug, thiserror::Error)]

@@ -114,6 +114,9 @@ pub enum BenchCommand {
     Transcribe(reel_bench::BenchTranscribeArgs),
     /// The whole piano-style recogniser's speed on one core, as a multiple of real time.
     Style(reel_bench::BenchStyleArgs),
+    /// The watermark's invisibility, robustness to re-encoding, scaling, cropping, JPEG and
+    /// brightness, and false positives, on real clips and stills.
+    Watermark(reel_bench::BenchWatermarkArgs),
 }
 
 /// Options shared by commands that write video.

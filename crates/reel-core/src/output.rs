@@ -29,14 +29,29 @@ pub enum OutputError {
         "{dir} is being written by another reel (process {pid}); wait for it to finish or stop it"
     )]
     Busy { dir: PathBuf, pid: u32 },
+    /// The file was written but could not be labelled (its content credentials).
+    #[error("{path}: {detail}")]
+    Seal {
+        path: PathBuf,
+        detail: String,
+        kind: Kind,
+    },
     #[error(transparent)]
     Io(#[from] IoError),
+}
+
+/// Labels a finished file before it takes its final name: reel's content credentials go in
+/// here, so that no output reaches its name unlabelled. `name` is where the file will go (its
+/// extension tells the format); `partial` is the finished file, changed in place.
+pub trait Seal: Send + Sync + std::fmt::Debug {
+    fn seal(&self, partial: &Path, name: &Path) -> Result<(), OutputError>;
 }
 
 impl HasKind for OutputError {
     fn kind(&self) -> Kind {
         match self {
             OutputError::Io(_) | OutputError::Busy { .. } => Kind::Output,
+            OutputError::Seal { kind, .. } => *kind,
             _ => Kind::Usage,
         }
     }

@@ -135,6 +135,7 @@ fn encode(
         audio_from: Some(soundtrack.to_path_buf()),
         source: None,
         length: Some(timeline.frames as f64 / fps as f64),
+        seal: None,
     };
     let mut encoder = Encoder::create(job.output, width, height, &settings)?;
     let mut compositor = Compositor::new(width, height, fps);

@@ -3,8 +3,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use reel_core::io;
-use reel_core::output::{self, Destination};
+use reel_core::output::{self, Destination, Seal};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
 
 use reel_image::Image;
 
@@ -72,6 +73,8 @@ pub struct EncoderSettings {
     pub source: Option<MediaInfo>,
     /// Cut the output at this many seconds (its audio, when that runs longer than the frames).
     pub length: Option<f64>,
+    /// Labels the finished file (each frame file of a sequence) before it takes its name.
+    pub seal: Option<Arc<dyn Seal>>,
 }
 
 impl EncoderSettings {
@@ -82,7 +85,14 @@ impl EncoderSettings {
             audio_from: source.audio_codec.is_some().then(|| source.path.clone()),
             source: Some(source.clone()),
             length: None,
+            seal: None,
         }
+    }
+
+    /// The same, labelled by `seal`.
+    pub fn sealed(mut self, seal: Option<Arc<dyn Seal>>) -> EncoderSettings {
+        self.seal = seal;
+        self
     }
 }
 
@@ -104,6 +114,7 @@ pub struct Encoder {
     frame_micros: i64,
     scratch: Vec<u8>,
     committed: bool,
+    seal: Option<Arc<dyn Seal>>,
 }
 
 fn chroma(pix_fmt: &str) -> &'static str {
@@ -288,6 +299,7 @@ impl Encoder {
             frame_micros,
             scratch: Vec::new(),
             committed: false,
+            seal: settings.seal.clone(),
         };
         let header = matroska::header(width, height, frame_micros);
         if let Err(e) = stdin.write_all(&header) {
@@ -347,6 +359,10 @@ impl Encoder {
                 detail: tail(&log),
             });
         }
+        if let Some(seal) = &self.seal {
+            // A label that cannot be made leaves nothing behind (the drop removes the partial).
+            self.label(seal.clone())?;
+        }
         // Marked first: whatever happens to the move, the drop must not remove what it moved.
         self.committed = true;
         let moved = if self.sequence {
@@ -363,6 +379,23 @@ impl Encoder {
         }
         moved?;
         Ok(self.output.clone())
+    }
+
+    /// Seals the finished partial: the file, or every frame of a sequence (each its own).
+    fn label(&self, seal: Arc<dyn Seal>) -> Result<(), VideoError> {
+        if !self.sequence {
+            return Ok(seal.seal(&self.temp, &self.output)?);
+        }
+        let mut frames: Vec<PathBuf> = fs::read_dir(&self.temp)
+            .map_err(io(format!("reading {}", self.temp.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        frames.sort();
+        for frame in frames {
+            let name = self.output.join(frame.file_name().unwrap_or_default());
+            seal.seal(&frame, &name)?;
+        }
+        Ok(())
     }
 
     /// Stops ffmpeg and explains why, from its own log where it has one.

@@ -10,6 +10,7 @@ pub fn run(command: BenchCommand) -> Result {
         BenchCommand::Train(args) => reel_bench::train(&args),
         BenchCommand::Transcribe(args) => reel_bench::transcribe(&args),
         BenchCommand::Style(args) => reel_bench::style(&args),
+        BenchCommand::Watermark(args) => reel_bench::watermark(&args),
     }
     .map_err(Failure::from_bench)
 }

@@ -147,6 +147,7 @@ pub fn live(
                 audio_from: job.input.map(Path::to_path_buf),
                 source: None,
                 length: None,
+                seal: None,
             },
         )?),
         None => None,
