@@ -117,6 +117,7 @@ pub(crate) fn edit_timed(
         output,
         Codec::H264,
         18,
+        None,
         pipeline::editing_analysis(8, 1),
         &mut FaceSelection::All,
         chain,

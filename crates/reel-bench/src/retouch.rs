@@ -44,10 +44,15 @@ pub fn retouch(args: &BenchRetouchArgs) -> Result<()> {
             args.runs.max(1)
         );
         type MakeChain = fn() -> Result<Chain>;
-        let jobs: [(&str, MakeChain); 5] = [
+        let jobs: [(&str, MakeChain); 6] = [
             ("decode + analysis + encode", || Ok(Chain::new())),
             ("beauty (strength 0.7)", || {
                 Ok(Chain::new().then(Beauty::new(BeautySettings::default())?))
+            }),
+            ("beauty 0.7 + watermark", || {
+                Ok(Chain::new()
+                    .then(Beauty::new(BeautySettings::default())?)
+                    .then(reel_process::Watermark::new(0x0123_4567_89AB_CDEF)))
             }),
             ("swap from a photo", || {
                 let photo = sample("grace_hopper.jpg");

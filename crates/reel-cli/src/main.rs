@@ -4,12 +4,15 @@ mod commands;
 mod failure;
 mod interrupt;
 mod progress;
+mod provenance;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{bench, consent, edit, faces, faceset, film, music, setup, style, train};
+use crate::commands::{
+    bench, consent, edit, faces, faceset, film, music, provenance as label, setup, style, train,
+};
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +67,11 @@ enum Command {
     Synth(music::SynthArgs),
     /// The notes played in a recording (piano transcription with basic-pitch).
     Transcribe(music::TranscribeArgs),
+    /// A file's content credentials (valid, tampered or absent; signer, actions, source type,
+    /// consent) and watermark (found or not, payload), even after re-encoding or cropping.
+    Verify(label::VerifyArgs),
+    /// Label a file made elsewhere: watermark every frame and sign its content credentials.
+    Mark(label::MarkArgs),
     /// Face analysis.
     Faces {
         #[command(subcommand)]
@@ -129,6 +137,8 @@ pub struct OutputArgs {
     /// H.264/H.265 quality (constant rate factor, 0 to 51; lower is better).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
     pub crf: u8,
+    #[command(flatten)]
+    pub sign: provenance::SignArgs,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +176,8 @@ fn main() -> ExitCode {
             command: FilmCommand::Live(args),
         } => film::live(&args, quiet),
         Command::Bench { command } => bench::run(command),
+        Command::Verify(args) => label::verify(&args),
+        Command::Mark(args) => label::mark(&args, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -86,10 +86,10 @@ impl Sealer {
     }
 
     fn note(&self, text: String) {
-        if let Ok(mut n) = self.notices.lock() {
-            if !n.contains(&text) {
-                n.push(text);
-            }
+        if let Ok(mut n) = self.notices.lock()
+            && !n.contains(&text)
+        {
+            n.push(text);
         }
     }
 
@@ -122,7 +122,9 @@ impl Sealer {
                 "parameters": { "ingredientIds": [ingredient_ids[0]] },
             }));
         } else if c.action != "c2pa.created" {
-            actions.push(json!({ "action": "c2pa.created", "digitalSourceType": c.source_type.uri() }));
+            actions.push(
+                json!({ "action": "c2pa.created", "digitalSourceType": c.source_type.uri() }),
+            );
         }
         actions.push(json!({
             "action": c.action,
@@ -130,7 +132,8 @@ impl Sealer {
             "softwareAgent": { "name": "reel", "version": env!("CARGO_PKG_VERSION") },
             "parameters": c.parameters,
         }));
-        let mut assertions = vec![json!({ "label": "c2pa.actions.v2", "data": { "actions": actions } })];
+        let mut assertions =
+            vec![json!({ "label": "c2pa.actions.v2", "data": { "actions": actions } })];
         if let Some(payload) = c.watermark {
             assertions.push(json!({
                 "label": "c2pa.soft-binding",
@@ -161,7 +164,8 @@ impl Sealer {
             partial.file_name().unwrap_or_default().to_string_lossy()
         ));
         let result = (|| -> Result<(), CredentialError> {
-            let mut source = File::open(partial).map_err(reel_core::io(format!("reading {}", partial.display())))?;
+            let mut source = File::open(partial)
+                .map_err(reel_core::io(format!("reading {}", partial.display())))?;
             let mut dest = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -172,12 +176,14 @@ impl Sealer {
             builder
                 .sign(signer.as_ref(), format, &mut source, &mut dest)
                 .map_err(|e| failed(e.to_string()))?;
-            dest.sync_all().map_err(reel_core::io(format!("writing {}", signed.display())))?;
+            dest.sync_all()
+                .map_err(reel_core::io(format!("writing {}", signed.display())))?;
             let perms = fs::metadata(partial).map(|m| m.permissions());
             if let Ok(perms) = perms {
                 let _ = fs::set_permissions(&signed, perms);
             }
-            fs::rename(&signed, partial).map_err(reel_core::io(format!("replacing {}", partial.display())))?;
+            fs::rename(&signed, partial)
+                .map_err(reel_core::io(format!("replacing {}", partial.display())))?;
             Ok(())
         })();
         if result.is_err() {
@@ -224,10 +230,12 @@ fn add_ingredient(
     if let Some(format) = format {
         json["format"] = json!(format);
         let mut stream = File::open(source).map_err(|e| e.to_string())?;
-        match builder.add_ingredient_from_stream(json.to_string(), format, &mut stream) {
-            Ok(_) => return Ok(()),
-            // An unreadable or foreign manifest is kept out, the source still named.
-            Err(_) => {}
+        // An unreadable or foreign manifest is kept out; the source is still named below.
+        if builder
+            .add_ingredient_from_stream(json.to_string(), format, &mut stream)
+            .is_ok()
+        {
+            return Ok(());
         }
     }
     let ingredient = c2pa::Ingredient::from_json(&json.to_string()).map_err(|e| e.to_string())?;
@@ -250,7 +258,11 @@ fn base64(bytes: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -292,7 +304,13 @@ pub(crate) fn unbase64(text: &str) -> Option<Vec<u8>> {
 mod tests {
     #[test]
     fn base64_round_trips() {
-        for bytes in [&b""[..], b"a", b"ab", b"abc", &0xDEAD_BEEF_0123_4567u64.to_be_bytes()] {
+        for bytes in [
+            &b""[..],
+            b"a",
+            b"ab",
+            b"abc",
+            &0xDEAD_BEEF_0123_4567u64.to_be_bytes(),
+        ] {
             let text = super::base64(bytes);
             assert_eq!(super::unbase64(&text).as_deref(), Some(bytes), "{text}");
         }

@@ -151,7 +151,12 @@ pub fn read(path: &Path) -> Report {
                     if let Some(t) = a.get("digitalSourceType").and_then(Value::as_str) {
                         report.source_type = Some(t.rsplit('/').next().unwrap_or(t).to_string());
                     }
-                    report.actions.push(a.clone());
+                    // The links to ingredients are hashes for validators; their titles are listed.
+                    let mut a = a.clone();
+                    if let Some(p) = a.get_mut("parameters").and_then(Value::as_object_mut) {
+                        p.remove("ingredients");
+                    }
+                    report.actions.push(a);
                 }
             }
         } else if label.starts_with("c2pa.soft-binding") {

@@ -37,12 +37,36 @@ fn every_format_reads_back_valid_and_a_changed_byte_is_caught() {
     let identity = identity(&dir);
     let key = Identity::local_dir().join("signer.key");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let source = dir.join("source.mp4");
-    make(&source, &["testsrc=size=160x120:rate=10:duration=1", "-pix_fmt", "yuv420p"]);
+    make(
+        &source,
+        &[
+            "testsrc=size=160x120:rate=10:duration=1",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
     for (name, args) in [
-        ("out.mp4", vec!["testsrc2=size=160x120:rate=10:duration=1", "-pix_fmt", "yuv420p"]),
-        ("out.mov", vec!["testsrc2=size=160x120:rate=10:duration=1", "-c:v", "prores_ks"]),
+        (
+            "out.mp4",
+            vec![
+                "testsrc2=size=160x120:rate=10:duration=1",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        ),
+        (
+            "out.mov",
+            vec![
+                "testsrc2=size=160x120:rate=10:duration=1",
+                "-c:v",
+                "prores_ks",
+            ],
+        ),
         ("out.png", vec!["testsrc2=size=160x120", "-frames:v", "1"]),
         ("out.jpg", vec!["testsrc2=size=160x120", "-frames:v", "1"]),
         ("out.wav", vec!["sine=frequency=440:duration=1"]),
@@ -65,9 +89,18 @@ fn every_format_reads_back_valid_and_a_changed_byte_is_caught() {
         assert_eq!(report.state, State::Valid, "{name}: {:?}", report.problems);
         assert!(!report.trusted, "a local root is not on any trust list");
         assert_eq!(report.watermark, Some(0x0123_4567_89AB_CDEF), "{name}");
-        assert_eq!(report.source_type.as_deref(), Some("compositeWithTrainedAlgorithmicMedia"));
+        assert_eq!(
+            report.source_type.as_deref(),
+            Some("compositeWithTrainedAlgorithmicMedia")
+        );
         assert_eq!(report.ingredients, vec!["source.mp4".to_string()], "{name}");
-        assert!(report.signer.as_deref().unwrap_or("").starts_with("reel signer"));
+        assert!(
+            report
+                .signer
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("reel signer")
+        );
         assert_eq!(report.consent.as_ref().unwrap()["records"][0]["id"], 4);
         // Flip bytes near the end, in the media data, not the manifest.
         let mut bytes = std::fs::read(&file).unwrap();
@@ -77,7 +110,12 @@ fn every_format_reads_back_valid_and_a_changed_byte_is_caught() {
         }
         std::fs::write(&file, &bytes).unwrap();
         let tampered = read(&file);
-        assert_eq!(tampered.state, State::Invalid, "{name}: {:?}", tampered.problems);
+        assert_eq!(
+            tampered.state,
+            State::Invalid,
+            "{name}: {:?}",
+            tampered.problems
+        );
         assert!(!tampered.problems.is_empty());
     }
     let _ = std::fs::remove_dir_all(&dir);

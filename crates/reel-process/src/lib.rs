@@ -9,12 +9,14 @@ pub mod beauty;
 pub mod blend;
 pub mod color;
 pub mod deage;
+pub mod marking;
 pub mod photo_swap;
 pub mod pipeline;
 pub mod registry;
 pub mod reshape;
 pub mod retouch;
 pub mod select;
+pub mod watermark;
 
 use reel_face::Face;
 use reel_image::Image;
@@ -24,6 +26,7 @@ pub use deage::{Deage, DeageSettings};
 pub use photo_swap::PhotoSwap;
 pub use registry::{Options, Registry};
 pub use select::FaceSelection;
+pub use watermark::Watermark;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {

@@ -2,6 +2,9 @@
 //! time), choose faces, process, encode; the source's audio, frame count and timing kept.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use reel_core::output::Seal;
 
 use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, FaceRecognizer, OneEuro, TrackerSettings};
 use reel_image::Image;
@@ -30,14 +33,15 @@ pub fn editing_analysis(max_faces: usize, threads: usize) -> AnalyzerSettings {
     }
 }
 
-/// Runs `chain` over every frame of `input` into `output`. `progress` hears (frames done, total)
-/// and returns false to cancel (nothing is written then).
+/// Runs `chain` over every frame of `input` into `output`, labelled by `seal`. `progress` hears
+/// (frames done, total) and returns false to cancel (nothing is written then).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     input: &Path,
     output: &Path,
     codec: Codec,
     crf: u8,
+    seal: Option<Arc<dyn Seal>>,
     analysis: AnalyzerSettings,
     selection: &mut FaceSelection,
     chain: &mut Chain,
@@ -59,7 +63,7 @@ pub fn run(
         report.frames_edited += u64::from(!chosen.is_empty());
         chain.process(&mut frame.image, &chosen)?;
         if encoder.is_none() {
-            let mut settings = EncoderSettings::like_source(codec, &info);
+            let mut settings = EncoderSettings::like_source(codec, &info).sealed(seal.clone());
             settings.crf = crf;
             encoder = Some(Encoder::create(
                 output,
@@ -88,11 +92,15 @@ pub fn run(
     Ok(report)
 }
 
-/// Renders one frame before and after the chain, side by side, into an image file.
+/// Renders one frame before and after the chain, side by side, into an image file (marked
+/// with `watermark`'s payload and labelled by `seal`).
+#[allow(clippy::too_many_arguments)]
 pub fn compare(
     input: &Path,
     index: u64,
     sheet: &Path,
+    seal: Option<Arc<dyn Seal>>,
+    watermark: Option<u64>,
     analysis: AnalyzerSettings,
     selection: &mut FaceSelection,
     chain: &mut Chain,
@@ -120,12 +128,16 @@ pub fn compare(
     let chosen = selection.choose(&frame.image, faces)?;
     let before = frame.image.clone();
     chain.process(&mut frame.image, &chosen)?;
-    let out = side_by_side(&before, &frame.image);
+    let mut out = side_by_side(&before, &frame.image);
+    // The sheet is a file of its own: marked whole, after it is put together.
+    if let Some(payload) = watermark {
+        reel_watermark::Embedder::new(payload).mark(&mut out);
+    }
     let mut enc = Encoder::create(
         sheet,
         out.width,
         out.height,
-        &EncoderSettings::like_source(Codec::Image, &info),
+        &EncoderSettings::like_source(Codec::Image, &info).sealed(seal),
     )?;
     enc.write(&out, None)?;
     enc.finish()?;

@@ -116,7 +116,7 @@ mod tests {
     use super::*;
 
     fn soft(coded: &[u8; CODED_BITS]) -> [f32; CODED_BITS] {
-        coded.map(|b| signed(b))
+        coded.map(signed)
     }
 
     #[test]

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use reel_process::{Chain, FaceSelection, Options, pipeline};
+use reel_credentials::SourceType;
+use reel_process::{Chain, FaceSelection, Options, Watermark, pipeline};
 use reel_video::Codec;
 use serde_json::json;
 
 use crate::failure::{Failure, Result};
+use crate::provenance::Provenance;
 use crate::{OutputArgs, progress};
 
 /// What every editing command takes.
@@ -164,19 +166,21 @@ pub struct ProcessArgs {
 }
 
 pub fn beauty(args: &BeautyArgs, quiet: bool) -> Result {
-    let chain = chain(&[(
+    let step = (
         "beauty",
         args.beauty.options(args.beauty.strength, "--strength")?,
-    )])?;
-    run(&args.edit, chain, quiet)
+    );
+    let record = processors(&[&step]);
+    run(&args.edit, chain(&[step])?, record, quiet)
 }
 
 pub fn deage(args: &DeageArgs, quiet: bool) -> Result {
-    let chain = chain(&[(
+    let step = (
         "deage",
         options(json!({ "years": finite("--years", args.years)? })),
-    )])?;
-    run(&args.edit, chain, quiet)
+    );
+    let record = processors(&[&step]);
+    run(&args.edit, chain(&[step])?, record, quiet)
 }
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
@@ -208,13 +212,31 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
     {
         reel_core::output::check_distinct(&inputs, &[out])?;
     }
+    let record = processors(&[&step]);
     let chain = chain(&[step])?;
-    check_consent(args, quiet)?;
-    run_reading(&args.edit, chain, quiet, &also_read)
+    let consent = check_consent(args, quiet)?;
+    run_reading(&args.edit, chain, record, quiet, &also_read, Some(consent))
 }
 
-/// A face goes on only with its owner's live consent, or an override with its reason.
-fn check_consent(args: &SwapArgs, quiet: bool) -> Result {
+/// The consent records a swap's credentials name (id, name, grantor and the record's hash).
+fn consent_record(consents: &[reel_consent::Consent]) -> serde_json::Value {
+    json!({
+        "records": consents
+            .iter()
+            .map(|c| json!({
+                "id": c.id,
+                "name": c.name,
+                "granted_by": c.granted_by,
+                "deceased": c.deceased,
+                "sha256": c.hash,
+            }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// A face goes on only with its owner's live consent, or an override with its reason; what it
+/// rests on goes into the output's credentials.
+fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
     if let Some(reason) = &args.no_consent_check {
         if reason.trim().is_empty() {
             return Err(Failure::usage("--no-consent-check needs its reason"));
@@ -222,11 +244,12 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result {
         if !quiet {
             eprintln!("consent not checked: {reason}");
         }
-        return Ok(());
+        return Ok(json!({ "records": [], "override_reason": reason }));
     }
     match &args.model {
         None => {
-            crate::commands::consent::check_photos(&args.photos, quiet)?;
+            let consents = crate::commands::consent::check_photos(&args.photos, quiet)?;
+            Ok(consent_record(&consents))
         }
         Some(dir) => {
             let info = reel_swap::train::read_info(dir)?;
@@ -246,9 +269,19 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result {
                     c.name, c.id, c.granted_by
                 );
             }
+            Ok(consent_record(&[c]))
         }
     }
-    Ok(())
+}
+
+/// The processors and their settings, as the credentials record them.
+fn processors(steps: &[&(&str, Options)]) -> serde_json::Value {
+    json!({
+        "processors": steps
+            .iter()
+            .map(|(name, options)| json!({ "name": name, "settings": options }))
+            .collect::<Vec<_>>(),
+    })
 }
 
 pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
@@ -272,19 +305,29 @@ pub fn process(args: &ProcessArgs, quiet: bool) -> Result {
             "nothing to do: give --beauty STRENGTH and/or --deage YEARS",
         ));
     }
+    let record = processors(&steps.iter().collect::<Vec<_>>());
     // The registry names the beauty strength --strength; here it was given as --beauty.
     let chain = chain(&steps)
         .map_err(|f| Failure::new(f.kind, f.message.replacen("--strength", "--beauty", 1)))?;
-    run(&args.edit, chain, quiet)
+    run(&args.edit, chain, record, quiet)
 }
 
-fn run(args: &EditArgs, chain: Chain, quiet: bool) -> Result {
-    run_reading(args, chain, quiet, &[])
+fn run(args: &EditArgs, chain: Chain, record: serde_json::Value, quiet: bool) -> Result {
+    run_reading(args, chain, record, quiet, &[], None)
 }
 
 /// Runs the chain; `also_read` are the inputs besides the clip and --reference (photos, a
 /// model), which no output may replace.
-fn run_reading(args: &EditArgs, mut chain: Chain, quiet: bool, also_read: &[PathBuf]) -> Result {
+/// The output is marked and signed: `record` (the processors) and `consent` go into its
+/// credentials, the inputs as its ingredients.
+fn run_reading(
+    args: &EditArgs,
+    mut chain: Chain,
+    record: serde_json::Value,
+    quiet: bool,
+    also_read: &[PathBuf],
+    consent: Option<serde_json::Value>,
+) -> Result {
     let mut inputs = vec![args.input.as_path()];
     inputs.extend(args.reference.as_deref());
     inputs.extend(also_read.iter().map(PathBuf::as_path));
@@ -303,16 +346,31 @@ fn run_reading(args: &EditArgs, mut chain: Chain, quiet: bool, also_read: &[Path
         (None, true) => FaceSelection::All,
     };
     let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
+    let provenance = Provenance::new(
+        &args.output_args.sign,
+        "c2pa.edited",
+        SourceType::CompositeWithTrainedAlgorithmicMedia,
+        record,
+        inputs
+            .iter()
+            .map(|p| p.to_path_buf())
+            .filter(|p| p.is_file())
+            .collect(),
+        consent,
+    )?;
     if let Some(sheet) = &args.compare {
         reel_core::output::check_distinct(&inputs, &[sheet])?;
         let n = pipeline::compare(
             &args.input,
             args.frame,
             sheet,
+            provenance.seal(),
+            Some(provenance.payload),
             analysis,
             &mut selection,
             &mut chain,
         )?;
+        provenance.report(quiet);
         if !quiet {
             eprintln!(
                 "{}: frame {} before and after ({} face{} edited)",
@@ -336,11 +394,13 @@ fn run_reading(args: &EditArgs, mut chain: Chain, quiet: bool, also_read: &[Path
         None => Codec::for_path(output)?,
     };
     let bar = progress::frames(None, &chain.names().join("+"), quiet);
+    let mut chain = chain.then(Watermark::new(provenance.payload));
     let report = pipeline::run(
         &args.input,
         output,
         codec,
         args.output_args.crf,
+        provenance.seal(),
         analysis,
         &mut selection,
         &mut chain,
@@ -348,6 +408,7 @@ fn run_reading(args: &EditArgs, mut chain: Chain, quiet: bool, also_read: &[Path
     );
     bar.finish_and_clear();
     let report = report?;
+    provenance.report(quiet);
     if !quiet {
         eprintln!(
             "{}: {} frames, faces edited in {}",

@@ -7,6 +7,7 @@ pub mod faces;
 pub mod faceset;
 pub mod film;
 pub mod music;
+pub mod provenance;
 pub mod setup;
 pub mod style;
 pub mod train;

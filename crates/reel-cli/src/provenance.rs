@@ -1,0 +1,91 @@
+//! What every command that writes media puts on its outputs: a fresh watermark payload, and
+//! content credentials naming what was done, signed by the user's identity.
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use reel_core::output::Seal;
+use reel_credentials::{Credentials, Identity, Sealer, SourceType};
+use serde_json::Value;
+
+use crate::failure::Result;
+
+/// Who signs the outputs' content credentials.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SignArgs {
+    /// Sign with this PEM certificate chain (signer first) instead of reel's local identity;
+    /// also read from REEL_SIGN_CERT.
+    #[arg(long, requires = "sign_key", env = "REEL_SIGN_CERT")]
+    pub sign_cert: Option<PathBuf>,
+    /// The private key (PEM, ES256) of --sign-cert; also read from REEL_SIGN_KEY.
+    #[arg(long, requires = "sign_cert", env = "REEL_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
+}
+
+impl SignArgs {
+    pub fn identity(&self) -> Result<Identity> {
+        Ok(match (&self.sign_cert, &self.sign_key) {
+            (Some(cert), Some(key)) => Identity::from_files(cert, key)?,
+            _ => Identity::local()?,
+        })
+    }
+}
+
+/// A job's watermark payload and the sealer that signs its files.
+pub struct Provenance {
+    pub payload: u64,
+    sealer: Arc<Sealer>,
+}
+
+/// A payload no other output shares (random; it is an id, not a secret).
+pub fn new_payload() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl Provenance {
+    pub fn new(
+        sign: &SignArgs,
+        action: &'static str,
+        source_type: SourceType,
+        parameters: Value,
+        sources: Vec<PathBuf>,
+        consent: Option<Value>,
+    ) -> Result<Provenance> {
+        let payload = new_payload();
+        let credentials = Credentials {
+            action,
+            source_type,
+            parameters,
+            sources,
+            watermark: Some(payload),
+            consent,
+        };
+        Ok(Provenance {
+            payload,
+            sealer: Arc::new(Sealer::new(credentials, sign.identity()?)),
+        })
+    }
+
+    pub fn seal(&self) -> Option<Arc<dyn Seal>> {
+        Some(self.sealer.clone())
+    }
+
+    /// Says what the credentials could not cover (a format without a place for them).
+    pub fn report(&self, quiet: bool) {
+        if !quiet {
+            for notice in self.sealer.notices() {
+                eprintln!("note: {notice}");
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The watermark on its own: marking a file made elsewhere (`reel mark`), and reading the mark
+//! back from any file (`reel verify`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use reel_core::output::Seal;
+use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, VideoError};
+use reel_watermark::{Detection, Detector, Embedder};
+
+use crate::ProcessError;
+use crate::pipeline::Report;
+
+/// Frames read when looking for the mark: the mark is the same on every frame, so a few
+/// seconds settle it, and a long file is not read to its end.
+pub const FRAMES_READ: usize = 120;
+
+/// Marks every frame of `input` into `output` (audio and timing kept, labelled by `seal`).
+pub fn mark_file(
+    input: &Path,
+    output: &Path,
+    codec: Codec,
+    crf: u8,
+    seal: Option<Arc<dyn Seal>>,
+    payload: u64,
+    mut progress: impl FnMut(u64, Option<u64>) -> bool,
+) -> Result<Report, ProcessError> {
+    let mut decoder = Decoder::open(input)?;
+    let info = decoder.info().clone();
+    let mut embedder = Embedder::new(payload);
+    let mut encoder: Option<Encoder> = None;
+    let mut frame = Frame::default();
+    let mut report = Report::default();
+    while decoder.next_frame(&mut frame)? {
+        embedder.mark(&mut frame.image);
+        if encoder.is_none() {
+            let mut settings = EncoderSettings::like_source(codec, &info).sealed(seal.clone());
+            settings.crf = crf;
+            encoder = Some(Encoder::create(
+                output,
+                frame.image.width,
+                frame.image.height,
+                &settings,
+            )?);
+        }
+        let enc = encoder.as_mut().expect("created above");
+        enc.write(&frame.image, frame.time)?;
+        report.frames += 1;
+        report.frames_edited += 1;
+        if reel_core::stop::requested() || !progress(report.frames, info.declared_frames) {
+            return Err(ProcessError::Cancelled);
+        }
+    }
+    let Some(encoder) = encoder else {
+        return Err(VideoError::Unreadable {
+            path: input.to_path_buf(),
+            detail: "it holds no frames".into(),
+        }
+        .into());
+    };
+    encoder.finish()?;
+    Ok(report)
+}
+
+/// Looks for the mark in the first [`FRAMES_READ`] frames of `input`.
+pub fn read_watermark(input: &Path) -> Result<Detection, ProcessError> {
+    let mut decoder = Decoder::open(input)?;
+    let mut frame = Frame::default();
+    let mut detector = Detector::new();
+    while detector.frames() < FRAMES_READ && decoder.next_frame(&mut frame)? {
+        if !detector.add(&frame.image) {
+            break;
+        }
+        if reel_core::stop::requested() {
+            return Err(ProcessError::Cancelled);
+        }
+    }
+    Ok(detector.detect())
+}
