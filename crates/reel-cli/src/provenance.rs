@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::failure::Result;
 
-/// Who signs the outputs' content credentials.
+/// Who signs the outputs' content credentials, and the id their watermark carries.
 #[derive(Args, Clone, Debug, Default)]
 pub struct SignArgs {
     /// Sign with this PEM certificate chain (signer first) instead of reel's local identity;
@@ -22,6 +22,18 @@ pub struct SignArgs {
     /// The private key (PEM, ES256) of --sign-cert; also read from REEL_SIGN_KEY.
     #[arg(long, requires = "sign_cert", env = "REEL_SIGN_KEY")]
     pub sign_key: Option<PathBuf>,
+    /// The watermark's payload (16 hex digits), for an id of your own (an asset system's);
+    /// by default a fresh random one for every output.
+    #[arg(long, value_name = "HEX", value_parser = parse_payload)]
+    pub watermark_id: Option<u64>,
+}
+
+fn parse_payload(text: &str) -> std::result::Result<u64, String> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    if digits.len() != 16 {
+        return Err("give the id as 16 hexadecimal digits".into());
+    }
+    u64::from_str_radix(digits, 16).map_err(|_| "give the id as 16 hexadecimal digits".into())
 }
 
 impl SignArgs {
@@ -61,7 +73,7 @@ impl Provenance {
         sources: Vec<PathBuf>,
         consent: Option<Value>,
     ) -> Result<Provenance> {
-        let payload = new_payload();
+        let payload = sign.watermark_id.unwrap_or_else(new_payload);
         let credentials = Credentials {
             action,
             source_type,

@@ -54,6 +54,14 @@ fn a_swap_needs_a_live_consent_for_the_face_it_puts_on() {
     assert_eq!(count(&out, "v:0"), "6");
     let r = swap(&[]);
     assert!(String::from_utf8_lossy(&r.stderr).contains(&id));
+    // The output's credentials name the record it rests on, with the record's hash.
+    let v = verify(&run, &out);
+    assert_eq!(v["c2pa"]["state"], "valid", "{v}");
+    assert_eq!(v["c2pa"]["consent"]["records"][0]["id"], id.as_str(), "{v}");
+    assert_eq!(
+        v["c2pa"]["consent"]["records"][0]["sha256"],
+        list_hash(&run, &id).as_str()
+    );
 
     // Another person's face is not covered by her consent.
     let other = dir.path("other.mp4");
@@ -90,6 +98,32 @@ fn a_swap_needs_a_live_consent_for_the_face_it_puts_on() {
     assert!(
         String::from_utf8_lossy(&r.stderr).contains("consent not checked: the actor's own face")
     );
+    let v = verify(&run, &out);
+    assert_eq!(
+        v["c2pa"]["consent"]["override_reason"], "the actor's own face",
+        "{v}"
+    );
+}
+
+fn verify(
+    run: &dyn Fn(&[&str]) -> std::process::Output,
+    file: &std::path::Path,
+) -> serde_json::Value {
+    let r = run(&["verify", s(file), "--json"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    serde_json::from_slice(&r.stdout).unwrap()
+}
+
+fn list_hash(run: &dyn Fn(&[&str]) -> std::process::Output, id: &str) -> String {
+    let r = run(&["consent", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let record = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap();
+    record["hash"].as_str().unwrap_or_default().to_string()
 }
 
 #[test]
