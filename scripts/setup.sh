@@ -38,6 +38,12 @@ mkdir -p output
 ./target/release/reel process "$samples/talking_head.mp4" -o output/talking_head.retouched.mp4 --beauty 0.6 --deage 15
 ./target/release/reel beauty "$samples/talking_head.mp4" --frame 90 --compare output/beauty_sheet.png --strength 0.9
 ./target/release/reel deage "$samples/portrait.jpg" --compare output/deage_sheet.png --years 25
+# Everything reel writes is watermarked and carries signed content credentials (C2PA): read
+# them back, and find the watermark again after a re-encode at CRF 28 that strips the credentials.
+./target/release/reel verify output/talking_head.retouched.mp4
+ffmpeg -nostdin -v error -y -i output/talking_head.retouched.mp4 -c:v libx264 -crf 28 output/talking_head.reencoded.mp4
+./target/release/reel verify output/talking_head.reencoded.mp4 --json > output/talking_head.reencoded.verify.json
+./target/release/reel mark "$samples/astronaut.png" -o output/astronaut.marked.png
 # Instant face replacement from a photo, and a before/after sheet of it.
 # (reel swap puts a face on only with its owner's consent, recorded with `reel consent add`; the
 # demo's photos are public-domain and stock test images, so it says so instead.)

@@ -2,6 +2,9 @@
 //! readings steer it; the film has the performance as its soundtrack (a MIDI performance played
 //! on the SoundFont piano) and a JSON log of each decision beside it.
 
+use std::sync::Arc;
+
+use reel_core::output::Seal;
 use std::path::{Path, PathBuf};
 
 use reel_music::{NoteSettings, Reading, Recogniser};
@@ -24,6 +27,10 @@ pub struct RenderJob<'a> {
     pub crf: u8,
     /// A recogniser other than the one `reel style train` made.
     pub recogniser: Option<&'a Path>,
+    /// Labels the film (its content credentials) before it takes its name.
+    pub seal: Option<Arc<dyn Seal>>,
+    /// The watermark payload every frame carries.
+    pub watermark: Option<u64>,
 }
 
 /// What was rendered.
@@ -135,8 +142,10 @@ fn encode(
         audio_from: Some(soundtrack.to_path_buf()),
         source: None,
         length: Some(timeline.frames as f64 / fps as f64),
-        seal: None,
+        seal: job.seal.clone(),
     };
+    let mut embedder = job.watermark.map(reel_watermark::Embedder::new);
+    let mut marked = reel_image::Image::default();
     let mut encoder = Encoder::create(job.output, width, height, &settings)?;
     let mut compositor = Compositor::new(width, height, fps);
     for (index, shot) in timeline.shots.iter().enumerate() {
@@ -149,6 +158,14 @@ fn encode(
                 style: timeline.styles[frame as usize],
             };
             let image = compositor.draw(shot, &state)?;
+            let image = match embedder.as_mut() {
+                Some(embedder) => {
+                    marked.clone_from(image);
+                    embedder.mark(&mut marked);
+                    &marked
+                }
+                None => image,
+            };
             encoder.write(image, Some(frame_time(frame, fps)))?;
             if !progress(frame + 1, timeline.frames) {
                 return Err(reel_core::Cancelled.into());

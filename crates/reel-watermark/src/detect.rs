@@ -64,16 +64,55 @@ pub struct Detector {
     size: (usize, usize),
     level: Option<Level>,
     frames: usize,
-    scratch: Scratch,
+    whitener: Whitener,
 }
 
+/// Halvings that bring a frame's chips (of the largest tile a mark on it can have) to about
+/// three pixels.
+pub(crate) fn halvings_for(width: usize, height: usize) -> usize {
+    let chip = 0.3 * width.min(height) as f32 / TILE as f32;
+    (chip / 3.0).log2().floor().max(0.0) as usize
+}
+
+/// A frame's whitened detail at a pyramid level, as the search sees it.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Whitener {
     luma: Vec<f32>,
     half: Vec<f32>,
     blur: Vec<f32>,
     energy: Vec<f32>,
+    squares: Vec<f32>,
     tmp: Vec<f32>,
+}
+
+impl Whitener {
+    /// Luma, halved `halvings` times, less its 3 x 3 mean, divided by the local RMS of that
+    /// detail and clipped, so that busy texture does not drown the pattern.
+    pub(crate) fn whiten(&mut self, image: &Image, halvings: usize) -> &[f32] {
+        let (mut w, mut h) = (image.width, image.height);
+        self.luma.clear();
+        self.luma.extend(
+            image.data.chunks_exact(3).map(|p| {
+                0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+            }),
+        );
+        for _ in 0..halvings {
+            halve(&self.luma, w, h, &mut self.half);
+            std::mem::swap(&mut self.luma, &mut self.half);
+            (w, h) = (w / 2, h / 2);
+        }
+        box_mean(&self.luma, w, h, 1, &mut self.blur, &mut self.tmp);
+        for (b, &l) in self.blur.iter_mut().zip(&self.luma) {
+            *b = l - *b;
+        }
+        self.squares.clear();
+        self.squares.extend(self.blur.iter().map(|d| d * d));
+        box_mean(&self.squares, w, h, 8, &mut self.energy, &mut self.tmp);
+        for (d, &e) in self.blur.iter_mut().zip(self.energy.iter()) {
+            *d = (*d / (e + 1.0).sqrt()).clamp(-3.0, 3.0);
+        }
+        &self.blur
+    }
 }
 
 impl Detector {
@@ -96,9 +135,7 @@ impl Detector {
                 level
             }
             None => {
-                // Halve until a chip of the largest expected tile is about three pixels.
-                let chip = 0.3 * w.min(h) as f32 / TILE as f32;
-                let halvings = (chip / 3.0).log2().floor().max(0.0) as usize;
+                let halvings = halvings_for(w, h);
                 let (lw, lh) = (w >> halvings, h >> halvings);
                 self.size = (w, h);
                 self.level.insert(Level {
@@ -112,20 +149,10 @@ impl Detector {
         if level.width.min(level.height) < 16 {
             return false;
         }
-        let s = &mut self.scratch;
-        s.luma.clear();
-        s.luma.extend(
-            image.data.chunks_exact(3).map(|p| {
-                0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
-            }),
-        );
-        let (mut cw, mut ch) = (w, h);
-        for _ in 0..level.halvings {
-            halve(&s.luma, cw, ch, &mut s.half);
-            std::mem::swap(&mut s.luma, &mut s.half);
-            (cw, ch) = (cw / 2, ch / 2);
+        let plane = self.whitener.whiten(image, level.halvings);
+        for (s, &v) in level.sum.iter_mut().zip(plane) {
+            *s += v;
         }
-        whiten_into(&s.luma, level, &mut s.blur, &mut s.energy, &mut s.tmp);
         self.frames += 1;
         true
     }
@@ -220,28 +247,6 @@ fn box_mean(src: &[f32], w: usize, h: usize, r: usize, out: &mut Vec<f32>, tmp: 
     }
 }
 
-/// Adds a plane's whitened detail to the level's sum: luma less its 3 x 3 mean, divided by
-/// the local RMS of that detail, clipped, so that busy texture does not drown the pattern.
-fn whiten_into(
-    luma: &[f32],
-    level: &mut Level,
-    blur: &mut Vec<f32>,
-    energy: &mut Vec<f32>,
-    tmp: &mut Vec<f32>,
-) {
-    let (w, h) = (level.width, level.height);
-    let luma = &luma[..w * h];
-    box_mean(luma, w, h, 1, blur, tmp);
-    for (b, &l) in blur.iter_mut().zip(luma) {
-        *b = l - *b;
-    }
-    let squares: Vec<f32> = blur.iter().map(|d| d * d).collect();
-    box_mean(&squares, w, h, 8, energy, tmp);
-    for ((s, &d), &e) in level.sum.iter_mut().zip(blur.iter()).zip(energy.iter()) {
-        *s += (d / (e + 1.0).sqrt()).clamp(-3.0, 3.0);
-    }
-}
-
 /// A 2-D transform in place over `w2 x h2` complex values (rows, then columns).
 fn fft2(data: &mut [Complex32], w2: usize, h2: usize, rows: &dyn Fft<f32>, cols: &dyn Fft<f32>) {
     rows.process(data);
@@ -265,7 +270,6 @@ struct Search {
     template: Vec<Complex32>,
     forward: Arc<dyn Fft<f32>>,
     inverse: Arc<dyn Fft<f32>>,
-    profile: [f32; SUB],
 }
 
 impl Search {
@@ -294,7 +298,6 @@ impl Search {
             template,
             forward,
             inverse,
-            profile,
         }
     }
 
@@ -360,20 +363,7 @@ impl Search {
 
     /// Reads every chip at the phase found, removes the sync share, and decodes the payload.
     fn decode(&self, fold: &[f32], shift: usize) -> (Option<u64>, usize) {
-        let (sx, sy) = (shift % FOLD, shift / FOLD);
-        let mut chips = [0f32; CHIPS];
-        for (j, chip) in chips.iter_mut().enumerate() {
-            let (cx, cy) = (j % TILE, j / TILE);
-            let mut acc = 0.0;
-            for b in 0..SUB {
-                let v = (cy * SUB + b + sy) % FOLD;
-                for a in 0..SUB {
-                    let u = (cx * SUB + a + sx) % FOLD;
-                    acc += fold[v * FOLD + u] * self.profile[a] * self.profile[b];
-                }
-            }
-            *chip = acc;
-        }
+        let chips = read_chips(fold, shift);
         let sync_gain = chips
             .iter()
             .zip(&self.layout.sync)
@@ -401,7 +391,12 @@ impl Search {
 
 /// The level's sum folded onto one tile of `FOLD x FOLD` bins at the given period.
 fn fold(level: &Level, period: f32) -> Vec<f32> {
-    let (w, h) = (level.width, level.height);
+    fold_plane(&level.sum, level.width, level.height, period)
+}
+
+/// A plane folded onto one tile of `FOLD x FOLD` bins at `period` pixels: each bin the mean of
+/// the pixels at its phase.
+pub(crate) fn fold_plane(plane: &[f32], w: usize, h: usize, period: f32) -> Vec<f32> {
     let bin = |i: usize| -> usize {
         let phase = ((i as f64 + 0.5) / period as f64).fract();
         ((phase * FOLD as f64) as usize).min(FOLD - 1)
@@ -411,7 +406,7 @@ fn fold(level: &Level, period: f32) -> Vec<f32> {
     let mut count = vec![0u32; FOLD * FOLD];
     for y in 0..h {
         let base = bin(y) * FOLD;
-        let row = &level.sum[y * w..(y + 1) * w];
+        let row = &plane[y * w..(y + 1) * w];
         for (&u, &v) in columns.iter().zip(row) {
             sum[base + u] += v;
             count[base + u] += 1;
@@ -423,4 +418,24 @@ fn fold(level: &Level, period: f32) -> Vec<f32> {
         }
     }
     sum
+}
+
+/// Every chip's value in a fold whose tile starts at bin `shift` (row-major).
+pub(crate) fn read_chips(fold: &[f32], shift: usize) -> [f32; CHIPS] {
+    let profile: [f32; SUB] = std::array::from_fn(|i| bump((i as f32 + 0.5) / SUB as f32));
+    let (sx, sy) = (shift % FOLD, shift / FOLD);
+    let mut chips = [0f32; CHIPS];
+    for (j, chip) in chips.iter_mut().enumerate() {
+        let (cx, cy) = (j % TILE, j / TILE);
+        let mut acc = 0.0;
+        for (b, pb) in profile.iter().enumerate() {
+            let v = (cy * SUB + b + sy) % FOLD;
+            for (a, pa) in profile.iter().enumerate() {
+                let u = (cx * SUB + a + sx) % FOLD;
+                acc += fold[v * FOLD + u] * pa * pb;
+            }
+        }
+        *chip = acc;
+    }
+    chips
 }

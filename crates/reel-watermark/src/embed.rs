@@ -5,10 +5,15 @@
 use reel_image::Image;
 
 use crate::code;
+use crate::detect::{Whitener, fold_plane, halvings_for, read_chips};
 use crate::pattern::{self, CHIPS, Layout, TILE};
 
 /// The mark's RMS amplitude in luma levels: 1.8 keeps marked frames near 43 dB PSNR.
 pub const DEFAULT_STRENGTH: f32 = 1.8;
+/// Share of the picture's own contribution to each chip that is cancelled, and the most any
+/// chip is moved for it (in chip amplitudes).
+const HOST_CANCEL: f32 = 0.8;
+const MAX_CANCEL: f32 = 1.5;
 /// Side of the blocks the busyness mask is measured on.
 const BLOCK: usize = 8;
 
@@ -22,6 +27,11 @@ pub fn period(width: usize, height: usize) -> usize {
 /// Marks frames with one payload; keeps its tile and masks between frames of one size.
 pub struct Embedder {
     chips: [f32; CHIPS],
+    /// This frame's chips, less what the picture itself already puts on each.
+    adjusted: [f32; CHIPS],
+    /// How much a unit chip moves what a reader sees of it, measured on the first frame.
+    gains: Option<[f32; CHIPS]>,
+    whitener: Whitener,
     strength: f32,
     period: usize,
     tile: Vec<f32>,
@@ -36,8 +46,12 @@ impl Embedder {
     }
 
     pub fn with_strength(payload: u64, strength: f32) -> Embedder {
+        let chips = Layout::new().chips(&code::encode(payload));
         Embedder {
-            chips: Layout::new().chips(&code::encode(payload)),
+            chips,
+            adjusted: chips,
+            gains: None,
+            whitener: Whitener::default(),
             strength,
             period: 0,
             tile: Vec::new(),
@@ -55,11 +69,53 @@ impl Embedder {
         }
         let period = period(w, h);
         if period != self.period {
-            self.tile = pattern::render(&self.chips, period);
             self.period = period;
+            self.gains = None;
         }
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         self.measure_activity(image, bw, bh);
+        // Informed embedding: what the picture already contributes to each chip, as a reader
+        // sees it, is taken off the chip, so that the picture does not drown the mark.
+        let halvings = halvings_for(w, h);
+        let level_period = period as f32 / (1usize << halvings) as f32;
+        let (lw, lh) = (w >> halvings, h >> halvings);
+        let host = read_chips(
+            &fold_plane(self.whitener.whiten(image, halvings), lw, lh, level_period),
+            0,
+        );
+        if self.gains.is_none() {
+            let mut probe = image.clone();
+            self.tile = pattern::render(&self.chips, period);
+            self.add(&mut probe, bw);
+            let seen = read_chips(
+                &fold_plane(self.whitener.whiten(&probe, halvings), lw, lh, level_period),
+                0,
+            );
+            let mut gains = [0f32; CHIPS];
+            for (j, g) in gains.iter_mut().enumerate() {
+                *g = (seen[j] - host[j]) / self.chips[j];
+            }
+            let mut sorted = gains;
+            sorted.sort_by(f32::total_cmp);
+            let median = sorted[CHIPS / 2].max(1e-6);
+            for g in gains.iter_mut() {
+                *g = g.clamp(0.5 * median, 2.0 * median);
+            }
+            self.gains = Some(gains);
+        }
+        let gains = self.gains.expect("measured above");
+        for j in 0..CHIPS {
+            let correction = (HOST_CANCEL * host[j] / gains[j]).clamp(-MAX_CANCEL, MAX_CANCEL);
+            self.adjusted[j] = self.chips[j] - correction;
+        }
+        self.tile = pattern::render(&self.adjusted, period);
+        self.add(image, bw);
+    }
+
+    /// Adds the tile, scaled by each block's amplitude.
+    fn add(&self, image: &mut Image, bw: usize) {
+        let (w, h) = (image.width, image.height);
+        let period = self.period;
         for y in 0..h {
             let tile_row = &self.tile[(y % period) * period..(y % period + 1) * period];
             let alpha_row = &self.smoothed[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];

@@ -107,6 +107,8 @@ pub struct RenderArgs {
     /// A recogniser other than the one `reel style train` made.
     #[arg(long)]
     pub recogniser: Option<PathBuf>,
+    #[command(flatten)]
+    pub sign: crate::provenance::SignArgs,
 }
 
 pub fn render(args: &RenderArgs, quiet: bool) -> Result {
@@ -119,6 +121,19 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
     let mut inputs = vec![args.story.as_path(), args.audio.as_path()];
     inputs.extend(pictures(&story).into_iter().map(|p| path_of(p).0));
     reel_core::output::check_distinct(&inputs, &[&args.output, &log])?;
+    // The film is made, not edited: its pictures and performance are its ingredients.
+    let provenance = crate::provenance::Provenance::new(
+        &args.sign,
+        "c2pa.created",
+        reel_credentials::SourceType::AlgorithmicMedia,
+        serde_json::json!({ "story": args.story.file_name().map(|n| n.to_string_lossy().to_string()) }),
+        inputs
+            .iter()
+            .map(|p| p.to_path_buf())
+            .filter(|p| p.is_file())
+            .collect(),
+        None,
+    )?;
     let job = RenderJob {
         story: &args.story,
         performance: &args.audio,
@@ -127,6 +142,8 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
         size: args.size.as_deref(),
         crf: args.crf,
         recogniser: args.recogniser.as_deref(),
+        seal: provenance.seal(),
+        watermark: Some(provenance.payload),
     };
     let bar = crate::progress::frames(None, "film", quiet);
     let rendered = reel_film::render::render(&job, |done, total| {
@@ -134,6 +151,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
     });
     bar.finish_and_clear();
     let rendered = rendered?;
+    provenance.report(quiet);
     if !quiet {
         let timeline = &rendered.timeline;
         print_decisions(&timeline.decisions);

@@ -50,5 +50,13 @@ pub fn run(args: &SetupArgs, quiet: bool) -> Result {
             );
         }
     }
+    // The signing identity for content credentials: made once, kept in the data directory.
+    reel_credentials::Identity::local()?;
+    if !quiet {
+        eprintln!(
+            "ok        {} (the local signing identity)",
+            reel_credentials::Identity::local_dir().display()
+        );
+    }
     Ok(())
 }
