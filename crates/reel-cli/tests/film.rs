@@ -204,6 +204,9 @@ fn the_render_is_deterministic_and_silence_and_noise_take_the_default() {
             s(audio),
             "-o",
             s(&out),
+            // One watermark id, so that the frames may be compared whole.
+            "--watermark-id",
+            "0123456789abcdef",
         ]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         out
