@@ -89,17 +89,30 @@ impl Whitener {
     /// Luma, halved `halvings` times, less its 3 x 3 mean, divided by the local RMS of that
     /// detail and clipped, so that busy texture does not drown the pattern.
     pub(crate) fn whiten(&mut self, image: &Image, halvings: usize) -> &[f32] {
-        let (mut w, mut h) = (image.width, image.height);
+        // Luma averaged over blocks of 2^halvings pixels, straight from the RGB.
+        let block = 1usize << halvings;
+        let (w, h) = (image.width >> halvings, image.height >> halvings);
+        let stride = image.width * 3;
+        let norm = 1.0 / (block * block) as f32;
         self.luma.clear();
-        self.luma.extend(
-            image.data.chunks_exact(3).map(|p| {
-                0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
-            }),
-        );
-        for _ in 0..halvings {
-            halve(&self.luma, w, h, &mut self.half);
-            std::mem::swap(&mut self.luma, &mut self.half);
-            (w, h) = (w / 2, h / 2);
+        self.luma.resize(w * h, 0.0);
+        self.half.clear();
+        self.half.resize(w, 0.0);
+        for y in 0..h {
+            self.half.fill(0.0);
+            let rows = &image.data[y * block * stride..(y + 1) * block * stride];
+            for row in rows.chunks_exact(stride) {
+                for (x, acc) in self.half.iter_mut().enumerate() {
+                    for p in row[x * block * 3..(x + 1) * block * 3].chunks_exact(3) {
+                        *acc += 0.299 * f32::from(p[0])
+                            + 0.587 * f32::from(p[1])
+                            + 0.114 * f32::from(p[2]);
+                    }
+                }
+            }
+            for (l, &a) in self.luma[y * w..(y + 1) * w].iter_mut().zip(&self.half) {
+                *l = a * norm;
+            }
         }
         box_mean(&self.luma, w, h, 1, &mut self.blur, &mut self.tmp);
         for (b, &l) in self.blur.iter_mut().zip(&self.luma) {
@@ -205,19 +218,6 @@ impl Detector {
             }
         }
         best
-    }
-}
-
-/// Halves a plane by averaging 2 x 2 blocks.
-fn halve(src: &[f32], w: usize, h: usize, out: &mut Vec<f32>) {
-    let (hw, hh) = (w / 2, h / 2);
-    out.clear();
-    out.resize(hw * hh, 0.0);
-    for y in 0..hh {
-        for x in 0..hw {
-            let i = 2 * y * w + 2 * x;
-            out[y * hw + x] = 0.25 * (src[i] + src[i + 1] + src[i + w] + src[i + w + 1]);
-        }
     }
 }
 

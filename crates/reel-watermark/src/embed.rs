@@ -120,15 +120,17 @@ impl Embedder {
             let tile_row = &self.tile[(y % period) * period..(y % period + 1) * period];
             let alpha_row = &self.smoothed[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];
             let row = &mut image.data[y * w * 3..(y + 1) * w * 3];
-            let mut tx = 0;
-            for (x, px) in row.chunks_exact_mut(3).enumerate() {
-                let d = alpha_row[x / BLOCK] * tile_row[tx];
-                tx += 1;
-                if tx == period {
-                    tx = 0;
-                }
-                for v in px.iter_mut() {
-                    *v = (f32::from(*v) + d).round().clamp(0.0, 255.0) as u8;
+            // One stretch of the row per repeat of the tile.
+            for (start, stretch) in row.chunks_mut(period * 3).enumerate() {
+                let x0 = start * period;
+                for (i, (px, &t)) in stretch.chunks_exact_mut(3).zip(tile_row).enumerate() {
+                    let d = alpha_row[(x0 + i) / BLOCK] * t;
+                    // The values are whole, so rounding the sum is adding the rounded amount;
+                    // the offset keeps the truncating cast a rounding one.
+                    let step = (d + 256.5) as i32 - 256;
+                    for v in px.iter_mut() {
+                        *v = (i32::from(*v) + step).clamp(0, 255) as u8;
+                    }
                 }
             }
         }
@@ -157,10 +159,16 @@ impl Embedder {
                 luma_row(y + 1, next);
             }
             let block_row = &mut self.activity[(y / BLOCK) * bw..(y / BLOCK + 1) * bw];
-            for x in 0..w {
-                let right = if x + 1 < w { cur[x + 1] } else { cur[x] };
-                let below = if y + 1 < h { next[x] } else { cur[x] };
-                block_row[x / BLOCK] += ((right - cur[x]).abs() + (below - cur[x]).abs()) as f32;
+            let below: &[i32] = if y + 1 < h { next } else { cur };
+            for (b, ((c, r), d)) in block_row.iter_mut().zip(
+                cur.chunks(BLOCK)
+                    .zip(cur[1..].chunks(BLOCK).chain(std::iter::once(&[][..])))
+                    .zip(below.chunks(BLOCK)),
+            ) {
+                // Across (to the right neighbour; the last column has none) and down.
+                let across: i32 = c.iter().zip(r).map(|(a, b)| (b - a).abs()).sum();
+                let down: i32 = c.iter().zip(d).map(|(a, b)| (b - a).abs()).sum();
+                *b += (across + down) as f32;
             }
             self.luma.swap(0, 1);
         }

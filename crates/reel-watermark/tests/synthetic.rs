@@ -30,3 +30,19 @@ fn finds_its_payload_on_untouched_frames() {
         assert_eq!(d.payload, Some(0xABCD_EF01_2345_6789), "{w}x{h}: {d:?}");
     }
 }
+
+#[test]
+#[ignore = "a timing probe, not a test: cargo test --release -- --ignored --nocapture"]
+fn marking_time_at_720p() {
+    let mut img = textured(1280, 720, 5);
+    let mut e = Embedder::new(1);
+    e.mark(&mut img);
+    let t = std::time::Instant::now();
+    for _ in 0..50 {
+        e.mark(&mut img);
+    }
+    eprintln!(
+        "marking 720p: {:.2} ms a frame",
+        t.elapsed().as_secs_f64() * 20.0
+    );
+}
