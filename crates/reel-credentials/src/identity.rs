@@ -47,7 +47,12 @@ impl Identity {
         let dir = Identity::local_dir();
         let (key, chain) = (dir.join(KEY), dir.join(CHAIN));
         if !key.exists() || !chain.exists() {
-            create(&dir)?;
+            // Two first runs at once would interleave a key and a chain: one makes it, the
+            // other waits and takes what it made.
+            let _lock = take_lock(&dir)?;
+            if !key.exists() || !chain.exists() {
+                create(&dir)?;
+            }
         }
         Identity::from_files(&chain, &key)
     }
@@ -80,6 +85,19 @@ impl Identity {
             ))
         })
     }
+}
+
+fn take_lock(dir: &Path) -> Result<reel_core::output::FolderLock, CredentialError> {
+    use reel_core::output::{FolderLock, OutputError};
+    for _ in 0..100 {
+        match FolderLock::take(dir) {
+            Err(OutputError::Busy { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            other => return Ok(other?),
+        }
+    }
+    Ok(FolderLock::take(dir)?)
 }
 
 fn owner_only(path: &Path, mode: u32) -> Result<(), CredentialError> {
