@@ -141,6 +141,18 @@ pub struct OutputArgs {
     pub sign: provenance::SignArgs,
 }
 
+impl OutputArgs {
+    /// The codec asked for with --codec, else the one `output`'s extension names.
+    pub fn codec_for(&self, output: &std::path::Path) -> failure::Result<reel_video::Codec> {
+        match &self.codec {
+            Some(c) => reel_video::Codec::parse(c).ok_or_else(|| {
+                failure::Failure::usage(format!("unknown codec {c}; use h264, h265, prores or png"))
+            }),
+            None => Ok(reel_video::Codec::for_path(output)?),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     interrupt::install();

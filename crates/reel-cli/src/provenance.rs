@@ -2,7 +2,7 @@
 //! content credentials naming what was done, signed by the user's identity.
 
 use std::hash::{BuildHasher, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
@@ -70,7 +70,7 @@ impl Provenance {
         action: &'static str,
         source_type: SourceType,
         parameters: Value,
-        sources: Vec<PathBuf>,
+        sources: &[&Path],
         consent: Option<Value>,
     ) -> Result<Provenance> {
         let payload = sign.watermark_id.unwrap_or_else(new_payload);
@@ -78,7 +78,12 @@ impl Provenance {
             action,
             source_type,
             parameters,
-            sources,
+            // Files only: a model's folder is read, but is no ingredient.
+            sources: sources
+                .iter()
+                .filter(|p| p.is_file())
+                .map(|p| p.to_path_buf())
+                .collect(),
             watermark: Some(payload),
             consent,
         };

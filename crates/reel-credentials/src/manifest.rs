@@ -5,7 +5,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use reel_core::output::{OutputError, Seal};
 use serde_json::{Value, json};
@@ -67,6 +67,8 @@ pub struct Sealer {
     credentials: Credentials,
     identity: Identity,
     notices: Mutex<Vec<String>>,
+    /// The sources' SHA-256, read once for all the files a job seals (a sequence's frames).
+    hashes: OnceLock<Result<Vec<String>, String>>,
 }
 
 impl Sealer {
@@ -75,6 +77,7 @@ impl Sealer {
             credentials,
             identity,
             notices: Mutex::new(Vec::new()),
+            hashes: OnceLock::new(),
         }
     }
 
@@ -112,14 +115,10 @@ impl Sealer {
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let mut actions = Vec::new();
-        let mut ingredient_ids = Vec::new();
-        for (i, _) in c.sources.iter().enumerate() {
-            ingredient_ids.push(format!("source-{i}"));
-        }
-        if c.action == "c2pa.edited" && !ingredient_ids.is_empty() {
+        if c.action == "c2pa.edited" && !c.sources.is_empty() {
             actions.push(json!({
                 "action": "c2pa.opened",
-                "parameters": { "ingredientIds": [ingredient_ids[0]] },
+                "parameters": { "ingredientIds": [ingredient_label(0)] },
             }));
         } else if c.action != "c2pa.created" {
             actions.push(
@@ -154,8 +153,18 @@ impl Sealer {
         let mut builder = c2pa::Builder::from_context(c2pa::Context::new())
             .with_definition(definition.to_string())
             .map_err(|e| failed(format!("the manifest: {e}")))?;
-        for (i, source) in c.sources.iter().enumerate() {
-            add_ingredient(&mut builder, source, &format!("source-{i}"), i == 0)
+        let hashes = self
+            .hashes
+            .get_or_init(|| {
+                c.sources
+                    .iter()
+                    .map(|p| sha256_file(p).map_err(|e| format!("{}: {e}", p.display())))
+                    .collect()
+            })
+            .as_ref()
+            .map_err(|e| failed(format!("reading an ingredient: {e}")))?;
+        for (i, (source, hash)) in c.sources.iter().zip(hashes).enumerate() {
+            add_ingredient(&mut builder, source, hash, &ingredient_label(i), i == 0)
                 .map_err(|e| failed(format!("ingredient {}: {e}", source.display())))?;
         }
         let signer = self.identity.signer()?;
@@ -208,9 +217,14 @@ impl Seal for Sealer {
 
 /// Adds a source as an ingredient: with its own credentials where it has them (kept, whoever
 /// made them), else with its hash; a source in a format C2PA does not read is described only.
+fn ingredient_label(index: usize) -> String {
+    format!("source-{index}")
+}
+
 fn add_ingredient(
     builder: &mut c2pa::Builder,
     source: &Path,
+    hash: &str,
     label: &str,
     parent: bool,
 ) -> Result<(), String> {
@@ -218,7 +232,6 @@ fn add_ingredient(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let hash = sha256_file(source).map_err(|e| e.to_string())?;
     let relationship = if parent { "parentOf" } else { "componentOf" };
     let format = format_for(source);
     let mut json = json!({

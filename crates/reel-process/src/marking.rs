@@ -5,11 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use reel_core::output::Seal;
-use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, VideoError};
+use reel_video::{Codec, Decoder, Frame};
 use reel_watermark::{Detection, Detector, Embedder};
 
 use crate::ProcessError;
-use crate::pipeline::Report;
+use crate::pipeline::{self, Report};
 
 /// Frames read when looking for the mark: the mark is the same on every frame, so a few
 /// seconds settle it, and a long file is not read to its end.
@@ -23,43 +23,17 @@ pub fn mark_file(
     crf: u8,
     seal: Option<Arc<dyn Seal>>,
     payload: u64,
-    mut progress: impl FnMut(u64, Option<u64>) -> bool,
+    progress: impl FnMut(u64, Option<u64>) -> bool,
 ) -> Result<Report, ProcessError> {
-    let mut decoder = Decoder::open(input)?;
-    let info = decoder.info().clone();
     let mut embedder = Embedder::new(payload);
-    let mut encoder: Option<Encoder> = None;
-    let mut frame = Frame::default();
-    let mut report = Report::default();
-    while decoder.next_frame(&mut frame)? {
-        embedder.mark(&mut frame.image);
-        if encoder.is_none() {
-            let mut settings = EncoderSettings::like_source(codec, &info).sealed(seal.clone());
-            settings.crf = crf;
-            encoder = Some(Encoder::create(
-                output,
-                frame.image.width,
-                frame.image.height,
-                &settings,
-            )?);
-        }
-        let enc = encoder.as_mut().expect("created above");
-        enc.write(&frame.image, frame.time)?;
-        report.frames += 1;
-        report.frames_edited += 1;
-        if reel_core::stop::requested() || !progress(report.frames, info.declared_frames) {
+    let mark = |frame: &mut Frame| {
+        if reel_core::stop::requested() {
             return Err(ProcessError::Cancelled);
         }
-    }
-    let Some(encoder) = encoder else {
-        return Err(VideoError::Unreadable {
-            path: input.to_path_buf(),
-            detail: "it holds no frames".into(),
-        }
-        .into());
+        embedder.mark(&mut frame.image);
+        Ok(true)
     };
-    encoder.finish()?;
-    Ok(report)
+    pipeline::stream(input, output, codec, crf, seal, mark, progress)
 }
 
 /// Looks for the mark in the first [`FRAMES_READ`] frames of `input`.

@@ -45,23 +45,47 @@ pub fn run(
     analysis: AnalyzerSettings,
     selection: &mut FaceSelection,
     chain: &mut Chain,
+    progress: impl FnMut(u64, Option<u64>) -> bool,
+) -> Result<Report, ProcessError> {
+    let mut analyzer = FaceAnalyzer::new(analysis)?;
+    stream(
+        input,
+        output,
+        codec,
+        crf,
+        seal,
+        |frame| {
+            let time = frame
+                .time
+                .map(|t| t.seconds())
+                .unwrap_or(frame.index as f64 / 25.0);
+            let faces = analyzer.analyze(&frame.image, time)?;
+            let chosen = selection.choose(&frame.image, faces)?;
+            chain.process(&mut frame.image, &chosen)?;
+            Ok(!chosen.is_empty())
+        },
+        progress,
+    )
+}
+
+/// Decodes `input`, hands every frame to `edit` (which says whether it changed it), and
+/// encodes the result into `output` with the source's audio and timing, labelled by `seal`.
+pub(crate) fn stream(
+    input: &Path,
+    output: &Path,
+    codec: Codec,
+    crf: u8,
+    seal: Option<Arc<dyn Seal>>,
+    mut edit: impl FnMut(&mut Frame) -> Result<bool, ProcessError>,
     mut progress: impl FnMut(u64, Option<u64>) -> bool,
 ) -> Result<Report, ProcessError> {
     let mut decoder = Decoder::open(input)?;
     let info = decoder.info().clone();
-    let mut analyzer = FaceAnalyzer::new(analysis)?;
     let mut encoder: Option<Encoder> = None;
     let mut frame = Frame::default();
     let mut report = Report::default();
     while decoder.next_frame(&mut frame)? {
-        let time = frame
-            .time
-            .map(|t| t.seconds())
-            .unwrap_or(frame.index as f64 / 25.0);
-        let faces = analyzer.analyze(&frame.image, time)?;
-        let chosen = selection.choose(&frame.image, faces)?;
-        report.frames_edited += u64::from(!chosen.is_empty());
-        chain.process(&mut frame.image, &chosen)?;
+        report.frames_edited += u64::from(edit(&mut frame)?);
         if encoder.is_none() {
             let mut settings = EncoderSettings::like_source(codec, &info).sealed(seal.clone());
             settings.crf = crf;

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use clap::Args;
 use reel_credentials::SourceType;
 use reel_process::{Chain, FaceSelection, Options, Watermark, pipeline};
-use reel_video::Codec;
 use serde_json::json;
 
 use crate::failure::{Failure, Result};
@@ -351,11 +350,7 @@ fn run_reading(
         "c2pa.edited",
         SourceType::CompositeWithTrainedAlgorithmicMedia,
         record,
-        inputs
-            .iter()
-            .map(|p| p.to_path_buf())
-            .filter(|p| p.is_file())
-            .collect(),
+        &inputs,
         consent,
     )?;
     if let Some(sheet) = &args.compare {
@@ -387,12 +382,7 @@ fn run_reading(
         .as_ref()
         .expect("clap requires --output without --compare");
     reel_core::output::check_distinct(&inputs, &[output])?;
-    let codec = match &args.output_args.codec {
-        Some(c) => Codec::parse(c).ok_or_else(|| {
-            Failure::usage(format!("unknown codec {c}; use h264, h265, prores or png"))
-        })?,
-        None => Codec::for_path(output)?,
-    };
+    let codec = args.output_args.codec_for(output)?;
     let bar = progress::frames(None, &chain.names().join("+"), quiet);
     let mut chain = chain.then(Watermark::new(provenance.payload));
     let report = pipeline::run(

@@ -127,11 +127,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
         "c2pa.created",
         reel_credentials::SourceType::AlgorithmicMedia,
         serde_json::json!({ "story": args.story.file_name().map(|n| n.to_string_lossy().to_string()) }),
-        inputs
-            .iter()
-            .map(|p| p.to_path_buf())
-            .filter(|p| p.is_file())
-            .collect(),
+        &inputs,
         None,
     )?;
     let job = RenderJob {

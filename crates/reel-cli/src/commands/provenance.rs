@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 use reel_credentials::{SourceType, State};
 use reel_process::marking;
-use reel_video::Codec;
 use serde_json::{Value, json};
 
 use crate::failure::{Failure, Result};
@@ -183,12 +182,7 @@ fn describe_consent(c: &Value) -> String {
 
 pub fn mark(args: &MarkArgs, quiet: bool) -> Result {
     reel_core::output::check_distinct(&[&args.input], &[&args.output])?;
-    let codec = match &args.output_args.codec {
-        Some(c) => Codec::parse(c).ok_or_else(|| {
-            Failure::usage(format!("unknown codec {c}; use h264, h265, prores or png"))
-        })?,
-        None => Codec::for_path(&args.output)?,
-    };
+    let codec = args.output_args.codec_for(&args.output)?;
     let source_type = if args.generated {
         SourceType::TrainedAlgorithmicMedia
     } else {
@@ -199,7 +193,7 @@ pub fn mark(args: &MarkArgs, quiet: bool) -> Result {
         "c2pa.watermarked",
         source_type,
         json!({ "note": "labelled by reel mark; made elsewhere" }),
-        vec![args.input.clone()],
+        &[&args.input],
         None,
     )?;
     let bar = progress::frames(None, "mark", quiet);
