@@ -6,9 +6,13 @@
 //! - [`schedulers`]: the noise schedules and their steps (UniPC multistep, flow-matching Euler);
 //! - [`pipelines`]: text to video, image to video, and the clip operations built on them.
 //!
-//! The compute runs on `reel-runtime`'s device layer, which the swap training shares. Nothing
-//! is built here yet: this crate fixes where the engine goes.
+//! The compute runs on candle, on `reel-runtime`'s device (the CPU, or CUDA with the `cuda`
+//! feature), the same device layer the swap training uses.
 
+pub mod error;
 pub mod models;
 pub mod pipelines;
 pub mod schedulers;
+pub mod weights;
+
+pub use error::{DiffusionError, Result};

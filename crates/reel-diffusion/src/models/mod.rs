@@ -1,1 +1,4 @@
 //! The networks, one a file, each reading its weights by the names diffusers gives them.
+
+pub mod layers;
+pub mod wan_transformer;

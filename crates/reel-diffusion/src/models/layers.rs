@@ -1,0 +1,150 @@
+//! The layers the networks share, each reading its weights by the diffusers name of its module.
+
+use candle_core::{DType, Tensor};
+
+use crate::error::Result;
+use crate::weights::Weights;
+
+/// `torch.nn.Linear`, its weight stored transposed once at load so that every call is one
+/// plain matrix product over all leading dimensions.
+pub struct Linear {
+    weight_t: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    pub fn load(w: &Weights, prefix: &str, input: usize, output: usize) -> Result<Self> {
+        let weight = w.get(&format!("{prefix}.weight"), &[output, input])?;
+        let bias = w.get(&format!("{prefix}.bias"), &[output])?;
+        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias: Some(bias) })
+    }
+
+    pub fn load_no_bias(w: &Weights, prefix: &str, input: usize, output: usize) -> Result<Self> {
+        let weight = w.get(&format!("{prefix}.weight"), &[output, input])?;
+        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias: None })
+    }
+
+    /// From a weight (output, input) and a bias.
+    pub fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
+        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let input = dims[dims.len() - 1];
+        let rows = x.elem_count() / input;
+        let flat = x.reshape((rows, input))?.matmul(&self.weight_t)?;
+        let flat = match &self.bias {
+            Some(b) => flat.broadcast_add(b)?,
+            None => flat,
+        };
+        let mut shape = dims.to_vec();
+        *shape.last_mut().unwrap() = flat.dim(1)?;
+        Ok(flat.reshape(shape)?)
+    }
+}
+
+/// `LayerNorm` over the last dimension, computed in f32 as diffusers' `FP32LayerNorm` does, with
+/// or without its affine weights.
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub fn load(w: &Weights, prefix: &str, dim: usize, eps: f64) -> Result<Self> {
+        Ok(LayerNorm {
+            weight: w.get_as(&format!("{prefix}.weight"), &[dim], DType::F32)?,
+            bias: w.get_as(&format!("{prefix}.bias"), &[dim], DType::F32)?,
+            eps: eps as f32,
+        })
+    }
+
+    pub fn plain(w: &Weights, dim: usize, eps: f64) -> Result<Self> {
+        Ok(LayerNorm {
+            weight: Tensor::ones(dim, DType::F32, w.device())?,
+            bias: Tensor::zeros(dim, DType::F32, w.device())?,
+            eps: eps as f32,
+        })
+    }
+
+    /// The normalised `x` in f32.
+    pub fn forward_f32(&self, x: &Tensor) -> Result<Tensor> {
+        let x = x.to_dtype(DType::F32)?.contiguous()?;
+        Ok(candle_nn::ops::layer_norm(&x, &self.weight, &self.bias, self.eps)?)
+    }
+}
+
+/// `torch.nn.RMSNorm` over the last dimension (in f32, then back to the input's dtype).
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f32,
+}
+
+impl RmsNorm {
+    pub fn load(w: &Weights, prefix: &str, dim: usize, eps: f64) -> Result<Self> {
+        Ok(RmsNorm {
+            weight: w.get_as(&format!("{prefix}.weight"), &[dim], DType::F32)?,
+            eps: eps as f32,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dtype = x.dtype();
+        let x = x.to_dtype(DType::F32)?.contiguous()?;
+        Ok(candle_nn::ops::rms_norm(&x, &self.weight, self.eps)?.to_dtype(dtype)?)
+    }
+}
+
+/// Softmax attention of `q` (batch, heads, tokens, head_dim) over `k`, `v` (batch, heads, keys,
+/// head_dim), scaled by 1/sqrt(head_dim). Queries go in blocks, so the score matrix of a long
+/// video (tens of thousands of tokens) never exists whole.
+pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+    let (_, _, tokens, head_dim) = q.dims4()?;
+    let keys = k.dim(2)?;
+    let q = (q * (1.0 / (head_dim as f64).sqrt()))?;
+    let kt = k.t()?;
+    // About 64 MiB of scores per block for each batch row and head.
+    let block = (16 << 20) / keys.max(1);
+    let block = block.clamp(64, tokens.max(64));
+    if block >= tokens {
+        let p = candle_nn::ops::softmax_last_dim(&q.matmul(&kt)?)?;
+        return Ok(p.matmul(v)?);
+    }
+    let mut parts = Vec::with_capacity(tokens.div_ceil(block));
+    let mut start = 0;
+    while start < tokens {
+        let len = block.min(tokens - start);
+        let qb = q.narrow(2, start, len)?;
+        let p = candle_nn::ops::softmax_last_dim(&qb.matmul(&kt)?)?;
+        parts.push(p.matmul(v)?);
+        start += len;
+    }
+    Ok(Tensor::cat(&parts, 2)?)
+}
+
+/// `(1 + scale) * x + shift`, the adaptive norm's modulation, broadcasting the tables over tokens.
+pub fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
+    Ok(x.broadcast_mul(&(scale + 1.0)?)?.broadcast_add(shift)?)
+}
+
+/// The tanh approximation of GELU (`gelu-approximate`, `gelu_tanh`).
+pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
+    Ok(x.gelu()?)
+}
+
+/// The exact (erf) GELU.
+pub fn gelu(x: &Tensor) -> Result<Tensor> {
+    Ok(x.gelu_erf()?)
+}
+
+pub fn silu(x: &Tensor) -> Result<Tensor> {
+    Ok(x.silu()?)
+}
+
+/// The `n` tables stacked along `dim` of `x`, each with that dimension dropped.
+pub fn tables(x: &Tensor, n: usize, dim: usize) -> Result<Vec<Tensor>> {
+    let size = x.dim(dim)? / n;
+    (0..n).map(|i| Ok(x.narrow(dim, i * size, size)?.squeeze(dim)?)).collect()
+}

@@ -1,0 +1,116 @@
+"""Builds the small random Wan models and the diffusers outputs that reel-diffusion's parity
+tests compare against (crates/reel-diffusion/tests/fixtures). Every weight is drawn at random,
+including the ones diffusers initialises to zero, so that every path of the network shows in
+the outputs. Run it in an environment with torch, diffusers and safetensors:
+
+    python -m venv .venv-wan && .venv-wan/bin/pip install torch diffusers transformers safetensors
+    .venv-wan/bin/python tools/reference/wan_fixtures.py
+"""
+
+import json
+import pathlib
+
+import torch
+from diffusers import (
+    FlowMatchEulerDiscreteScheduler,
+    UniPCMultistepScheduler,
+    WanTransformer3DModel,
+)
+from safetensors.torch import save_file
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "crates" / "reel-diffusion" / "tests" / "fixtures"
+
+
+def randomise(module, generator):
+    """Every parameter drawn from N(0, 1/fan_in) (vectors: around 1 for norm weights)."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            fan_in = p.shape[-1] if p.dim() > 1 else 1
+            if p.dim() == 5:  # Conv3d: in_channels x kernel
+                fan_in = p[0].numel()
+            if p.dim() == 1 and "norm" in name and name.endswith("weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn(p.shape, generator=generator))
+            else:
+                p.copy_(torch.randn(p.shape, generator=generator) / fan_in**0.5)
+
+
+def tiny_transformer(folder, generator, **extra):
+    config = dict(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=24,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=32,
+        ffn_dim=96,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        eps=1e-6,
+        rope_max_seq_len=64,
+    )
+    config.update(extra)
+    model = WanTransformer3DModel(**config).eval()
+    randomise(model, generator)
+    model.save_pretrained(folder, safe_serialization=True)
+    return model
+
+
+def transformer_fixtures(generator):
+    # Text to video: a batch of two (a prompt and a negative prompt at different timesteps).
+    model = tiny_transformer(FIXTURES / "wan-t2v" / "transformer", generator)
+    latents = torch.randn(2, 16, 3, 8, 12, generator=generator)
+    timestep = torch.tensor([999.0, 437.25])
+    text = torch.randn(2, 7, 32, generator=generator)
+    with torch.no_grad():
+        out = model(latents, timestep, text, return_dict=False)[0]
+        # Per-token timesteps (Wan2.2 TI2V's expand_timesteps): the first frame's tokens at 0.
+        tokens = 3 * 4 * 6
+        per_token = torch.full((2, tokens), 611.0)
+        per_token[:, : 4 * 6] = 0.0
+        out_per_token = model(latents, per_token, text, return_dict=False)[0]
+    save_file(
+        {
+            "latents": latents,
+            "timestep": timestep,
+            "text": text,
+            "output": out,
+            "per_token_timestep": per_token,
+            "per_token_output": out_per_token,
+        },
+        FIXTURES / "wan-t2v" / "transformer_io.safetensors",
+    )
+
+    # Image to video (Wan2.1 I2V-14B's layout): image tokens through their own keys and values.
+    model = tiny_transformer(
+        FIXTURES / "wan-i2v" / "transformer",
+        generator,
+        in_channels=36,
+        image_dim=40,
+        added_kv_proj_dim=48,
+    )
+    latents = torch.randn(1, 36, 2, 4, 6, generator=generator)
+    timestep = torch.tensor([750.0])
+    text = torch.randn(1, 512, 32, generator=generator)
+    image = torch.randn(1, 5, 40, generator=generator)
+    with torch.no_grad():
+        out = model(latents, timestep, text, encoder_hidden_states_image=image, return_dict=False)[0]
+    save_file(
+        {"latents": latents, "timestep": timestep, "text": text, "image": image, "output": out},
+        FIXTURES / "wan-i2v" / "transformer_io.safetensors",
+    )
+
+
+def main():
+    generator = torch.Generator().manual_seed(20261201)
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    transformer_fixtures(generator)
+    print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
