@@ -62,7 +62,7 @@ def tiny_transformer(folder, generator, **extra):
 
 def transformer_fixtures(generator):
     # Text to video: a batch of two (a prompt and a negative prompt at different timesteps).
-    model = tiny_transformer(FIXTURES / "wan-t2v" / "transformer", generator)
+    model = t2v = tiny_transformer(FIXTURES / "wan-t2v" / "transformer", generator)
     latents = torch.randn(2, 16, 3, 8, 12, generator=generator)
     timestep = torch.tensor([999.0, 437.25])
     text = torch.randn(2, 7, 32, generator=generator)
@@ -103,12 +103,82 @@ def transformer_fixtures(generator):
         {"latents": latents, "timestep": timestep, "text": text, "image": image, "output": out},
         FIXTURES / "wan-i2v" / "transformer_io.safetensors",
     )
+    return t2v
+
+
+# Wan2.1's published scheduler config (the 480p models' shift).
+WAN_UNIPC = dict(
+    num_train_timesteps=1000,
+    solver_order=2,
+    prediction_type="flow_prediction",
+    use_flow_sigmas=True,
+    flow_shift=3.0,
+    solver_type="bh2",
+    lower_order_final=True,
+    final_sigmas_type="zero",
+)
+
+
+def scheduler_fixtures(generator):
+    cases = {
+        "unipc": UniPCMultistepScheduler(**WAN_UNIPC),
+        "unipc-order3-bh1": UniPCMultistepScheduler(**{**WAN_UNIPC, "solver_order": 3, "solver_type": "bh1", "flow_shift": 5.0}),
+        "euler": FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=5.0),
+    }
+    steps = 9
+    for name, scheduler in cases.items():
+        folder = FIXTURES / "schedulers" / name
+        scheduler.save_pretrained(folder)
+        scheduler.set_timesteps(steps)
+        sample = torch.randn(1, 16, 2, 4, 4, generator=generator)
+        record = {"initial": sample.clone(), "timesteps": scheduler.timesteps.to(torch.float32), "sigmas": scheduler.sigmas.to(torch.float32)}
+        for i, t in enumerate(scheduler.timesteps):
+            # A stand-in for the model: a fixed random velocity with a part that follows the sample.
+            output = torch.randn(sample.shape, generator=generator) + 0.5 * sample
+            record[f"output.{i}"] = output
+            sample = scheduler.step(output, t, sample, return_dict=False)[0]
+            record[f"sample.{i}"] = sample.clone()
+        save_file(record, folder / "steps.safetensors")
+
+
+def denoise_fixtures(transformer, generator):
+    """The whole denoising loop of WanPipeline (guidance, both schedulers) from fixed latents
+    and fixed text states, on the small T2V transformer."""
+    from diffusers import WanPipeline
+
+    latents = torch.randn(1, 16, 3, 8, 12, generator=generator)
+    prompt = torch.randn(1, 12, 32, generator=generator)
+    negative = torch.randn(1, 12, 32, generator=generator)
+    record = {"latents": latents, "prompt": prompt, "negative": negative}
+    schedulers = {
+        "unipc": UniPCMultistepScheduler(**WAN_UNIPC),
+        "euler": FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0),
+    }
+    for name, scheduler in schedulers.items():
+        pipe = WanPipeline(tokenizer=None, text_encoder=None, vae=None, scheduler=scheduler, transformer=transformer)
+        with torch.no_grad():
+            out = pipe(
+                prompt_embeds=prompt,
+                negative_prompt_embeds=negative,
+                latents=latents.clone(),
+                height=64,
+                width=96,
+                num_frames=9,
+                num_inference_steps=6,
+                guidance_scale=5.0,
+                output_type="latent",
+                return_dict=False,
+            )[0]
+        record[f"{name}.denoised"] = out
+    save_file(record, FIXTURES / "wan-t2v" / "denoise.safetensors")
 
 
 def main():
     generator = torch.Generator().manual_seed(20261201)
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    transformer_fixtures(generator)
+    t2v = transformer_fixtures(generator)
+    scheduler_fixtures(generator)
+    denoise_fixtures(t2v, generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

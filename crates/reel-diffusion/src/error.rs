@@ -20,7 +20,10 @@ pub enum DiffusionError {
 
 impl DiffusionError {
     pub(crate) fn model(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
-        DiffusionError::Model { path: path.into(), detail: detail.into() }
+        DiffusionError::Model {
+            path: path.into(),
+            detail: detail.into(),
+        }
     }
 }
 

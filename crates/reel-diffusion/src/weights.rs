@@ -37,7 +37,12 @@ impl Weights {
         // changed underneath a running job is the user's doing, as with any mapped model.
         let files = unsafe { MmapedSafetensors::multi(&paths) }
             .map_err(|e| DiffusionError::model(folder, format!("unreadable weights: {e}")))?;
-        Ok(Weights { folder: folder.to_path_buf(), files, device: device.clone(), dtype })
+        Ok(Weights {
+            folder: folder.to_path_buf(),
+            files,
+            device: device.clone(),
+            dtype,
+        })
     }
 
     pub fn device(&self) -> &Device {
@@ -62,7 +67,10 @@ impl Weights {
         if view.shape() != shape {
             return Err(DiffusionError::model(
                 &self.folder,
-                format!("tensor {name} is {:?}, the config says {shape:?}", view.shape()),
+                format!(
+                    "tensor {name} is {:?}, the config says {shape:?}",
+                    view.shape()
+                ),
             ));
         }
         let tensor = self
@@ -118,7 +126,10 @@ pub fn read_config<T: serde::de::DeserializeOwned>(folder: &Path, class: &str) -
             ));
         }
         None => {
-            return Err(DiffusionError::model(&path, format!("no _class_name (expected {class})")));
+            return Err(DiffusionError::model(
+                &path,
+                format!("no _class_name (expected {class})"),
+            ));
         }
     }
     serde_json::from_value(json).map_err(|e| DiffusionError::model(&path, format!("{class}: {e}")))

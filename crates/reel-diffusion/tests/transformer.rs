@@ -10,40 +10,72 @@ use reel_diffusion::models::wan_transformer::WanTransformer;
 
 #[test]
 fn text_to_video_matches_diffusers() {
-    let model = WanTransformer::load(&fixture("wan-t2v/transformer"), &Device::Cpu, DType::F32).unwrap();
+    let model =
+        WanTransformer::load(&fixture("wan-t2v/transformer"), &Device::Cpu, DType::F32).unwrap();
     let io = tensors("wan-t2v/transformer_io.safetensors");
-    let out = model.forward(&io["latents"], &io["timestep"], &io["text"], None).unwrap();
+    let out = model
+        .forward(&io["latents"], &io["timestep"], &io["text"], None)
+        .unwrap();
     let (max, relative) = difference(&out, &io["output"]);
     eprintln!("t2v: max difference {max:e} ({relative:e} of the output's range)");
-    assert!(relative < 1e-5, "max difference {max} ({relative} of the output's range)");
+    assert!(
+        relative < 1e-5,
+        "max difference {max} ({relative} of the output's range)"
+    );
     // The per-token case differs from it by far more: the comparison can tell.
     assert!(difference(&out, &io["per_token_output"]).1 > 1e-2);
 
     // Wan2.2's per-token timesteps: the conditioning frame's tokens at t = 0.
-    let out = model.forward(&io["latents"], &io["per_token_timestep"], &io["text"], None).unwrap();
+    let out = model
+        .forward(&io["latents"], &io["per_token_timestep"], &io["text"], None)
+        .unwrap();
     let (max, relative) = difference(&out, &io["per_token_output"]);
-    assert!(relative < 1e-5, "per-token: max difference {max} ({relative})");
+    assert!(
+        relative < 1e-5,
+        "per-token: max difference {max} ({relative})"
+    );
 }
 
 #[test]
 fn image_to_video_matches_diffusers() {
-    let model = WanTransformer::load(&fixture("wan-i2v/transformer"), &Device::Cpu, DType::F32).unwrap();
+    let model =
+        WanTransformer::load(&fixture("wan-i2v/transformer"), &Device::Cpu, DType::F32).unwrap();
     let io = tensors("wan-i2v/transformer_io.safetensors");
-    let out = model.forward(&io["latents"], &io["timestep"], &io["text"], Some(&io["image"])).unwrap();
+    let out = model
+        .forward(
+            &io["latents"],
+            &io["timestep"],
+            &io["text"],
+            Some(&io["image"]),
+        )
+        .unwrap();
     let (max, relative) = difference(&out, &io["output"]);
-    assert!(relative < 1e-5, "max difference {max} ({relative} of the output's range)");
+    assert!(
+        relative < 1e-5,
+        "max difference {max} ({relative} of the output's range)"
+    );
 }
 
 #[test]
 fn wrong_inputs_are_refused_by_name() {
-    let model = WanTransformer::load(&fixture("wan-t2v/transformer"), &Device::Cpu, DType::F32).unwrap();
+    let model =
+        WanTransformer::load(&fixture("wan-t2v/transformer"), &Device::Cpu, DType::F32).unwrap();
     let io = tensors("wan-t2v/transformer_io.safetensors");
     // A latent that does not divide into 2x2 patches.
     let odd = io["latents"].narrow(4, 0, 11).unwrap();
-    let err = model.forward(&odd, &io["timestep"], &io["text"], None).unwrap_err();
+    let err = model
+        .forward(&odd, &io["timestep"], &io["text"], None)
+        .unwrap_err();
     assert!(matches!(err, DiffusionError::Usage(_)), "{err}");
     // An image given to a text-to-video model.
-    let err = model.forward(&io["latents"], &io["timestep"], &io["text"], Some(&io["text"])).unwrap_err();
+    let err = model
+        .forward(
+            &io["latents"],
+            &io["timestep"],
+            &io["text"],
+            Some(&io["text"]),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("takes no image"), "{err}");
     // The image model's folder read as another family's config.
     let err = match WanTransformer::load(&fixture("wan-t2v"), &Device::Cpu, DType::F32) {

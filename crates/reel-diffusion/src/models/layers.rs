@@ -16,17 +16,26 @@ impl Linear {
     pub fn load(w: &Weights, prefix: &str, input: usize, output: usize) -> Result<Self> {
         let weight = w.get(&format!("{prefix}.weight"), &[output, input])?;
         let bias = w.get(&format!("{prefix}.bias"), &[output])?;
-        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias: Some(bias) })
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias: Some(bias),
+        })
     }
 
     pub fn load_no_bias(w: &Weights, prefix: &str, input: usize, output: usize) -> Result<Self> {
         let weight = w.get(&format!("{prefix}.weight"), &[output, input])?;
-        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias: None })
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias: None,
+        })
     }
 
     /// From a weight (output, input) and a bias.
     pub fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
-        Ok(Linear { weight_t: weight.t()?.contiguous()?, bias })
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias,
+        })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -72,7 +81,12 @@ impl LayerNorm {
     /// The normalised `x` in f32.
     pub fn forward_f32(&self, x: &Tensor) -> Result<Tensor> {
         let x = x.to_dtype(DType::F32)?.contiguous()?;
-        Ok(candle_nn::ops::layer_norm(&x, &self.weight, &self.bias, self.eps)?)
+        Ok(candle_nn::ops::layer_norm(
+            &x,
+            &self.weight,
+            &self.bias,
+            self.eps,
+        )?)
     }
 }
 
@@ -146,5 +160,7 @@ pub fn silu(x: &Tensor) -> Result<Tensor> {
 /// The `n` tables stacked along `dim` of `x`, each with that dimension dropped.
 pub fn tables(x: &Tensor, n: usize, dim: usize) -> Result<Vec<Tensor>> {
     let size = x.dim(dim)? / n;
-    (0..n).map(|i| Ok(x.narrow(dim, i * size, size)?.squeeze(dim)?)).collect()
+    (0..n)
+        .map(|i| Ok(x.narrow(dim, i * size, size)?.squeeze(dim)?))
+        .collect()
 }

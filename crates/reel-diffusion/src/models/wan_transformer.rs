@@ -95,7 +95,9 @@ impl WanTransformerConfig {
     }
 
     pub fn out_channels(&self) -> usize {
-        self.out_channels.filter(|&c| c > 0).unwrap_or(self.in_channels)
+        self.out_channels
+            .filter(|&c| c > 0)
+            .unwrap_or(self.in_channels)
     }
 }
 
@@ -120,20 +122,22 @@ impl WanTransformer {
     pub fn load(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
         let config: WanTransformerConfig = read_config(folder, "WanTransformer3DModel")?;
         let w = Weights::open(folder, "diffusion_pytorch_model", device, dtype)?;
-        Self::from_weights(config, &w)
-            .map_err(|e| match e {
-                DiffusionError::Model { .. } => e,
-                other => DiffusionError::model(folder, other.to_string()),
-            })
+        Self::from_weights(config, &w).map_err(|e| match e {
+            DiffusionError::Model { .. } => e,
+            other => DiffusionError::model(folder, other.to_string()),
+        })
     }
 
     pub fn from_weights(config: WanTransformerConfig, w: &Weights) -> Result<Self> {
         let c = &config;
         let dim = c.inner_dim();
-        if c.attention_head_dim % 2 != 0 || c.attention_head_dim < 6 {
+        if !c.attention_head_dim.is_multiple_of(2) || c.attention_head_dim < 6 {
             return Err(DiffusionError::model(
                 "config.json",
-                format!("attention_head_dim {} cannot carry 3D rotary positions", c.attention_head_dim),
+                format!(
+                    "attention_head_dim {} cannot carry 3D rotary positions",
+                    c.attention_head_dim
+                ),
             ));
         }
         match c.qk_norm.as_deref() {
@@ -162,11 +166,31 @@ impl WanTransformer {
         let out = c.out_channels() * pt * ph * pw;
         Ok(WanTransformer {
             patch_embedding,
-            time_embedder_1: Linear::load(w, "condition_embedder.time_embedder.linear_1", c.freq_dim, dim)?,
-            time_embedder_2: Linear::load(w, "condition_embedder.time_embedder.linear_2", dim, dim)?,
+            time_embedder_1: Linear::load(
+                w,
+                "condition_embedder.time_embedder.linear_1",
+                c.freq_dim,
+                dim,
+            )?,
+            time_embedder_2: Linear::load(
+                w,
+                "condition_embedder.time_embedder.linear_2",
+                dim,
+                dim,
+            )?,
             time_proj: Linear::load(w, "condition_embedder.time_proj", dim, 6 * dim)?,
-            text_embedder_1: Linear::load(w, "condition_embedder.text_embedder.linear_1", c.text_dim, dim)?,
-            text_embedder_2: Linear::load(w, "condition_embedder.text_embedder.linear_2", dim, dim)?,
+            text_embedder_1: Linear::load(
+                w,
+                "condition_embedder.text_embedder.linear_1",
+                c.text_dim,
+                dim,
+            )?,
+            text_embedder_2: Linear::load(
+                w,
+                "condition_embedder.text_embedder.linear_2",
+                dim,
+                dim,
+            )?,
             image_embedder,
             blocks,
             norm_out: LayerNorm::plain(w, dim, c.eps)?,
@@ -244,9 +268,11 @@ impl WanTransformer {
             )));
         }
         let sinusoid = timestep_embedding(&timestep.flatten_all()?, c.freq_dim)?;
-        let temb = self
-            .time_embedder_2
-            .forward(&silu(&self.time_embedder_1.forward(&sinusoid.to_dtype(self.dtype)?)?)?)?;
+        let temb = self.time_embedder_2.forward(&silu(
+            &self
+                .time_embedder_1
+                .forward(&sinusoid.to_dtype(self.dtype)?)?,
+        )?)?;
         let modulation = self
             .time_proj
             .forward(&silu(&temb)?)?
@@ -262,12 +288,16 @@ impl WanTransformer {
                 c.text_dim
             )));
         }
-        let text = self.text_embedder_2.forward(&gelu_tanh(&self.text_embedder_1.forward(&text)?)?)?;
+        let text = self
+            .text_embedder_2
+            .forward(&gelu_tanh(&self.text_embedder_1.forward(&text)?)?)?;
         let image = match (&self.image_embedder, image) {
             (Some(embedder), Some(image)) => Some(embedder.forward(&image.to_dtype(self.dtype)?)?),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(DiffusionError::Usage("this model needs an encoded image".into()));
+                return Err(DiffusionError::Usage(
+                    "this model needs an encoded image".into(),
+                ));
             }
             (None, Some(_)) => {
                 return Err(DiffusionError::Usage("this model takes no image".into()));
@@ -278,16 +308,20 @@ impl WanTransformer {
             x = block.forward(&x, &text, image.as_ref(), &modulation, &cos, &sin)?;
         }
 
-        let table = self.scale_shift_table.unsqueeze(0)?.broadcast_add(&temb.unsqueeze(2)?)?;
+        let table = self
+            .scale_shift_table
+            .unsqueeze(0)?
+            .broadcast_add(&temb.unsqueeze(2)?)?;
         let [shift, scale] = <[Tensor; 2]>::try_from(tables(&table, 2, 2)?).expect("two tables");
         let x = modulate(&self.norm_out.forward_f32(&x)?, &shift, &scale)?.to_dtype(self.dtype)?;
         let x = self.proj_out.forward(&x)?;
         let out = c.out_channels();
-        Ok(x
-            .reshape(vec![batch, grid.0, grid.1, grid.2, pt, ph, pw, out])?
-            .permute(vec![0, 7, 1, 4, 2, 5, 3, 6])?
-            .contiguous()?
-            .reshape((batch, out, frames, height, width))?)
+        Ok(
+            x.reshape(vec![batch, grid.0, grid.1, grid.2, pt, ph, pw, out])?
+                .permute(vec![0, 7, 1, 4, 2, 5, 3, 6])?
+                .contiguous()?
+                .reshape((batch, out, frames, height, width))?,
+        )
     }
 }
 
@@ -314,11 +348,20 @@ impl Block {
             } else {
                 None
             },
-            cross_attention: Attention::load(w, &format!("{prefix}.attn2"), c, c.added_kv_proj_dim)?,
+            cross_attention: Attention::load(
+                w,
+                &format!("{prefix}.attn2"),
+                c,
+                c.added_kv_proj_dim,
+            )?,
             norm3: LayerNorm::plain(w, dim, c.eps)?,
             ffn_in: Linear::load(w, &format!("{prefix}.ffn.net.0.proj"), dim, c.ffn_dim)?,
             ffn_out: Linear::load(w, &format!("{prefix}.ffn.net.2"), c.ffn_dim, dim)?,
-            scale_shift_table: w.get_as(&format!("{prefix}.scale_shift_table"), &[1, 6, dim], DType::F32)?,
+            scale_shift_table: w.get_as(
+                &format!("{prefix}.scale_shift_table"),
+                &[1, 6, dim],
+                DType::F32,
+            )?,
         })
     }
 
@@ -332,12 +375,17 @@ impl Block {
         sin: &Tensor,
     ) -> Result<Tensor> {
         let dtype = x.dtype();
-        let table = self.scale_shift_table.unsqueeze(0)?.broadcast_add(modulation)?;
+        let table = self
+            .scale_shift_table
+            .unsqueeze(0)?
+            .broadcast_add(modulation)?;
         let [shift, scale, gate, c_shift, c_scale, c_gate] =
             <[Tensor; 6]>::try_from(tables(&table, 6, 2)?).expect("six tables");
 
         let h = modulate(&self.norm1.forward_f32(x)?, &shift, &scale)?.to_dtype(dtype)?;
-        let attended = self.self_attention.forward(&h, None, None, Some((cos, sin)))?;
+        let attended = self
+            .self_attention
+            .forward(&h, None, None, Some((cos, sin)))?;
         let x = (x.to_dtype(DType::F32)? + attended.to_dtype(DType::F32)?.broadcast_mul(&gate)?)?
             .to_dtype(dtype)?;
 
@@ -348,9 +396,13 @@ impl Block {
         let x = (&x + self.cross_attention.forward(&h, Some(text), image, None)?)?;
 
         let h = modulate(&self.norm3.forward_f32(&x)?, &c_shift, &c_scale)?.to_dtype(dtype)?;
-        let ff = self.ffn_out.forward(&gelu_tanh(&self.ffn_in.forward(&h)?)?)?;
-        Ok((x.to_dtype(DType::F32)? + ff.to_dtype(DType::F32)?.broadcast_mul(&c_gate)?)?
-            .to_dtype(dtype)?)
+        let ff = self
+            .ffn_out
+            .forward(&gelu_tanh(&self.ffn_in.forward(&h)?)?)?;
+        Ok(
+            (x.to_dtype(DType::F32)? + ff.to_dtype(DType::F32)?.broadcast_mul(&c_gate)?)?
+                .to_dtype(dtype)?,
+        )
     }
 }
 
@@ -406,7 +458,9 @@ impl Attention {
     /// (b, tokens, dim) → (b, heads, tokens, head_dim).
     fn split_heads(&self, x: &Tensor) -> Result<Tensor> {
         let (b, s, dim) = x.dims3()?;
-        Ok(x.reshape((b, s, self.heads, dim / self.heads))?.transpose(1, 2)?.contiguous()?)
+        Ok(x.reshape((b, s, self.heads, dim / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()?)
     }
 
     fn forward(
@@ -493,7 +547,10 @@ pub fn timestep_embedding(timesteps: &Tensor, dim: usize) -> Result<Tensor> {
         .map(|i| (-(10000f32.ln()) * i as f32 / half as f32).exp())
         .collect();
     let freqs = Tensor::from_vec(freqs, (1, half), device)?;
-    let args = timesteps.to_dtype(DType::F32)?.unsqueeze(1)?.broadcast_mul(&freqs)?;
+    let args = timesteps
+        .to_dtype(DType::F32)?
+        .unsqueeze(1)?
+        .broadcast_mul(&freqs)?;
     Ok(Tensor::cat(&[args.cos()?, args.sin()?], 1)?)
 }
 

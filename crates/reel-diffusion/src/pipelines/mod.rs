@@ -1,1 +1,3 @@
 //! Whole generations: prompt encoding, the denoising loop with guidance, decoding to frames.
+
+pub mod denoise;

@@ -1,0 +1,107 @@
+//! The denoising loop of diffusers' Wan pipelines: at each of the scheduler's timesteps the
+//! transformer predicts the velocity for the prompt (and, with guidance, for the negative
+//! prompt, in the same batch), the two are mixed as classifier-free guidance mixes them, and the
+//! scheduler takes its step.
+
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Tensor};
+
+use crate::error::{DiffusionError, Result};
+use crate::models::wan_transformer::WanTransformer;
+use crate::schedulers::Scheduler;
+
+/// What the loop is conditioned on.
+pub struct Conditioning<'a> {
+    /// The encoded prompt (1, tokens, text_dim).
+    pub prompt: &'a Tensor,
+    /// The encoded negative prompt, used when `guidance > 1`.
+    pub negative: Option<&'a Tensor>,
+    /// The guidance scale (diffusers' `guidance_scale`); 1 or below turns guidance off.
+    pub guidance: f64,
+}
+
+/// Where the loop is, for progress reports.
+#[derive(Debug, Clone, Copy)]
+pub struct StepReport {
+    pub step: usize,
+    pub steps: usize,
+    /// How long this step took.
+    pub took: Duration,
+}
+
+/// Runs every step of `scheduler` from `latents` (1, channels, frames, height, width); returns
+/// the denoised latents in f32. `on_step` is told after each step and may stop the loop by
+/// returning an error (an interrupt).
+pub fn denoise(
+    transformer: &WanTransformer,
+    scheduler: &mut dyn Scheduler,
+    latents: Tensor,
+    conditioning: &Conditioning,
+    mut on_step: impl FnMut(StepReport) -> Result<()>,
+) -> Result<Tensor> {
+    let guided = conditioning.guidance > 1.0;
+    let negative = match (guided, conditioning.negative) {
+        (true, Some(n)) => Some(n),
+        (true, None) => {
+            return Err(DiffusionError::Usage(
+                "guidance needs a negative prompt's states".into(),
+            ));
+        }
+        (false, _) => None,
+    };
+    // The prompt and the negative prompt share one batch when their lengths agree (the
+    // pipelines pad both to the text length), which halves the weight traffic of every step.
+    let batched_text = match negative {
+        Some(n) if n.dims() == conditioning.prompt.dims() => {
+            Some(Tensor::cat(&[conditioning.prompt, n], 0)?)
+        }
+        _ => None,
+    };
+    let timesteps = scheduler.timesteps().to_vec();
+    let device = latents.device().clone();
+    let mut latents = latents.to_dtype(DType::F32)?;
+    for (i, &t) in timesteps.iter().enumerate() {
+        let started = Instant::now();
+        let velocity = match (negative, &batched_text) {
+            (None, _) => {
+                let timestep = Tensor::new(&[t], &device)?;
+                transformer.forward(&latents, &timestep, conditioning.prompt, None)?
+            }
+            (Some(_), Some(text)) => {
+                let timestep = Tensor::new(&[t, t], &device)?;
+                let both = transformer.forward(
+                    &Tensor::cat(&[&latents, &latents], 0)?,
+                    &timestep,
+                    text,
+                    None,
+                )?;
+                guide(
+                    &both.narrow(0, 0, 1)?,
+                    &both.narrow(0, 1, 1)?,
+                    conditioning.guidance,
+                )?
+            }
+            (Some(negative), None) => {
+                let timestep = Tensor::new(&[t], &device)?;
+                let cond = transformer.forward(&latents, &timestep, conditioning.prompt, None)?;
+                let uncond = transformer.forward(&latents, &timestep, negative, None)?;
+                guide(&cond, &uncond, conditioning.guidance)?
+            }
+        };
+        latents = scheduler.step(&velocity, &latents)?;
+        on_step(StepReport {
+            step: i + 1,
+            steps: timesteps.len(),
+            took: started.elapsed(),
+        })?;
+    }
+    Ok(latents)
+}
+
+/// `uncond + scale·(cond − uncond)`.
+fn guide(cond: &Tensor, uncond: &Tensor, scale: f64) -> Result<Tensor> {
+    let cond = cond.to_dtype(DType::F32)?;
+    let uncond = uncond.to_dtype(DType::F32)?;
+    Ok((&uncond + ((cond - &uncond)? * scale)?)?)
+}
