@@ -6,6 +6,7 @@
 
 mod common;
 pub mod faces;
+pub mod generation;
 pub mod music;
 pub mod retouch;
 pub mod train;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use reel_core::{HasKind, Kind};
 
 pub use faces::{BenchFacesArgs, faces};
+pub use generation::{BenchGenArgs, generation};
 pub use music::{BenchStyleArgs, BenchTranscribeArgs, style, transcribe};
 pub use retouch::{BenchRetouchArgs, retouch};
 pub use train::{BenchTrainArgs, train};
@@ -30,6 +32,13 @@ pub struct BenchError {
 }
 
 impl BenchError {
+    pub fn usage(message: impl Into<String>) -> BenchError {
+        BenchError {
+            kind: Kind::Usage,
+            message: message.into(),
+        }
+    }
+
     pub fn other(message: impl Into<String>) -> BenchError {
         BenchError {
             kind: Kind::Other,
@@ -56,7 +65,8 @@ from_kinded!(
     reel_process::ProcessError,
     reel_faceset::FacesetError,
     reel_swap::SwapError,
-    reel_music::MusicError
+    reel_music::MusicError,
+    reel_diffusion::DiffusionError
 );
 
 impl From<candle_core::Error> for BenchError {
@@ -73,7 +83,11 @@ fn sample(name: &str) -> PathBuf {
 }
 
 /// The reference scripts built into reel.
-const SCRIPTS: [(&str, &str); 2] = [
+const SCRIPTS: [(&str, &str); 3] = [
+    (
+        "bench_wan.py",
+        include_str!("../../../tools/reference/bench_wan.py"),
+    ),
     (
         "bench_mediapipe.py",
         include_str!("../../../tools/reference/bench_mediapipe.py"),

@@ -125,6 +125,8 @@ pub enum BenchCommand {
     /// The watermark's invisibility, robustness to re-encoding, scaling, cropping, JPEG and
     /// brightness, and false positives, on real clips and stills.
     Watermark(reel_bench::BenchWatermarkArgs),
+    /// The Wan transformer's guided denoising loop at the 1.3B model's width, beside diffusers.
+    Gen(reel_bench::BenchGenArgs),
 }
 
 /// Options shared by commands that write video.

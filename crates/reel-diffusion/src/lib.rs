@@ -11,6 +11,7 @@
 
 pub mod error;
 pub mod models;
+pub mod ops;
 pub mod pipelines;
 pub mod schedulers;
 pub mod weights;

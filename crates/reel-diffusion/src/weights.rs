@@ -2,7 +2,8 @@
 //! shards its index lists. Every read checks the shape, so a folder of another model (or another
 //! size) fails with the tensor's name rather than a wrong result.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use candle_core::safetensors::MmapedSafetensors;
@@ -12,9 +13,16 @@ use crate::error::{DiffusionError, Result};
 
 pub struct Weights {
     folder: PathBuf,
-    files: MmapedSafetensors,
+    source: Source,
     device: Device,
     dtype: DType,
+}
+
+enum Source {
+    Files(MmapedSafetensors),
+    /// Drawn at random on first read and kept, for benchmarks and tests of full-size shapes
+    /// without a download; [`Weights::save`] writes them out for the reference to load.
+    Random(RefCell<HashMap<String, Tensor>>),
 }
 
 impl Weights {
@@ -39,10 +47,31 @@ impl Weights {
             .map_err(|e| DiffusionError::model(folder, format!("unreadable weights: {e}")))?;
         Ok(Weights {
             folder: folder.to_path_buf(),
-            files,
+            source: Source::Files(files),
             device: device.clone(),
             dtype,
         })
+    }
+
+    /// Weights drawn at random as they are asked for: matrices with variance 1/fan-in, norm
+    /// weights around 1, biases small, so that a network of any size keeps its activations in
+    /// range. Every weight is drawn (none left at zero), so every path carries signal.
+    pub fn random(device: &Device, dtype: DType) -> Self {
+        Weights {
+            folder: PathBuf::from("(random weights)"),
+            source: Source::Random(RefCell::new(HashMap::new())),
+            device: device.clone(),
+            dtype,
+        }
+    }
+
+    /// Writes the random weights drawn so far as one safetensors file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        match &self.source {
+            Source::Random(drawn) => candle_core::safetensors::save(&drawn.borrow(), path)
+                .map_err(|e| DiffusionError::model(path, format!("cannot write weights: {e}"))),
+            Source::Files(_) => Err(DiffusionError::model(path, "only random weights are saved")),
+        }
     }
 
     pub fn device(&self) -> &Device {
@@ -60,8 +89,15 @@ impl Weights {
 
     /// The tensor `name` in `dtype` (for the parts diffusers keeps in f32).
     pub fn get_as(&self, name: &str, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let view = self
-            .files
+        let files = match &self.source {
+            Source::Files(files) => files,
+            Source::Random(drawn) => {
+                let tensor = draw(name, shape, &self.device)?;
+                drawn.borrow_mut().insert(name.to_string(), tensor.clone());
+                return Ok(tensor.to_dtype(dtype)?);
+            }
+        };
+        let view = files
             .get(name)
             .map_err(|_| DiffusionError::model(&self.folder, format!("missing tensor {name}")))?;
         if view.shape() != shape {
@@ -73,16 +109,21 @@ impl Weights {
                 ),
             ));
         }
-        let tensor = self
-            .files
+        let tensor = files
             .load(name, &self.device)
             .map_err(|e| DiffusionError::model(&self.folder, format!("tensor {name}: {e}")))?;
         Ok(tensor.to_dtype(dtype)?)
     }
+}
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.files.get(name).is_ok()
-    }
+fn draw(name: &str, shape: &[usize], device: &Device) -> Result<Tensor> {
+    let normal = Tensor::randn(0f32, 1f32, shape, device)?;
+    Ok(match shape {
+        [_] if name.contains("norm") && name.ends_with("weight") => ((normal * 0.1)? + 1.0)?,
+        [_] => (normal * 0.02)?,
+        [_, rest @ ..] => (normal / (rest.iter().product::<usize>() as f64).sqrt())?,
+        [] => normal,
+    })
 }
 
 fn shards(index: &Path) -> Result<Vec<PathBuf>> {

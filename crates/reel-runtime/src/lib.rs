@@ -4,6 +4,7 @@
 //! with the `cuda` feature). The `cuda` feature lives here and nowhere else.
 
 pub mod device;
+pub mod kernels;
 mod session;
 
 pub use reel_convert::dlib::InputSpec;

@@ -11,8 +11,8 @@ use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, Layout, Module, Result, Shape, Tensor, bail,
 };
 use candle_nn::{Init, VarBuilder};
-use gemm::Parallelism;
 use rayon::prelude::*;
+use reel_runtime::kernels::{Operand, Parallelism, matmul, with_scratch};
 
 /// Marks a kernel tap that falls in the zero padding.
 const PAD: u32 = u32::MAX;
@@ -151,81 +151,6 @@ impl Geometry {
     }
 }
 
-/// `dst (m x n, row-major) = [dst +] a (m x k) · b (k x n)`; `a` and `b` given with their row
-/// and column strides, so transposed operands cost nothing.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    (a, a_rows, a_cols): (&[f32], usize, usize),
-    (b, b_rows, b_cols): (&[f32], usize, usize),
-    parallelism: Parallelism,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(0.0);
-        }
-        return;
-    }
-    // The last element each operand is read at, computed without overflow.
-    let last = |rows: usize, cols: usize, r: usize, c: usize| {
-        (rows - 1)
-            .checked_mul(r)
-            .and_then(|x| (cols - 1).checked_mul(c).and_then(|y| x.checked_add(y)))
-    };
-    assert!(m.checked_mul(n).is_some_and(|len| dst.len() >= len));
-    assert!(last(m, k, a_rows, a_cols).is_some_and(|i| i < a.len()));
-    assert!(last(k, n, b_rows, b_cols).is_some_and(|i| i < b.len()));
-    // SAFETY: the asserts above keep every index the product touches inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cols as isize,
-            a_rows as isize,
-            b.as_ptr(),
-            b_cols as isize,
-            b_rows as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    }
-}
-
-thread_local! {
-    /// Unfolded columns, kept between calls: a fresh buffer each call cost more in page faults
-    /// than the unfolding itself.
-    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with this thread's scratch buffer of `len` floats (contents unspecified).
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffer) => {
-            if buffer.len() < len {
-                buffer.resize(len, 0.0);
-            }
-            f(&mut buffer[..len])
-        }
-        // Re-entered on this thread (a nested parallel job): use a buffer of its own.
-        Err(_) => f(&mut vec![0f32; len]),
-    })
-}
-
 /// Images in parallel when there are enough of them, else each product in parallel.
 fn split(images: usize) -> Parallelism {
     if images >= rayon::current_num_threads() {
@@ -316,10 +241,11 @@ impl CustomOp3 for Forward {
                 g.unfold(&d, &ys, &xs, image, col);
                 matmul(
                     (d.c_out, positions, patch),
-                    dst,
+                    (dst, positions),
                     false,
-                    (weight, patch, 1),
-                    (col, positions, 1),
+                    Operand::rows(weight, patch),
+                    Operand::rows(col, positions),
+                    1.0,
                     par,
                 );
             });
@@ -429,10 +355,11 @@ impl CustomOp2 for InputGrad {
             with_scratch(patch * positions, |col| {
                 matmul(
                     (patch, positions, c_out),
-                    col,
+                    (col, positions),
                     false,
-                    (weight, 1, patch),
-                    (g_out, positions, 1),
+                    Operand::transposed(weight, patch),
+                    Operand::rows(g_out, positions),
+                    1.0,
                     par,
                 );
                 g.fold(&d, &ys, &xs, col, dst);
@@ -466,10 +393,11 @@ impl CustomOp2 for WeightGrad {
                 g.unfold(&d, &ys, &xs, image, col);
                 matmul(
                     (d.c_out, patch, positions),
-                    &mut acc,
+                    (&mut acc, patch),
                     true,
-                    (g_out, positions, 1),
-                    (col, 1, positions),
+                    Operand::rows(g_out, positions),
+                    Operand::transposed(col, positions),
+                    1.0,
                     par,
                 );
             });

@@ -11,6 +11,7 @@ pub fn run(command: BenchCommand) -> Result {
         BenchCommand::Transcribe(args) => reel_bench::transcribe(&args),
         BenchCommand::Style(args) => reel_bench::style(&args),
         BenchCommand::Watermark(args) => reel_bench::watermark(&args),
+        BenchCommand::Gen(args) => reel_bench::generation(&args),
     }
     .map_err(Failure::from_bench)
 }

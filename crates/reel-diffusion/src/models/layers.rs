@@ -3,6 +3,7 @@
 use candle_core::{DType, Tensor};
 
 use crate::error::Result;
+use crate::ops::{self, Activation};
 use crate::weights::Weights;
 
 /// `torch.nn.Linear`, its weight stored transposed once at load so that every call is one
@@ -39,17 +40,12 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims();
-        let input = dims[dims.len() - 1];
-        let rows = x.elem_count() / input;
-        let flat = x.reshape((rows, input))?.matmul(&self.weight_t)?;
-        let flat = match &self.bias {
-            Some(b) => flat.broadcast_add(b)?,
-            None => flat,
-        };
-        let mut shape = dims.to_vec();
-        *shape.last_mut().unwrap() = flat.dim(1)?;
-        Ok(flat.reshape(shape)?)
+        ops::linear(x, &self.weight_t, self.bias.as_ref(), Activation::None)
+    }
+
+    /// The product followed by the tanh GELU, in one pass where the kernels allow.
+    pub fn forward_gelu_tanh(&self, x: &Tensor) -> Result<Tensor> {
+        ops::linear(x, &self.weight_t, self.bias.as_ref(), Activation::GeluTanh)
     }
 }
 
@@ -141,11 +137,6 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
 /// `(1 + scale) * x + shift`, the adaptive norm's modulation, broadcasting the tables over tokens.
 pub fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
     Ok(x.broadcast_mul(&(scale + 1.0)?)?.broadcast_add(shift)?)
-}
-
-/// The tanh approximation of GELU (`gelu-approximate`, `gelu_tanh`).
-pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
-    Ok(x.gelu()?)
 }
 
 /// The exact (erf) GELU.

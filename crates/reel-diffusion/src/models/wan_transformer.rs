@@ -10,9 +10,8 @@ use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 
 use crate::error::{DiffusionError, Result};
-use crate::models::layers::{
-    LayerNorm, Linear, RmsNorm, attention, gelu, gelu_tanh, modulate, silu, tables,
-};
+use crate::models::layers::{LayerNorm, Linear, RmsNorm, gelu, modulate, silu, tables};
+use crate::ops;
 use crate::weights::{Weights, read_config};
 
 /// `transformer/config.json`, with diffusers' defaults.
@@ -220,6 +219,53 @@ impl WanTransformer {
         text: &Tensor,
         image: Option<&Tensor>,
     ) -> Result<Tensor> {
+        self.forward_with(latents, timestep, &self.context(text, image)?)
+    }
+
+    /// What the cross-attention reads of the text (and image): its projection and every
+    /// block's keys and values. None of it depends on the latents or the timestep, so a
+    /// generation computes it once rather than at every step.
+    pub fn context(&self, text: &Tensor, image: Option<&Tensor>) -> Result<Context> {
+        let c = &self.config;
+        let text = text.to_dtype(self.dtype)?;
+        let (batch, _, text_dim) = text.dims3()?;
+        if text_dim != c.text_dim {
+            return Err(DiffusionError::Usage(format!(
+                "text states {:?}; the transformer takes (batch, tokens, {})",
+                text.dims(),
+                c.text_dim
+            )));
+        }
+        let text = self
+            .text_embedder_2
+            .forward(&self.text_embedder_1.forward_gelu_tanh(&text)?)?;
+        let image = match (&self.image_embedder, image) {
+            (Some(embedder), Some(image)) => Some(embedder.forward(&image.to_dtype(self.dtype)?)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(DiffusionError::Usage(
+                    "this model needs an encoded image".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(DiffusionError::Usage("this model takes no image".into()));
+            }
+        };
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| b.cross_attention.keys_values(&text, image.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Context { batch, blocks })
+    }
+
+    /// [`forward`](Self::forward) with the text's [`Context`] computed beforehand.
+    pub fn forward_with(
+        &self,
+        latents: &Tensor,
+        timestep: &Tensor,
+        context: &Context,
+    ) -> Result<Tensor> {
         let c = &self.config;
         let (batch, channels, frames, height, width) = latents.dims5()?;
         let [pt, ph, pw] = c.patch_size;
@@ -280,32 +326,14 @@ impl WanTransformer {
             .reshape((batch, per, 6, dim))?;
         let temb = temb.to_dtype(DType::F32)?.reshape((batch, per, dim))?;
 
-        let text = text.to_dtype(self.dtype)?;
-        if text.dim(2)? != c.text_dim || text.dim(0)? != batch {
+        if context.batch != batch {
             return Err(DiffusionError::Usage(format!(
-                "text states {:?}; the transformer takes (batch {batch}, tokens, {})",
-                text.dims(),
-                c.text_dim
+                "a text context of batch {} for latents of batch {batch}",
+                context.batch
             )));
         }
-        let text = self
-            .text_embedder_2
-            .forward(&gelu_tanh(&self.text_embedder_1.forward(&text)?)?)?;
-        let image = match (&self.image_embedder, image) {
-            (Some(embedder), Some(image)) => Some(embedder.forward(&image.to_dtype(self.dtype)?)?),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(DiffusionError::Usage(
-                    "this model needs an encoded image".into(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(DiffusionError::Usage("this model takes no image".into()));
-            }
-        };
-
-        for block in &self.blocks {
-            x = block.forward(&x, &text, image.as_ref(), &modulation, &cos, &sin)?;
+        for (block, kv) in self.blocks.iter().zip(&context.blocks) {
+            x = block.forward(&x, kv, &modulation, &cos, &sin)?;
         }
 
         let table = self
@@ -368,8 +396,7 @@ impl Block {
     fn forward(
         &self,
         x: &Tensor,
-        text: &Tensor,
-        image: Option<&Tensor>,
+        context: &CrossKeysValues,
         modulation: &Tensor,
         cos: &Tensor,
         sin: &Tensor,
@@ -383,9 +410,7 @@ impl Block {
             <[Tensor; 6]>::try_from(tables(&table, 6, 2)?).expect("six tables");
 
         let h = modulate(&self.norm1.forward_f32(x)?, &shift, &scale)?.to_dtype(dtype)?;
-        let attended = self
-            .self_attention
-            .forward(&h, None, None, Some((cos, sin)))?;
+        let attended = self.self_attention.self_attend(&h, cos, sin)?;
         let x = (x.to_dtype(DType::F32)? + attended.to_dtype(DType::F32)?.broadcast_mul(&gate)?)?
             .to_dtype(dtype)?;
 
@@ -393,12 +418,10 @@ impl Block {
             Some(norm) => norm.forward_f32(&x)?.to_dtype(dtype)?,
             None => x.clone(),
         };
-        let x = (&x + self.cross_attention.forward(&h, Some(text), image, None)?)?;
+        let x = (&x + self.cross_attention.cross_attend(&h, context)?)?;
 
         let h = modulate(&self.norm3.forward_f32(&x)?, &c_shift, &c_scale)?.to_dtype(dtype)?;
-        let ff = self
-            .ffn_out
-            .forward(&gelu_tanh(&self.ffn_in.forward(&h)?)?)?;
+        let ff = self.ffn_out.forward(&self.ffn_in.forward_gelu_tanh(&h)?)?;
         Ok(
             (x.to_dtype(DType::F32)? + ff.to_dtype(DType::F32)?.broadcast_mul(&c_gate)?)?
                 .to_dtype(dtype)?,
@@ -455,47 +478,67 @@ impl Attention {
         })
     }
 
-    /// (b, tokens, dim) → (b, heads, tokens, head_dim).
-    fn split_heads(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, s, dim) = x.dims3()?;
-        Ok(x.reshape((b, s, self.heads, dim / self.heads))?
-            .transpose(1, 2)?
-            .contiguous()?)
+    /// Keys (normalised) and values of `context`.
+    fn project(&self, context: &Tensor) -> Result<(Tensor, Tensor)> {
+        let k = self.to_k.forward(context)?;
+        let k = match &self.norm_k {
+            Some(n) => n.forward(&k)?,
+            None => k,
+        };
+        Ok((k, self.to_v.forward(context)?))
     }
 
-    fn forward(
-        &self,
-        x: &Tensor,
-        context: Option<&Tensor>,
-        image: Option<&Tensor>,
-        rotary: Option<(&Tensor, &Tensor)>,
-    ) -> Result<Tensor> {
-        let context = context.unwrap_or(x);
-        let norm = |n: &Option<RmsNorm>, t: Tensor| -> Result<Tensor> {
-            match n {
-                Some(n) => n.forward(&t),
-                None => Ok(t),
-            }
+    fn query(&self, x: &Tensor) -> Result<Tensor> {
+        let q = self.to_q.forward(x)?;
+        match &self.norm_q {
+            Some(n) => n.forward(&q),
+            None => Ok(q),
+        }
+    }
+
+    /// Self-attention with rotary positions.
+    fn self_attend(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+        let (k, v) = self.project(x)?;
+        let q = ops::rope_interleaved(&self.query(x)?, cos, sin, self.heads)?;
+        let k = ops::rope_interleaved(&k, cos, sin, self.heads)?;
+        self.to_out
+            .forward(&ops::attention(&q, &k, &v, self.heads)?)
+    }
+
+    /// The cross-attention's keys and values for the text (and image) tokens.
+    fn keys_values(&self, text: &Tensor, image: Option<&Tensor>) -> Result<CrossKeysValues> {
+        let (k, v) = self.project(text)?;
+        let image = match (&self.image, image) {
+            (Some((add_k, add_v, norm_k)), Some(image)) => Some((
+                norm_k.forward(&add_k.forward(image)?)?,
+                add_v.forward(image)?,
+            )),
+            _ => None,
         };
-        let q = norm(&self.norm_q, self.to_q.forward(x)?)?;
-        let k = norm(&self.norm_k, self.to_k.forward(context)?)?;
-        let mut q = self.split_heads(&q)?;
-        let mut k = self.split_heads(&k)?;
-        let v = self.split_heads(&self.to_v.forward(context)?)?;
-        if let Some((cos, sin)) = rotary {
-            q = candle_nn::rotary_emb::rope_i(&q, cos, sin)?;
-            k = candle_nn::rotary_emb::rope_i(&k, cos, sin)?;
+        Ok(CrossKeysValues { k, v, image })
+    }
+
+    /// Cross-attention to the text (plus, for I2V, to the image, summed).
+    fn cross_attend(&self, x: &Tensor, context: &CrossKeysValues) -> Result<Tensor> {
+        let q = self.query(x)?;
+        let mut out = ops::attention(&q, &context.k, &context.v, self.heads)?;
+        if let Some((k, v)) = &context.image {
+            out = (out + ops::attention(&q, k, v, self.heads)?)?;
         }
-        let mut out = attention(&q, &k, &v)?;
-        if let (Some((add_k, add_v, norm_k)), Some(image)) = (&self.image, image) {
-            let k = self.split_heads(&norm_k.forward(&add_k.forward(image)?)?)?;
-            let v = self.split_heads(&add_v.forward(image)?)?;
-            out = (out + attention(&q, &k, &v)?)?;
-        }
-        let (b, h, s, d) = out.dims4()?;
-        let out = out.transpose(1, 2)?.contiguous()?.reshape((b, s, h * d))?;
         self.to_out.forward(&out)
     }
+}
+
+/// The text's side of a generation, computed once: see [`WanTransformer::context`].
+pub struct Context {
+    batch: usize,
+    blocks: Vec<CrossKeysValues>,
+}
+
+struct CrossKeysValues {
+    k: Tensor,
+    v: Tensor,
+    image: Option<(Tensor, Tensor)>,
 }
 
 /// The image tokens' projection of the I2V models (`WanImageEmbedding`).

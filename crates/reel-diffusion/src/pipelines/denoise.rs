@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Tensor};
 
 use crate::error::{DiffusionError, Result};
-use crate::models::wan_transformer::WanTransformer;
+use crate::models::wan_transformer::{Context, WanTransformer};
 use crate::schedulers::Scheduler;
 
 /// What the loop is conditioned on.
@@ -52,29 +52,36 @@ pub fn denoise(
     };
     // The prompt and the negative prompt share one batch when their lengths agree (the
     // pipelines pad both to the text length), which halves the weight traffic of every step.
-    let batched_text = match negative {
+    // Their cross-attention context is computed once for all the steps.
+    enum Plan {
+        Single(Context),
+        Batched(Context),
+        Separate(Context, Context),
+    }
+    let plan = match negative {
+        None => Plan::Single(transformer.context(conditioning.prompt, None)?),
         Some(n) if n.dims() == conditioning.prompt.dims() => {
-            Some(Tensor::cat(&[conditioning.prompt, n], 0)?)
+            Plan::Batched(transformer.context(&Tensor::cat(&[conditioning.prompt, n], 0)?, None)?)
         }
-        _ => None,
+        Some(n) => Plan::Separate(
+            transformer.context(conditioning.prompt, None)?,
+            transformer.context(n, None)?,
+        ),
     };
     let timesteps = scheduler.timesteps().to_vec();
     let device = latents.device().clone();
     let mut latents = latents.to_dtype(DType::F32)?;
     for (i, &t) in timesteps.iter().enumerate() {
         let started = Instant::now();
-        let velocity = match (negative, &batched_text) {
-            (None, _) => {
-                let timestep = Tensor::new(&[t], &device)?;
-                transformer.forward(&latents, &timestep, conditioning.prompt, None)?
+        let velocity = match &plan {
+            Plan::Single(context) => {
+                transformer.forward_with(&latents, &Tensor::new(&[t], &device)?, context)?
             }
-            (Some(_), Some(text)) => {
-                let timestep = Tensor::new(&[t, t], &device)?;
-                let both = transformer.forward(
+            Plan::Batched(context) => {
+                let both = transformer.forward_with(
                     &Tensor::cat(&[&latents, &latents], 0)?,
-                    &timestep,
-                    text,
-                    None,
+                    &Tensor::new(&[t, t], &device)?,
+                    context,
                 )?;
                 guide(
                     &both.narrow(0, 0, 1)?,
@@ -82,11 +89,11 @@ pub fn denoise(
                     conditioning.guidance,
                 )?
             }
-            (Some(negative), None) => {
+            Plan::Separate(cond, uncond) => {
                 let timestep = Tensor::new(&[t], &device)?;
-                let cond = transformer.forward(&latents, &timestep, conditioning.prompt, None)?;
-                let uncond = transformer.forward(&latents, &timestep, negative, None)?;
-                guide(&cond, &uncond, conditioning.guidance)?
+                let c = transformer.forward_with(&latents, &timestep, cond)?;
+                let u = transformer.forward_with(&latents, &timestep, uncond)?;
+                guide(&c, &u, conditioning.guidance)?
             }
         };
         latents = scheduler.step(&velocity, &latents)?;

@@ -1,0 +1,156 @@
+//! Softmax attention on the CPU, in blocks of queries: the scores of one block against every
+//! key (a few hundred kilobytes, in cache) are computed, turned into weights and applied to the
+//! values before the next block, so the full score matrix of a long video never exists.
+//! Queries, keys, values and the output are read and written in the (batch, tokens, heads,
+//! head_dim) layout the projections produce, so no head split or merge is ever copied.
+
+use rayon::prelude::*;
+
+use super::math::softmax_in_place;
+use super::matmul::{Operand, matmul, with_scratch};
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionShape {
+    pub batch: usize,
+    pub heads: usize,
+    pub queries: usize,
+    pub keys: usize,
+    pub head_dim: usize,
+}
+
+/// Queries per block.
+const BLOCK: usize = 64;
+
+/// `out = softmax(scale · q·kᵀ)·v` for every batch row and head; `q` and `out` are (batch,
+/// queries, heads, head_dim), `k` and `v` (batch, keys, heads, head_dim), all contiguous.
+pub fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    shape: AttentionShape,
+    scale: f32,
+) {
+    let AttentionShape {
+        batch,
+        heads,
+        queries,
+        keys,
+        head_dim,
+    } = shape;
+    let width = heads * head_dim;
+    assert_eq!(q.len(), batch * queries * width);
+    assert_eq!(out.len(), batch * queries * width);
+    assert_eq!(k.len(), batch * keys * width);
+    assert_eq!(v.len(), batch * keys * width);
+    if queries == 0 || width == 0 {
+        return;
+    }
+    let blocks = queries.div_ceil(BLOCK);
+    // One task per block of queries of one batch row, every head: its output rows are one
+    // contiguous run of `out`.
+    let tasks: Vec<(usize, usize)> = (0..batch)
+        .flat_map(|b| (0..blocks).map(move |i| (b, i)))
+        .collect();
+    let mut chunks: Vec<&mut [f32]> = Vec::with_capacity(tasks.len());
+    let mut rest = out;
+    for &(_, i) in &tasks {
+        let len = BLOCK.min(queries - i * BLOCK) * width;
+        let (chunk, tail) = rest.split_at_mut(len);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    tasks.into_par_iter().zip(chunks).for_each(|((b, i), dst)| {
+        let start = i * BLOCK;
+        let rows = BLOCK.min(queries - start);
+        let q_rows = &q[(b * queries + start) * width..(b * queries + start + rows) * width];
+        let k_rows = &k[b * keys * width..(b + 1) * keys * width];
+        let v_rows = &v[b * keys * width..(b + 1) * keys * width];
+        with_scratch(rows * keys, |scores| {
+            for h in 0..heads {
+                let offset = h * head_dim;
+                matmul(
+                    (rows, keys, head_dim),
+                    (scores, keys),
+                    false,
+                    Operand::rows(&q_rows[offset..], width),
+                    Operand::transposed(&k_rows[offset..], width),
+                    scale,
+                    gemm::Parallelism::None,
+                );
+                for row in scores.chunks_exact_mut(keys) {
+                    softmax_in_place(row);
+                }
+                matmul(
+                    (rows, head_dim, keys),
+                    (&mut dst[offset..], width),
+                    false,
+                    Operand::rows(scores, keys),
+                    Operand::rows(&v_rows[offset..], width),
+                    1.0,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_definition() {
+        let shape = AttentionShape {
+            batch: 2,
+            heads: 3,
+            queries: 70,
+            keys: 45,
+            head_dim: 8,
+        };
+        let width = shape.heads * shape.head_dim;
+        let value = |i: usize| ((i * 7919) % 1000) as f32 / 500.0 - 1.0;
+        let q: Vec<f32> = (0..shape.batch * shape.queries * width)
+            .map(value)
+            .collect();
+        let k: Vec<f32> = (0..shape.batch * shape.keys * width)
+            .map(|i| value(i + 13))
+            .collect();
+        let v: Vec<f32> = (0..shape.batch * shape.keys * width)
+            .map(|i| value(i + 29))
+            .collect();
+        let mut out = vec![0f32; q.len()];
+        let scale = 0.35;
+        attention(&q, &k, &v, &mut out, shape, scale);
+        for b in 0..shape.batch {
+            for h in 0..shape.heads {
+                for i in 0..shape.queries {
+                    let qi = |d: usize| {
+                        q[(b * shape.queries + i) * width + h * shape.head_dim + d] as f64
+                    };
+                    let at = |t: &[f32], j: usize, d: usize| {
+                        t[(b * shape.keys + j) * width + h * shape.head_dim + d] as f64
+                    };
+                    let s: Vec<f64> = (0..shape.keys)
+                        .map(|j| {
+                            scale as f64
+                                * (0..shape.head_dim)
+                                    .map(|d| qi(d) * at(&k, j, d))
+                                    .sum::<f64>()
+                        })
+                        .collect();
+                    let max = s.iter().cloned().fold(f64::MIN, f64::max);
+                    let total: f64 = s.iter().map(|x| (x - max).exp()).sum();
+                    for d in 0..shape.head_dim {
+                        let expected: f64 = (0..shape.keys)
+                            .map(|j| (s[j] - max).exp() / total * at(&v, j, d))
+                            .sum();
+                        let ours =
+                            out[(b * shape.queries + i) * width + h * shape.head_dim + d] as f64;
+                        assert!((ours - expected).abs() < 1e-5, "{ours} against {expected}");
+                    }
+                }
+            }
+        }
+    }
+}
