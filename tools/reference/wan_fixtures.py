@@ -173,12 +173,77 @@ def denoise_fixtures(transformer, generator):
     save_file(record, FIXTURES / "wan-t2v" / "denoise.safetensors")
 
 
+PROMPTS = [
+    "A cat walks on the grass, realistic",
+    "  fish &amp;amp; chips\n\n at   dusk &#233;t&eacute; ",
+    "a very long prompt about a red fox running through a snowy forest at dawn while birds sing and the light turns gold over the hills",
+    "",
+]
+TEXT_LENGTH = 24
+
+
+def text_fixtures(generator):
+    """A tokenizer trained on a few sentences (no hub is reachable), a small random umT5
+    encoder, and diffusers' prompt states for a few prompts (cleaning, truncation, padding)."""
+    from diffusers import WanPipeline
+    from tokenizers import SentencePieceUnigramTokenizer
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast, UMT5Config, UMT5EncoderModel
+
+    corpus = [
+        "a cat walks on the grass in the morning light",
+        "fish and chips at dusk on the pier, été",
+        "a red fox runs through a snowy forest at dawn while birds sing",
+        "the light turns gold over the hills and the river",
+        "realistic video of a dancer, slow motion, cinematic",
+    ] * 20
+    spm = SentencePieceUnigramTokenizer()
+    spm.train_from_iterator(corpus, vocab_size=120, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>")
+    backend = spm._tokenizer
+    backend.post_processor = TemplateProcessing(single="$A </s>", special_tokens=[("</s>", backend.token_to_id("</s>"))])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+    tokenizer.save_pretrained(FIXTURES / "wan-t2v" / "tokenizer")
+
+    config = UMT5Config(
+        vocab_size=backend.get_vocab_size(),
+        d_model=32,
+        d_kv=8,
+        d_ff=48,
+        num_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=32,
+        relative_attention_max_distance=128,
+        feed_forward_proj="gated-gelu",
+    )
+    encoder = UMT5EncoderModel(config).eval()
+    randomise(encoder, generator)
+    encoder.save_pretrained(FIXTURES / "wan-t2v" / "text_encoder", safe_serialization=True)
+
+    pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=None, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=None)
+    record = {}
+    for i, prompt in enumerate(PROMPTS):
+        ids = tokenizer(prompt_clean_reference(prompt), max_length=TEXT_LENGTH, truncation=True, add_special_tokens=True)["input_ids"]
+        with torch.no_grad():
+            states = pipe._get_t5_prompt_embeds(prompt, max_sequence_length=TEXT_LENGTH, device=torch.device("cpu"))
+        record[f"ids.{i}"] = torch.tensor(ids, dtype=torch.int64)
+        record[f"states.{i}"] = states
+    save_file(record, FIXTURES / "wan-t2v" / "prompts.safetensors")
+    (FIXTURES / "wan-t2v" / "prompts.json").write_text(json.dumps({"prompts": PROMPTS, "text_length": TEXT_LENGTH}, indent=1))
+
+
+def prompt_clean_reference(text):
+    from diffusers.pipelines.wan.pipeline_wan import prompt_clean
+
+    return prompt_clean(text)
+
+
 def main():
     generator = torch.Generator().manual_seed(20261201)
     FIXTURES.mkdir(parents=True, exist_ok=True)
     t2v = transformer_fixtures(generator)
     scheduler_fixtures(generator)
     denoise_fixtures(t2v, generator)
+    text_fixtures(generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

@@ -58,7 +58,11 @@ pub fn generation(args: &BenchGenArgs) -> Result<()> {
         reference_script(args.reference.as_deref(), "bench_wan.py")?;
     }
     let (width, height) = parse_size(&args.size)?;
-    if args.frames % 4 != 1 || args.heads == 0 || !args.dim.is_multiple_of(args.heads) || args.steps == 0 {
+    if args.frames % 4 != 1
+        || args.heads == 0
+        || !args.dim.is_multiple_of(args.heads)
+        || args.steps == 0
+    {
         return Err(BenchError::usage(
             "--frames must be 4k+1, --dim a multiple of --heads, --steps above 0",
         ));
@@ -236,7 +240,9 @@ fn parse_size(size: &str) -> Result<(usize, usize)> {
         .split_once('x')
         .and_then(|(w, h)| Some((w.parse::<usize>().ok()?, h.parse::<usize>().ok()?)));
     match parsed {
-        Some((w, h)) if w > 0 && h > 0 && w.is_multiple_of(16) && h.is_multiple_of(16) => Ok((w, h)),
+        Some((w, h)) if w > 0 && h > 0 && w.is_multiple_of(16) && h.is_multiple_of(16) => {
+            Ok((w, h))
+        }
         _ => Err(BenchError::usage(format!(
             "--size {size}: WIDTHxHEIGHT, multiples of 16"
         ))),

@@ -185,11 +185,25 @@ impl CustomOp3 for RopeOp {
 /// Softmax attention, scaled by 1/√head_dim, of `q` (batch, tokens, heads·head_dim) over `k`
 /// and `v` (batch, keys, heads·head_dim); the result in `q`'s layout.
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> Result<Tensor> {
+    let head_dim = q.dim(2)? / heads;
+    attention_biased(q, k, v, None, heads, 1.0 / (head_dim as f32).sqrt())
+}
+
+/// Attention with a given score scale and an additive score bias (heads, tokens, keys).
+pub fn attention_biased(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: Option<&Tensor>,
+    heads: usize,
+    scale: f32,
+) -> Result<Tensor> {
     let (b, s, width) = q.dims3()?;
     let head_dim = width / heads;
-    if on_cpu_f32(&[q, k, v]) {
+    if on_cpu_f32(&[q, k, v]) && bias.is_none_or(|b| on_cpu_f32(&[b])) {
         let (q, k, v) = (q.contiguous()?, k.contiguous()?, v.contiguous()?);
-        return Ok(q.apply_op3_no_bwd(&k, &v, &AttentionOp { heads })?);
+        let bias = bias.map(|b| b.contiguous()).transpose()?;
+        return Ok(q.apply_op3_no_bwd(&k, &v, &AttentionOp { heads, scale, bias })?);
     }
     let split = |t: &Tensor| -> Result<Tensor> {
         let (b, s, _) = t.dims3()?;
@@ -197,12 +211,24 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> Result<Ten
             .transpose(1, 2)?
             .contiguous()?)
     };
-    let out = crate::models::layers::attention(&split(q)?, &split(k)?, &split(v)?)?;
+    let out = match bias {
+        None => {
+            let q = (split(q)? * (scale as f64 * (head_dim as f64).sqrt()))?;
+            crate::models::layers::attention(&q, &split(k)?, &split(v)?)?
+        }
+        Some(bias) => {
+            let scores = (split(q)?.matmul(&split(k)?.t()?)? * scale as f64)?;
+            let scores = scores.broadcast_add(&bias.to_dtype(scores.dtype())?.unsqueeze(0)?)?;
+            candle_nn::ops::softmax_last_dim(&scores)?.matmul(&split(v)?)?
+        }
+    };
     Ok(out.transpose(1, 2)?.reshape((b, s, width))?)
 }
 
 struct AttentionOp {
     heads: usize,
+    scale: f32,
+    bias: Option<Tensor>,
 }
 
 impl CustomOp3 for AttentionOp {
@@ -239,7 +265,17 @@ impl CustomOp3 for AttentionOp {
             head_dim,
         };
         let mut out = vec![0f32; q.len()];
-        kernels::attention(q, k, v, &mut out, shape, 1.0 / (head_dim as f32).sqrt());
+        match &self.bias {
+            None => kernels::attention(q, k, v, None, &mut out, shape, self.scale),
+            Some(bias) => {
+                let (storage, layout) = bias.storage_and_layout();
+                let candle_core::Storage::Cpu(storage) = &*storage else {
+                    bail!("attention: the bias is not on the CPU");
+                };
+                let bias = slice(storage, layout)?;
+                kernels::attention(q, k, v, Some(bias), &mut out, shape, self.scale);
+            }
+        }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }

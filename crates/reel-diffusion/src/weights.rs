@@ -74,6 +74,13 @@ impl Weights {
         }
     }
 
+    pub fn contains(&self, name: &str) -> bool {
+        match &self.source {
+            Source::Files(files) => files.get(name).is_ok(),
+            Source::Random(_) => false,
+        }
+    }
+
     pub fn device(&self) -> &Device {
         &self.device
     }

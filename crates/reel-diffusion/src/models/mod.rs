@@ -1,4 +1,5 @@
 //! The networks, one a file, each reading its weights by the names diffusers gives them.
 
 pub mod layers;
+pub mod umt5;
 pub mod wan_transformer;

@@ -21,12 +21,15 @@ pub struct AttentionShape {
 /// Queries per block.
 const BLOCK: usize = 64;
 
-/// `out = softmax(scale · q·kᵀ)·v` for every batch row and head; `q` and `out` are (batch,
-/// queries, heads, head_dim), `k` and `v` (batch, keys, heads, head_dim), all contiguous.
+/// `out = softmax(scale · q·kᵀ [+ bias])·v` for every batch row and head; `q` and `out` are
+/// (batch, queries, heads, head_dim), `k` and `v` (batch, keys, heads, head_dim), all
+/// contiguous; `bias`, when given, is (heads, queries, keys), shared by the batch (T5's
+/// relative positions).
 pub fn attention(
     q: &[f32],
     k: &[f32],
     v: &[f32],
+    bias: Option<&[f32]>,
     out: &mut [f32],
     shape: AttentionShape,
     scale: f32,
@@ -43,6 +46,9 @@ pub fn attention(
     assert_eq!(out.len(), batch * queries * width);
     assert_eq!(k.len(), batch * keys * width);
     assert_eq!(v.len(), batch * keys * width);
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), heads * queries * keys);
+    }
     if queries == 0 || width == 0 {
         return;
     }
@@ -78,6 +84,12 @@ pub fn attention(
                     scale,
                     gemm::Parallelism::None,
                 );
+                if let Some(bias) = bias {
+                    let from = (h * queries + start) * keys;
+                    for (s, b) in scores.iter_mut().zip(&bias[from..from + rows * keys]) {
+                        *s += b;
+                    }
+                }
                 for row in scores.chunks_exact_mut(keys) {
                     softmax_in_place(row);
                 }
@@ -119,9 +131,12 @@ mod tests {
         let v: Vec<f32> = (0..shape.batch * shape.keys * width)
             .map(|i| value(i + 29))
             .collect();
+        let bias: Vec<f32> = (0..shape.heads * shape.queries * shape.keys)
+            .map(|i| value(i + 3))
+            .collect();
         let mut out = vec![0f32; q.len()];
         let scale = 0.35;
-        attention(&q, &k, &v, &mut out, shape, scale);
+        attention(&q, &k, &v, Some(&bias), &mut out, shape, scale);
         for b in 0..shape.batch {
             for h in 0..shape.heads {
                 for i in 0..shape.queries {
@@ -137,6 +152,7 @@ mod tests {
                                 * (0..shape.head_dim)
                                     .map(|d| qi(d) * at(&k, j, d))
                                     .sum::<f64>()
+                                + bias[(h * shape.queries + i) * shape.keys + j] as f64
                         })
                         .collect();
                     let max = s.iter().cloned().fold(f64::MIN, f64::max);
