@@ -231,6 +231,36 @@ def text_fixtures(generator):
     (FIXTURES / "wan-t2v" / "prompts.json").write_text(json.dumps({"prompts": PROMPTS, "text_length": TEXT_LENGTH}, indent=1))
 
 
+def vae_fixtures(generator):
+    """A small random Wan2.1 VAE and its decoding of normalised latents, as WanPipeline
+    decodes them (denormalised, decoded frame by frame with the causal cache, clipped)."""
+    from diffusers import AutoencoderKLWan
+
+    z_dim = 4
+    vae = AutoencoderKLWan(
+        base_dim=8,
+        z_dim=z_dim,
+        dim_mult=[1, 2, 2, 2],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        latents_mean=[0.1, -0.2, 0.3, 0.0],
+        latents_std=[1.5, 0.8, 2.0, 1.1],
+    ).eval()
+    randomise(vae, generator)
+    # The channel norms' gains are named gamma.
+    with torch.no_grad():
+        for name, p in vae.named_parameters():
+            if name.endswith("gamma"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
+    vae.save_pretrained(FIXTURES / "wan-t2v" / "vae", safe_serialization=True)
+    latents = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    with torch.no_grad():
+        frames = vae.decode(latents / std + mean, return_dict=False)[0]
+    save_file({"latents": latents, "frames": frames}, FIXTURES / "wan-t2v" / "vae_io.safetensors")
+
+
 def prompt_clean_reference(text):
     from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
@@ -244,6 +274,7 @@ def main():
     scheduler_fixtures(generator)
     denoise_fixtures(t2v, generator)
     text_fixtures(generator)
+    vae_fixtures(generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

@@ -3,3 +3,4 @@
 pub mod layers;
 pub mod umt5;
 pub mod wan_transformer;
+pub mod wan_vae;
