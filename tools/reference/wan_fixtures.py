@@ -220,6 +220,7 @@ def text_fixtures(generator):
     encoder.save_pretrained(FIXTURES / "wan-t2v" / "text_encoder", safe_serialization=True)
 
     pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=None, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=None)
+    text_fixtures.parts = (tokenizer, encoder)
     record = {}
     for i, prompt in enumerate(PROMPTS):
         ids = tokenizer(prompt_clean_reference(prompt), max_length=TEXT_LENGTH, truncation=True, add_special_tokens=True)["input_ids"]
@@ -236,15 +237,15 @@ def vae_fixtures(generator):
     decodes them (denormalised, decoded frame by frame with the causal cache, clipped)."""
     from diffusers import AutoencoderKLWan
 
-    z_dim = 4
+    z_dim = 16
     vae = AutoencoderKLWan(
         base_dim=8,
         z_dim=z_dim,
         dim_mult=[1, 2, 2, 2],
         num_res_blocks=1,
         temperal_downsample=[False, True, True],
-        latents_mean=[0.1, -0.2, 0.3, 0.0],
-        latents_std=[1.5, 0.8, 2.0, 1.1],
+        latents_mean=[round(0.1 * ((i * 7) % 5 - 2), 2) for i in range(z_dim)],
+        latents_std=[round(0.8 + 0.1 * ((i * 3) % 7), 2) for i in range(z_dim)],
     ).eval()
     randomise(vae, generator)
     # The channel norms' gains are named gamma.
@@ -259,6 +260,31 @@ def vae_fixtures(generator):
     with torch.no_grad():
         frames = vae.decode(latents / std + mean, return_dict=False)[0]
     save_file({"latents": latents, "frames": frames}, FIXTURES / "wan-t2v" / "vae_io.safetensors")
+    return vae
+
+
+def pipeline_fixtures(transformer, vae, generator):
+    """The whole text-to-video pipeline (prompt to frames) from fixed latents, with both
+    samplers; the folder saved as diffusers saves a pipeline (model_index.json and one folder
+    a component), which is what `reel gen --model` reads."""
+    from diffusers import WanPipeline
+
+    tokenizer, encoder = text_fixtures.parts
+    folder = FIXTURES / "wan-t2v"
+    pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=transformer)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.set_progress_bar_config(disable=True)
+    latents = torch.randn(1, 16, 3, 4, 6, generator=generator)
+    record = {"latents": latents}
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=32, width=48, num_frames=9, num_inference_steps=6, guidance_scale=5.0, output_type="np")
+    for name, scheduler in {"unipc": UniPCMultistepScheduler(**WAN_UNIPC), "euler": FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0)}.items():
+        pipe.scheduler = scheduler
+        with torch.no_grad():
+            frames = pipe(latents=latents.clone(), **run).frames
+        record[f"{name}.frames"] = torch.from_numpy(frames).float().contiguous()
+    save_file(record, folder / "pipeline_io.safetensors")
+    del run["output_type"]
+    (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
 
 
 def prompt_clean_reference(text):
@@ -274,7 +300,8 @@ def main():
     scheduler_fixtures(generator)
     denoise_fixtures(t2v, generator)
     text_fixtures(generator)
-    vae_fixtures(generator)
+    vae = vae_fixtures(generator)
+    pipeline_fixtures(t2v, vae, generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

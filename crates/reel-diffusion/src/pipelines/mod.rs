@@ -1,4 +1,6 @@
 //! Whole generations: prompt encoding, the denoising loop with guidance, decoding to frames.
 
 pub mod denoise;
+pub mod noise;
 pub mod prompt;
+pub mod text_to_video;
