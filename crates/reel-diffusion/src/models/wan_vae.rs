@@ -196,10 +196,11 @@ impl WanVaeDecoder {
             for r in &mut block.resnets {
                 convs.extend([&mut r.conv1, &mut r.conv2]);
             }
-            if let Some(up) = &mut block.upsample {
-                if let Some(t) = &mut up.time_conv {
-                    convs.push(t);
-                }
+            if let Some(Upsample {
+                time_conv: Some(t), ..
+            }) = &mut block.upsample
+            {
+                convs.push(t);
             }
         }
         convs

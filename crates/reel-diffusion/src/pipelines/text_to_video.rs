@@ -157,8 +157,8 @@ impl TextToVideo {
         let m = self.size_multiple();
         if request.width == 0
             || request.height == 0
-            || request.width % m != 0
-            || request.height % m != 0
+            || !request.width.is_multiple_of(m)
+            || !request.height.is_multiple_of(m)
         {
             return Err(DiffusionError::Usage(format!(
                 "a size of {}x{}: width and height must be multiples of {m} (for example 832x480 or 256x256)",
