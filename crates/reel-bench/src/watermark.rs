@@ -199,6 +199,7 @@ fn write(frames: &[Image], path: &Path, codec: Codec, rate: (i64, i64)) -> Resul
         source: None,
         length: None,
         seal: None,
+        frame_rate: None,
     };
     let mut enc = Encoder::create(path, frames[0].width, frames[0].height, &settings)?;
     for (i, f) in frames.iter().enumerate() {

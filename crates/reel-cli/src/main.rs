@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    bench, consent, edit, faces, faceset, film, music, provenance as label, setup, style, train,
+    bench, consent, edit, faces, faceset, film, generate, music, provenance as label, setup, style,
+    train,
 };
 
 #[derive(Parser)]
@@ -55,6 +56,8 @@ enum Command {
     },
     /// Rank candidate doubles by how much they look like a target person.
     Cast(faceset::CastArgs),
+    /// Generated video: text to video (or a still) with a Wan model from a diffusers folder.
+    Gen(generate::GenArgs),
     /// The AI-directed film: stories that live piano music steers.
     Film {
         #[command(subcommand)]
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
         } => film::live(&args, quiet),
         Command::Bench { command } => bench::run(command),
         Command::Verify(args) => label::verify(&args),
+        Command::Gen(args) => generate::run(&args, quiet),
         Command::Mark(args) => label::mark(&args, quiet),
     };
     match result {

@@ -13,6 +13,9 @@ pub enum DiffusionError {
     /// The request does not fit the model (a size, a frame count, a tensor's shape).
     #[error("{0}")]
     Usage(String),
+    /// Stopped on request.
+    #[error("stopped")]
+    Cancelled,
     /// The compute failed (out of memory, a device error).
     #[error("compute: {0}")]
     Compute(#[from] candle_core::Error),
@@ -32,6 +35,7 @@ impl HasKind for DiffusionError {
         match self {
             DiffusionError::Model { .. } => Kind::Input,
             DiffusionError::Usage(_) => Kind::Usage,
+            DiffusionError::Cancelled => Kind::Cancelled,
             DiffusionError::Compute(_) => Kind::Other,
         }
     }

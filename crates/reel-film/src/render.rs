@@ -143,6 +143,7 @@ fn encode(
         source: None,
         length: Some(timeline.frames as f64 / fps as f64),
         seal: job.seal.clone(),
+        frame_rate: None,
     };
     let mut embedder = job.watermark.map(reel_watermark::Embedder::new);
     let mut marked = reel_image::Image::default();

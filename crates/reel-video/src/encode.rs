@@ -75,6 +75,9 @@ pub struct EncoderSettings {
     pub length: Option<f64>,
     /// Labels the finished file (each frame file of a sequence) before it takes its name.
     pub seal: Option<Arc<dyn Seal>>,
+    /// A constant frame rate (numerator, denominator) for frames made rather than read; by
+    /// default each frame keeps the timestamp it is written with.
+    pub frame_rate: Option<(i64, i64)>,
 }
 
 impl EncoderSettings {
@@ -86,6 +89,7 @@ impl EncoderSettings {
             source: Some(source.clone()),
             length: None,
             seal: None,
+            frame_rate: None,
         }
     }
 
@@ -193,7 +197,10 @@ impl Encoder {
                 (false, _) => cmd.args(["-c:a", "aac", "-b:a", "192k"]),
             };
         }
-        cmd.args(["-fps_mode", "passthrough"]);
+        match settings.frame_rate {
+            Some((num, den)) => cmd.args(["-fps_mode", "cfr", "-r", &format!("{num}/{den}")]),
+            None => cmd.args(["-fps_mode", "passthrough"]),
+        };
         if let Some(seconds) = settings.length {
             cmd.args(["-t", &format!("{seconds:.6}")]);
         }
@@ -279,9 +286,9 @@ impl Encoder {
         let mut stdin =
             BufWriter::with_capacity(1 << 20, child.stdin.take().expect("stdin is piped"));
         let frame_micros = settings
-            .source
-            .as_ref()
-            .map(|s| (1_000_000 * s.frame_rate.1 / s.frame_rate.0.max(1)).max(1))
+            .frame_rate
+            .or(settings.source.as_ref().map(|s| s.frame_rate))
+            .map(|(num, den)| (1_000_000 * den / num.max(1)).max(1))
             .unwrap_or(40_000);
         let mut encoder = Encoder {
             output: output.to_path_buf(),

@@ -6,6 +6,7 @@ pub mod edit;
 pub mod faces;
 pub mod faceset;
 pub mod film;
+pub mod generate;
 pub mod music;
 pub mod provenance;
 pub mod setup;

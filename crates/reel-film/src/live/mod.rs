@@ -148,6 +148,7 @@ pub fn live(
                 source: None,
                 length: None,
                 seal: None,
+                frame_rate: None,
             },
         )?),
         None => None,

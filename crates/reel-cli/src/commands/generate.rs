@@ -1,0 +1,268 @@
+//! `reel gen`: text to video (or a still) with a Wan model from a diffusers folder.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use candle_core::{DType, Tensor};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reel_diffusion::DiffusionError;
+use reel_diffusion::pipelines::text_to_video::{Noise, Request, Stage, TextToVideo};
+use reel_diffusion::schedulers::SchedulerKind;
+use reel_image::Image;
+use reel_video::{Encoder, EncoderSettings, Timestamp};
+
+use crate::OutputArgs;
+use crate::failure::{Failure, Result};
+
+#[derive(Args)]
+pub struct GenArgs {
+    /// What to generate.
+    pub prompt: String,
+    /// A Wan text-to-video model in the diffusers layout (model_index.json, transformer/,
+    /// text_encoder/, tokenizer/, vae/, scheduler/), for example Wan2.1-T2V-1.3B-Diffusers.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The video (.mp4, .mov, a folder for PNG frames) or, with --frames 1, a still (.png).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// What to steer away from (guidance's negative prompt).
+    #[arg(long, default_value = "")]
+    pub negative: String,
+    /// WIDTHxHEIGHT, multiples of 16.
+    #[arg(long, default_value = "832x480")]
+    pub size: String,
+    /// Frames: 4k+1 (others are rounded down to one); 1 makes an image.
+    #[arg(long, default_value_t = 81)]
+    pub frames: usize,
+    #[arg(long, default_value_t = 16)]
+    pub fps: u32,
+    /// Denoising steps.
+    #[arg(long, default_value_t = 50)]
+    pub steps: usize,
+    /// Classifier-free guidance scale (1 turns it off, halving the work).
+    #[arg(long, default_value_t = 5.0)]
+    pub guidance: f64,
+    /// The schedule's shift (by default the folder's: 3 for 480p models, 5 for 720p).
+    #[arg(long)]
+    pub shift: Option<f64>,
+    /// The sampler: unipc or euler (by default the folder's).
+    #[arg(long)]
+    pub scheduler: Option<SchedulerKind>,
+    /// Draws the initial noise from this seed (reel's own generator; by default a fresh one,
+    /// printed so the run can be repeated).
+    #[arg(long, conflicts_with = "noise")]
+    pub seed: Option<u64>,
+    /// Starts from the initial latents in this safetensors file (a tensor named `latents`), as
+    /// diffusers' `latents=` does, to reproduce a diffusers run.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Weights' precision: f32 (the CPU's default) or bf16 (CUDA's default), or f16.
+    #[arg(long)]
+    pub dtype: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+pub fn run(args: &GenArgs, quiet: bool) -> Result {
+    let (width, height) = parse_size(&args.size)?;
+    let frames = if args.frames == 0 {
+        return Err(Failure::usage("--frames must be at least 1"));
+    } else if args.frames % 4 != 1 {
+        let rounded = args.frames / 4 * 4 + 1;
+        eprintln!(
+            "note: the model makes 4k+1 frames; {} rounded to {rounded}",
+            args.frames
+        );
+        rounded
+    } else {
+        args.frames
+    };
+    if args.fps == 0 {
+        return Err(Failure::usage("--fps must be at least 1"));
+    }
+    let device = reel_runtime::device::device();
+    let dtype = match args.dtype.as_deref() {
+        None if device.is_cuda() => DType::BF16,
+        None | Some("f32") => DType::F32,
+        Some("bf16") => DType::BF16,
+        Some("f16") => DType::F16,
+        Some(other) => return Err(Failure::usage(format!("--dtype {other}: f32, bf16 or f16"))),
+    };
+    let mut inputs: Vec<&std::path::Path> = Vec::new();
+    if let Some(noise) = &args.noise {
+        inputs.push(noise);
+    }
+    reel_core::output::check_distinct(&inputs, &[&args.output])?;
+    let pipeline = TextToVideo::open(&args.model, &device, dtype)?;
+    // A fresh seed fits 53 bits, so that it reads back as the same number anywhere.
+    let seed = args
+        .seed
+        .unwrap_or_else(|| crate::provenance::new_payload() >> 11);
+    let request = Request {
+        prompt: args.prompt.clone(),
+        negative: args.negative.clone(),
+        width,
+        height,
+        frames,
+        steps: args.steps,
+        guidance: args.guidance,
+        shift: args.shift,
+        scheduler: args.scheduler,
+        noise: match &args.noise {
+            Some(path) => Noise::File(path.clone()),
+            None => Noise::Seed(seed),
+        },
+    };
+    pipeline.check(&request)?;
+
+    // Generated media: the prompt and every setting go into its credentials.
+    let model_name = args
+        .model
+        .canonicalize()
+        .unwrap_or_else(|_| args.model.clone())
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string());
+    let provenance = crate::provenance::Provenance::new(
+        &args.out.sign,
+        "c2pa.created",
+        reel_credentials::SourceType::TrainedAlgorithmicMedia,
+        serde_json::json!({
+            "model": model_name,
+            "prompt": args.prompt,
+            "negative_prompt": args.negative,
+            // The manifest's integers are signed 64-bit: a larger seed is kept as text.
+            "seed": args.noise.is_none().then(|| if seed <= i64::MAX as u64 {
+                serde_json::json!(seed)
+            } else {
+                serde_json::json!(seed.to_string())
+            }),
+            "noise_file": args.noise.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
+            "width": width,
+            "height": height,
+            "frames": frames,
+            "fps": args.fps,
+            "steps": args.steps,
+            "guidance": args.guidance,
+            "shift": args.shift,
+            "scheduler": args.scheduler.map(|s| format!("{s:?}").to_lowercase()),
+            "dtype": format!("{dtype:?}").to_lowercase(),
+        }),
+        &inputs,
+        None,
+    )?;
+    let settings = EncoderSettings {
+        codec: args.out.codec_for(&args.output)?,
+        crf: args.out.crf,
+        audio_from: None,
+        source: None,
+        length: None,
+        seal: provenance.seal(),
+        frame_rate: Some((args.fps as i64, 1)),
+    };
+    let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
+    let mut embedder = reel_watermark::Embedder::new(provenance.payload);
+    if !quiet && args.noise.is_none() {
+        eprintln!("seed {seed}");
+    }
+
+    let steps_bar = bar(args.steps as u64, "steps", quiet);
+    let mut frames_bar: Option<ProgressBar> = None;
+    let mut image = Image::new(width, height);
+    let mut written = 0u64;
+    let result = pipeline.generate(
+        &request,
+        |stage| {
+            if reel_core::stop::requested() {
+                return Err(DiffusionError::Cancelled);
+            }
+            match stage {
+                Stage::Prompt => steps_bar.set_message("denoising"),
+                Stage::Step(report) => {
+                    steps_bar.set_position(report.step as u64);
+                    steps_bar.set_message(format!("{:.1} s/step", seconds(report.took)));
+                }
+                Stage::Decoded { done, total } => {
+                    steps_bar.finish_and_clear();
+                    let b = frames_bar.get_or_insert_with(|| bar(total as u64, "frames", quiet));
+                    b.set_position(done as u64);
+                }
+            }
+            Ok(())
+        },
+        |chunk| {
+            for frame in 0..chunk.dim(0)? {
+                to_image(&chunk.get(frame)?, &mut image)?;
+                embedder.mark(&mut image);
+                encoder
+                    .write(
+                        &image,
+                        Some(Timestamp {
+                            pts: written as i64,
+                            num: 1,
+                            den: args.fps as i64,
+                        }),
+                    )
+                    .map_err(|e| DiffusionError::Usage(e.to_string()))?;
+                written += 1;
+            }
+            Ok(())
+        },
+    );
+    steps_bar.finish_and_clear();
+    if let Some(b) = &frames_bar {
+        b.finish_and_clear();
+    }
+    result?;
+    let path = encoder.finish()?;
+    provenance.report(quiet);
+    if !quiet {
+        eprintln!(
+            "{}: {written} frames, {width}x{height}, {} fps, generated by {}",
+            path.display(),
+            args.fps,
+            model_name.as_deref().unwrap_or("the model")
+        );
+    }
+    Ok(())
+}
+
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let template = format!(
+        "{{msg:>14}} [{{bar:30}}] {{pos}}/{{len}} {unit}  elapsed {{elapsed}}  eta {{eta}}"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("prompt");
+    bar
+}
+
+/// A frame (3, height, width) in [-1, 1] as 8-bit RGB.
+fn to_image(frame: &Tensor, image: &mut Image) -> std::result::Result<(), DiffusionError> {
+    let rgb: Vec<f32> = frame.permute((1, 2, 0))?.flatten_all()?.to_vec1()?;
+    for (dst, v) in image.data.iter_mut().zip(rgb) {
+        *dst = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
+    }
+    Ok(())
+}
+
+fn parse_size(size: &str) -> Result<(usize, usize)> {
+    size.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--size {size}: give WIDTHxHEIGHT, for example 832x480"
+            ))
+        })
+}
