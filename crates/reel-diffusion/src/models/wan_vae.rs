@@ -206,6 +206,14 @@ impl WanVaeDecoder {
         convs
     }
 
+    /// Caps the memory each convolution unfolds its input into (by default 256 MiB): above it,
+    /// a chunk goes a frame and a time tap at a time. Lower saves memory, higher is faster.
+    pub fn set_unfold_budget(&mut self, bytes: usize) {
+        for conv in self.convs_mut() {
+            conv.unfold_budget = bytes;
+        }
+    }
+
     /// Normalised latents (the transformer's space) to the VAE's: `z·std + mean`.
     pub fn denormalise(&self, latents: &Tensor) -> Result<Tensor> {
         let c = &self.config;
@@ -272,6 +280,10 @@ fn silu(x: &Tensor) -> Result<Tensor> {
 struct CausalConv {
     /// (out, kt·in, kh, kw): the time taps side by side, oldest first.
     weight: Tensor,
+    /// The same, one (out, in, kh, kw) a tap, for chunks too large to unfold at once.
+    taps: Vec<Tensor>,
+    /// The most this convolution unfolds at once, in bytes.
+    unfold_budget: usize,
     bias: Tensor,
     kt: usize,
     pad: usize,
@@ -285,12 +297,17 @@ impl CausalConv {
             &format!("{prefix}.weight"),
             &[output, input, k[0], k[1], k[2]],
         )?;
+        let taps = (0..k[0])
+            .map(|dt| weight.narrow(2, dt, 1)?.squeeze(2)?.contiguous())
+            .collect::<candle_core::Result<Vec<_>>>()?;
         let weight = weight
             .permute((0, 2, 1, 3, 4))?
             .reshape((output, k[0] * input, k[1], k[2]))?
             .contiguous()?;
         Ok(CausalConv {
             weight,
+            taps,
+            unfold_budget: UNFOLD_BUDGET,
             bias: w.get(&format!("{prefix}.bias"), &[output])?,
             kt: k[0],
             pad: k[1] / 2,
@@ -300,41 +317,70 @@ impl CausalConv {
 
     /// `x` is the next chunk (frames, in, h, w) of the conv's input stream.
     fn forward(&mut self, x: &Tensor) -> Result<Tensor> {
-        let frames = x.dim(0)?;
-        let input = if self.kt == 1 {
+        let (frames, channels, h, w) = x.dims4()?;
+        let stream = if self.kt == 1 {
             x.clone()
         } else {
             let context = self.kt - 1;
-            let mut parts = Vec::with_capacity(3);
             let cached = self.cache.as_ref().map_or(0, |c| c.dim(0).unwrap_or(0));
+            let mut parts = Vec::with_capacity(3);
             if cached < context {
-                let (_, c, h, w) = x.dims4()?;
                 parts.push(Tensor::zeros(
-                    (context - cached, c, h, w),
+                    (context - cached, channels, h, w),
                     x.dtype(),
                     x.device(),
                 )?);
             }
-            if let Some(cache) = &self.cache {
-                parts.push(cache.clone());
-            }
-            parts.push(x.clone());
-            let stream = Tensor::cat(&parts, 0)?;
-            let seen = Tensor::cat(
-                &parts[parts.len() - 1 - usize::from(self.cache.is_some())..],
-                0,
-            )?;
+            let seen = match &self.cache {
+                Some(cache) => Tensor::cat(&[cache, x], 0)?,
+                None => x.clone(),
+            };
+            parts.push(seen.clone());
             let keep = seen.dim(0)?.min(context);
             self.cache = Some(seen.narrow(0, seen.dim(0)? - keep, keep)?);
-            let taps: Vec<Tensor> = (0..self.kt)
-                .map(|dt| stream.narrow(0, dt, frames))
-                .collect::<candle_core::Result<_>>()?;
-            Tensor::cat(&taps, 1)?
+            Tensor::cat(&parts, 0)?
         };
-        let y = input.conv2d(&self.weight, self.pad, 1, 1, 1)?;
-        Ok(y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)?)
+        let bias = self.bias.reshape((1, (), 1, 1))?;
+        // The product unfolds its input (in·kt·kh·kw values a pixel): small chunks go at once,
+        // with the time taps side by side; large ones (full-size frames) a frame and a tap at a
+        // time, which bounds the unfolded copy to one frame's.
+        let (kh, kw) = (self.weight.dim(2)?, self.weight.dim(3)?);
+        let unfolded = frames * h * w * channels * self.kt * kh * kw * x.dtype().size_in_bytes();
+        if unfolded <= self.unfold_budget {
+            let input = if self.kt == 1 {
+                stream
+            } else {
+                let taps: Vec<Tensor> = (0..self.kt)
+                    .map(|dt| stream.narrow(0, dt, frames))
+                    .collect::<candle_core::Result<_>>()?;
+                Tensor::cat(&taps, 1)?
+            };
+            return Ok(input
+                .conv2d(&self.weight, self.pad, 1, 1, 1)?
+                .broadcast_add(&bias)?);
+        }
+        let mut out = Vec::with_capacity(frames);
+        for f in 0..frames {
+            let mut y = stream
+                .narrow(0, f, 1)?
+                .conv2d(&self.taps[0], self.pad, 1, 1, 1)?;
+            for dt in 1..self.kt {
+                y = (y + stream.narrow(0, f + dt, 1)?.conv2d(
+                    &self.taps[dt],
+                    self.pad,
+                    1,
+                    1,
+                    1,
+                )?)?;
+            }
+            out.push(y.broadcast_add(&bias)?);
+        }
+        Ok(Tensor::cat(&out, 0)?)
     }
 }
+
+/// The most a convolution unfolds at once by default, in bytes.
+const UNFOLD_BUDGET: usize = 256 << 20;
 
 /// diffusers' `WanRMS_norm`: each pixel's channel vector scaled to unit length, times
 /// √channels and a learnt gain.
