@@ -74,6 +74,24 @@ impl Weights {
         }
     }
 
+    /// How many bytes the weights take once converted to the model's dtype.
+    pub fn bytes(&self) -> usize {
+        match &self.source {
+            Source::Files(files) => files
+                .tensors()
+                .iter()
+                .map(|(_, view)| {
+                    view.shape().iter().product::<usize>() * self.dtype.size_in_bytes()
+                })
+                .sum(),
+            Source::Random(drawn) => drawn
+                .borrow()
+                .values()
+                .map(|t| t.elem_count() * self.dtype.size_in_bytes())
+                .sum(),
+        }
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         match &self.source {
             Source::Files(files) => files.get(name).is_ok(),

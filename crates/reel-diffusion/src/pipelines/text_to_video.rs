@@ -12,10 +12,10 @@ use crate::error::{DiffusionError, Result};
 use crate::models::wan_transformer::{WanTransformer, WanTransformerConfig};
 use crate::models::wan_vae::WanVaeDecoder;
 use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
-use crate::pipelines::noise;
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
+use crate::pipelines::{memory, noise};
 use crate::schedulers::{SchedulerConfig, SchedulerKind};
-use crate::weights::read_config;
+use crate::weights::{Weights, read_config};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -73,6 +73,10 @@ const TEMPORAL: usize = 4;
 const SPATIAL: usize = 8;
 
 impl TextToVideo {
+    fn weight_bytes(&self, part: &str, stem: &str) -> Result<usize> {
+        Ok(Weights::open(&self.folder.join(part), stem, &self.device, self.dtype)?.bytes())
+    }
+
     /// Opens `folder`, checking that it is a Wan text-to-video pipeline with every part there.
     pub fn open(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
         let index_path = folder.join("model_index.json");
@@ -199,6 +203,15 @@ impl TextToVideo {
     pub fn generate(
         &self,
         request: &Request,
+        progress: impl FnMut(Stage) -> Result<()>,
+        frames: impl FnMut(&Tensor) -> Result<()>,
+    ) -> Result<()> {
+        self.run(request, progress, frames).map_err(memory::explain)
+    }
+
+    fn run(
+        &self,
+        request: &Request,
         mut progress: impl FnMut(Stage) -> Result<()>,
         mut frames: impl FnMut(&Tensor) -> Result<()>,
     ) -> Result<()> {
@@ -214,6 +227,12 @@ impl TextToVideo {
 
         // The prompts, with the text encoder freed before the transformer loads.
         let guided = request.guidance > 1.0;
+        let text_bytes = self.weight_bytes("text_encoder", "model")?;
+        memory::ensure_fits(
+            "encoding the prompt",
+            text_bytes + text_bytes / 10,
+            &self.device,
+        )?;
         let (prompt, negative) = {
             let encoder = PromptEncoder::load(
                 &self.folder.join("tokenizer"),
@@ -232,6 +251,14 @@ impl TextToVideo {
         };
         progress(Stage::Prompt)?;
 
+        let t = &self.transformer;
+        let tokens = shape[2] / t.patch_size[0]
+            * (shape[3] / t.patch_size[1])
+            * (shape[4] / t.patch_size[2]);
+        let batch = if guided { 2 } else { 1 };
+        let needed = self.weight_bytes("transformer", "diffusion_pytorch_model")?
+            + memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
+        memory::ensure_fits("denoising", needed, &self.device)?;
         let latents = {
             let transformer =
                 WanTransformer::load(&self.folder.join("transformer"), &self.device, self.dtype)?;
@@ -249,6 +276,12 @@ impl TextToVideo {
             )?
         };
 
+        // A chunk of four frames through the widest full-size layers, and the unfolding.
+        let pixels = request.width * request.height;
+        let needed = self.weight_bytes("vae", "diffusion_pytorch_model")?
+            + 4 * pixels * 96 * 4 * 8
+            + (256 << 20);
+        memory::ensure_fits("decoding", needed, &self.device)?;
         let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, self.dtype)?;
         let z = vae.denormalise(&latents)?.squeeze(0)?;
         let latent_frames = z.dim(1)?;
