@@ -23,6 +23,7 @@ import tempfile
 import time
 
 SAMPLES = None  # set in main
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED = {}  # exit code by the start of a try's description, where one is documented
 
 
@@ -89,6 +90,10 @@ def make_user_files(dir):
         f.write('start = "a"\n[[ending]]\nid = "a"\npicture = "cut.jpg"\nseconds = 1e9\n')
     with open(os.path.join(dir, "model.json"), "w") as f:
         f.write("{}")
+    # A complete (small, random) Wan model in the diffusers layout, and a noise file of its own.
+    wan = os.path.join(ROOT, "crates", "reel-diffusion", "tests", "fixtures", "wan-t2v")
+    shutil.copytree(wan, os.path.join(dir, "wan"))
+    shutil.copy(os.path.join(wan, "pipeline_io.safetensors"), os.path.join(dir, "noise.safetensors"))
 
 
 def cases():
@@ -131,6 +136,17 @@ def cases():
     add("swap", "output over the model", ["swap", "clip.mp4", "--model", "mymodel", "-o", "mymodel/model.safetensors"])
     add("film", "check a cut picture", ["film", "check", "cut.toml"])
     add("film", "render a cut picture", ["film", "render", "cut.toml", "--audio", "sound.wav", "-o", "f.mp4"], "f.mp4", None, 60)
+    gen = ["gen", "a fox in the snow", "--model", "wan"]
+    add("gen", "no model index", ["gen", "a fox", "--model", "frames", "-o", "o.mp4"], "o.mp4")
+    add("gen", "size 50x32", gen + ["--size", "50x32", "-o", "o.mp4"], "o.mp4")
+    add("gen", "empty prompt", ["gen", " ", "--model", "wan", "-o", "o.mp4"], "o.mp4")
+    add("gen", "noise file of another shape", gen + ["--noise", "noise.safetensors", "-o", "o.mp4"], "o.mp4")
+    add("gen", "output over the noise file", gen + ["--size", "48x32", "--frames", "9", "--noise", "noise.safetensors", "-o", "noise.safetensors"])
+    add("gen", "folder as output", gen + ["--size", "48x32", "--frames", "5", "--steps", "1", "-o", "folder.mp4"])
+    add("gen", "SIGINT mid-run", gen + ["--size", "256x256", "--frames", "33", "--steps", "200", "-o", "o.mp4"], "o.mp4",
+        (signal.SIGINT, 1.5))
+    add("gen", "SIGTERM mid-run", gen + ["--size", "256x256", "--frames", "33", "--steps", "200", "-o", "o.mp4"], "o.mp4",
+        (signal.SIGTERM, 1.5))
     add("beauty", "strength nan", ["beauty", "clip.mp4", "-o", "o.mp4", "--strength", "nan"])
     add("deage", "years 1e9", ["deage", "clip.mp4", "-o", "o.mp4", "--years", "1e9"])
     add("process", "beauty nan", ["process", "clip.mp4", "-o", "o.mp4", "--beauty", "nan"])
@@ -292,7 +308,8 @@ def cases():
     expect(2, "frames over their own input")
     expect(0, "video to /dev/null", "json to /dev/stdout", "json into a named pipe", "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
            "start past", "samples folder")
-    expect(3, "text target", "photo without a face")
+    expect(3, "text target", "photo without a face", "no model index")
+    expect(2, "empty prompt", "noise file of")
     expect(2, "no consent", "consent check")
     expect(0, "path starting")
     expect(2, "cut photo")

@@ -57,8 +57,13 @@ mod tests {
     fn a_stage_larger_than_memory_is_refused_with_what_to_lower() {
         let Some(free) = available() else { return };
         assert!(ensure_fits("denoising", free / 2, &Device::Cpu).is_ok());
-        let err = ensure_fits("denoising", free * 2, &Device::Cpu).unwrap_err().to_string();
-        assert!(err.contains("denoising needs about") && err.contains("lower --size"), "{err}");
+        let err = ensure_fits("denoising", free * 2, &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("denoising needs about") && err.contains("lower --size"),
+            "{err}"
+        );
         // The estimate that the 480p measurement calibrated: 832x480x81 at the 1.3B width.
         let at_480p = transformer_activations(2, 21 * 30 * 52, 1536, 8960) as f64 / GIB;
         assert!((5.0..7.0).contains(&at_480p), "{at_480p}");
