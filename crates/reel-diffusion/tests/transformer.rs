@@ -84,3 +84,43 @@ fn wrong_inputs_are_refused_by_name() {
     };
     assert!(matches!(err, DiffusionError::Model { .. }), "{err}");
 }
+
+#[test]
+fn a_missing_shard_is_named() {
+    // The fixture's transformer laid out as a sharded folder whose index lists a shard that is
+    // not there.
+    let dir = std::env::temp_dir().join(format!("reel-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = fixture("wan-t2v/transformer");
+    std::fs::copy(source.join("config.json"), dir.join("config.json")).unwrap();
+    std::fs::copy(
+        source.join("diffusion_pytorch_model.safetensors"),
+        dir.join("diffusion_pytorch_model-00001-of-00002.safetensors"),
+    )
+    .unwrap();
+    let index = serde_json::json!({ "weight_map": {
+        "proj_out.weight": "diffusion_pytorch_model-00001-of-00002.safetensors",
+        "blocks.1.ffn.net.2.weight": "diffusion_pytorch_model-00002-of-00002.safetensors",
+    }});
+    std::fs::write(
+        dir.join("diffusion_pytorch_model.safetensors.index.json"),
+        index.to_string(),
+    )
+    .unwrap();
+    let err = match WanTransformer::load(&dir, &Device::Cpu, DType::F32) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("loaded with a shard missing"),
+    };
+    assert!(
+        err.contains("00002-of-00002") && err.contains("missing"),
+        "{err}"
+    );
+    // With both shards there (the second a copy of the first), it loads.
+    std::fs::copy(
+        source.join("diffusion_pytorch_model.safetensors"),
+        dir.join("diffusion_pytorch_model-00002-of-00002.safetensors"),
+    )
+    .unwrap();
+    assert!(WanTransformer::load(&dir, &Device::Cpu, DType::F32).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
