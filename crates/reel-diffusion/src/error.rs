@@ -13,6 +13,9 @@ pub enum DiffusionError {
     /// The request does not fit the model (a size, a frame count, a tensor's shape).
     #[error("{0}")]
     Usage(String),
+    /// Where the frames go failed (the encoder, the disk).
+    #[error("{0}")]
+    Output(String),
     /// Stopped on request.
     #[error("stopped")]
     Cancelled,
@@ -35,6 +38,7 @@ impl HasKind for DiffusionError {
         match self {
             DiffusionError::Model { .. } => Kind::Input,
             DiffusionError::Usage(_) => Kind::Usage,
+            DiffusionError::Output(_) => Kind::Output,
             DiffusionError::Cancelled => Kind::Cancelled,
             DiffusionError::Compute(_) => Kind::Other,
         }

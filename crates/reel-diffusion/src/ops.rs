@@ -117,17 +117,18 @@ pub fn rope_interleaved(x: &Tensor, cos: &Tensor, sin: &Tensor, heads: usize) ->
             .contiguous()?
             .apply_op3_no_bwd(cos, sin, &RopeOp { heads })?);
     }
+    // In f32, rounded once at the end, as diffusers multiplies by its f32 tables.
     let (b, s, width) = x.dims3()?;
     let split = x
+        .to_dtype(DType::F32)?
         .reshape((b, s, heads, width / heads))?
         .transpose(1, 2)?
         .contiguous()?;
-    let rotated = candle_nn::rotary_emb::rope_i(
-        &split,
-        &cos.to_dtype(x.dtype())?,
-        &sin.to_dtype(x.dtype())?,
-    )?;
-    Ok(rotated.transpose(1, 2)?.reshape((b, s, width))?)
+    let rotated = candle_nn::rotary_emb::rope_i(&split, cos, sin)?;
+    Ok(rotated
+        .transpose(1, 2)?
+        .reshape((b, s, width))?
+        .to_dtype(x.dtype())?)
 }
 
 struct RopeOp {
@@ -219,7 +220,7 @@ pub fn attention_biased(
         Some(bias) => {
             let scores = (split(q)?.matmul(&split(k)?.t()?)? * scale as f64)?;
             let scores = scores.broadcast_add(&bias.to_dtype(scores.dtype())?.unsqueeze(0)?)?;
-            candle_nn::ops::softmax_last_dim(&scores)?.matmul(&split(v)?)?
+            crate::models::layers::softmax_f32(&scores)?.matmul(&split(v)?)?
         }
     };
     Ok(out.transpose(1, 2)?.reshape((b, s, width))?)

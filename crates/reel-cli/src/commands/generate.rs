@@ -203,7 +203,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
                             den: args.fps as i64,
                         }),
                     )
-                    .map_err(|e| DiffusionError::Usage(e.to_string()))?;
+                    .map_err(|e| DiffusionError::Output(e.to_string()))?;
                 written += 1;
             }
             Ok(())

@@ -23,6 +23,22 @@ impl Linear {
         })
     }
 
+    /// The same, in `dtype` whatever the model's (the parts diffusers keeps in f32).
+    pub fn load_as(
+        w: &Weights,
+        prefix: &str,
+        input: usize,
+        output: usize,
+        dtype: DType,
+    ) -> Result<Self> {
+        let weight = w.get_as(&format!("{prefix}.weight"), &[output, input], dtype)?;
+        let bias = w.get_as(&format!("{prefix}.bias"), &[output], dtype)?;
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+            bias: Some(bias),
+        })
+    }
+
     pub fn load_no_bias(w: &Weights, prefix: &str, input: usize, output: usize) -> Result<Self> {
         let weight = w.get(&format!("{prefix}.weight"), &[output, input])?;
         Ok(Linear {
@@ -119,19 +135,24 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
     let block = (16 << 20) / keys.max(1);
     let block = block.clamp(64, tokens.max(64));
     if block >= tokens {
-        let p = candle_nn::ops::softmax_last_dim(&q.matmul(&kt)?)?;
-        return Ok(p.matmul(v)?);
+        return Ok(softmax_f32(&q.matmul(&kt)?)?.matmul(v)?);
     }
     let mut parts = Vec::with_capacity(tokens.div_ceil(block));
     let mut start = 0;
     while start < tokens {
         let len = block.min(tokens - start);
         let qb = q.narrow(2, start, len)?;
-        let p = candle_nn::ops::softmax_last_dim(&qb.matmul(&kt)?)?;
-        parts.push(p.matmul(v)?);
+        parts.push(softmax_f32(&qb.matmul(&kt)?)?.matmul(v)?);
         start += len;
     }
     Ok(Tensor::cat(&parts, 2)?)
+}
+
+/// Softmax over the last dimension, summed in f32 whatever the scores' dtype (a bf16 running
+/// sum over thousands of keys loses most of its terms), as PyTorch sums it.
+pub fn softmax_f32(scores: &Tensor) -> Result<Tensor> {
+    let dtype = scores.dtype();
+    Ok(candle_nn::ops::softmax_last_dim(&scores.to_dtype(DType::F32)?)?.to_dtype(dtype)?)
 }
 
 /// `(1 + scale) * x + shift`, the adaptive norm's modulation, broadcasting the tables over tokens.

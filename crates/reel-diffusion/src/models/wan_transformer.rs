@@ -165,17 +165,20 @@ impl WanTransformer {
         let out = c.out_channels() * pt * ph * pw;
         Ok(WanTransformer {
             patch_embedding,
-            time_embedder_1: Linear::load(
+            // Kept in f32 whatever the dtype, as diffusers keeps the time embedder.
+            time_embedder_1: Linear::load_as(
                 w,
                 "condition_embedder.time_embedder.linear_1",
                 c.freq_dim,
                 dim,
+                DType::F32,
             )?,
-            time_embedder_2: Linear::load(
+            time_embedder_2: Linear::load_as(
                 w,
                 "condition_embedder.time_embedder.linear_2",
                 dim,
                 dim,
+                DType::F32,
             )?,
             time_proj: Linear::load(w, "condition_embedder.time_proj", dim, 6 * dim)?,
             text_embedder_1: Linear::load(
@@ -314,11 +317,10 @@ impl WanTransformer {
             )));
         }
         let sinusoid = timestep_embedding(&timestep.flatten_all()?, c.freq_dim)?;
-        let temb = self.time_embedder_2.forward(&silu(
-            &self
-                .time_embedder_1
-                .forward(&sinusoid.to_dtype(self.dtype)?)?,
-        )?)?;
+        let temb = self
+            .time_embedder_2
+            .forward(&silu(&self.time_embedder_1.forward(&sinusoid)?)?)?
+            .to_dtype(self.dtype)?;
         let modulation = self
             .time_proj
             .forward(&silu(&temb)?)?

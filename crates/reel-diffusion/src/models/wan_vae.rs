@@ -212,6 +212,11 @@ impl WanVaeDecoder {
         for conv in self.convs_mut() {
             conv.unfold_budget = bytes;
         }
+        for block in &mut self.up_blocks {
+            if let Some(up) = &mut block.upsample {
+                up.unfold_budget = bytes;
+            }
+        }
     }
 
     /// Normalised latents (the transformer's space) to the VAE's: `z·std + mean`.
@@ -513,6 +518,7 @@ struct Upsample {
     conv: (Tensor, Tensor),
     time_conv: Option<CausalConv>,
     time: TimeState,
+    unfold_budget: usize,
 }
 
 impl Upsample {
@@ -536,6 +542,7 @@ impl Upsample {
                 None
             },
             time: TimeState::First,
+            unfold_budget: UNFOLD_BUDGET,
         })
     }
 
@@ -553,10 +560,27 @@ impl Upsample {
                 }
             }
         }
-        let (_, _, h, w) = x.dims4()?;
-        let up = x.upsample_nearest2d(2 * h, 2 * w)?;
-        Ok(up
-            .conv2d(&self.conv.0, 1, 1, 1, 1)?
-            .broadcast_add(&self.conv.1)?)
+        // Frame by frame when the doubled frames would unfold into more than the budget.
+        let (frames, c, h, w) = x.dims4()?;
+        let unfolded = frames * 4 * h * w * c * 9 * x.dtype().size_in_bytes();
+        let step = if unfolded <= self.unfold_budget {
+            frames
+        } else {
+            1
+        };
+        let mut out = Vec::with_capacity(frames.div_ceil(step));
+        for start in (0..frames).step_by(step) {
+            let part = x.narrow(0, start, step.min(frames - start))?;
+            let up = part.upsample_nearest2d(2 * h, 2 * w)?;
+            out.push(
+                up.conv2d(&self.conv.0, 1, 1, 1, 1)?
+                    .broadcast_add(&self.conv.1)?,
+            );
+        }
+        Ok(if out.len() == 1 {
+            out.remove(0)
+        } else {
+            Tensor::cat(&out, 0)?
+        })
     }
 }

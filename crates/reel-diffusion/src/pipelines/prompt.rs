@@ -89,9 +89,20 @@ impl PromptEncoder {
 }
 
 /// diffusers' `prompt_clean`: HTML entities decoded twice, white space collapsed and trimmed.
-/// (diffusers also runs `ftfy.fix_text` when ftfy is installed; reel does not repair mojibake.)
+/// Of `ftfy.fix_text`, which diffusers runs first when ftfy is installed, the parts that change
+/// ordinary prompts are done: curly quotes straightened, control characters dropped. (Its
+/// mojibake repair is not.)
 pub fn clean(text: &str) -> String {
-    let text = unescape(&unescape(text));
+    let text: String = unescape(&unescape(text))
+        .chars()
+        .filter_map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}' | '\u{02bc}' => Some('\''),
+            '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{201f}' => Some('"'),
+            c if c.is_whitespace() => Some(c),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -181,5 +192,9 @@ mod tests {
             "fish &chips; &unknown; &"
         );
         assert_eq!(clean(""), "");
+        assert_eq!(
+            clean("the dog\u{2019}s \u{201c}ball\u{201d}\u{7}"),
+            "the dog's \"ball\""
+        );
     }
 }

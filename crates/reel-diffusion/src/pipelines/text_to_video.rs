@@ -73,8 +73,8 @@ const TEMPORAL: usize = 4;
 const SPATIAL: usize = 8;
 
 impl TextToVideo {
-    fn weight_bytes(&self, part: &str, stem: &str) -> Result<usize> {
-        Ok(Weights::open(&self.folder.join(part), stem, &self.device, self.dtype)?.bytes())
+    fn weight_bytes(&self, part: &str, stem: &str, dtype: DType) -> Result<usize> {
+        Ok(Weights::open(&self.folder.join(part), stem, &self.device, dtype)?.bytes())
     }
 
     /// Opens `folder`, checking that it is a Wan text-to-video pipeline with every part there.
@@ -175,9 +175,12 @@ impl TextToVideo {
                 request.frames
             )));
         }
-        if request.steps == 0 {
-            return Err(DiffusionError::Usage("at least one step is needed".into()));
-        }
+        // The sampler's own checks (steps, shift), before anything loads.
+        SchedulerConfig::read(&self.folder.join("scheduler"))?.build(
+            request.scheduler,
+            request.steps,
+            request.shift,
+        )?;
         if clean(&request.prompt).is_empty() {
             return Err(DiffusionError::Usage(
                 "the prompt is empty: say what to generate".into(),
@@ -227,7 +230,13 @@ impl TextToVideo {
 
         // The prompts, with the text encoder freed before the transformer loads.
         let guided = request.guidance > 1.0;
-        let text_bytes = self.weight_bytes("text_encoder", "model")?;
+        // umT5's activations overflow f16 (transformers keeps parts of it in f32 then).
+        let text_dtype = if self.dtype == DType::F16 {
+            DType::F32
+        } else {
+            self.dtype
+        };
+        let text_bytes = self.weight_bytes("text_encoder", "model", text_dtype)?;
         memory::ensure_fits(
             "encoding the prompt",
             text_bytes + text_bytes / 10,
@@ -238,7 +247,7 @@ impl TextToVideo {
                 &self.folder.join("tokenizer"),
                 &self.folder.join("text_encoder"),
                 &self.device,
-                self.dtype,
+                text_dtype,
                 TEXT_LENGTH,
             )?;
             let prompt = encoder.encode(&request.prompt)?;
@@ -256,7 +265,7 @@ impl TextToVideo {
             * (shape[3] / t.patch_size[1])
             * (shape[4] / t.patch_size[2]);
         let batch = if guided { 2 } else { 1 };
-        let needed = self.weight_bytes("transformer", "diffusion_pytorch_model")?
+        let needed = self.weight_bytes("transformer", "diffusion_pytorch_model", self.dtype)?
             + memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
         memory::ensure_fits("denoising", needed, &self.device)?;
         let latents = {
@@ -278,11 +287,12 @@ impl TextToVideo {
 
         // A chunk of four frames through the widest full-size layers, and the unfolding.
         let pixels = request.width * request.height;
-        let needed = self.weight_bytes("vae", "diffusion_pytorch_model")?
+        let needed = self.weight_bytes("vae", "diffusion_pytorch_model", DType::F32)?
             + 4 * pixels * 96 * 4 * 8
             + (256 << 20);
         memory::ensure_fits("decoding", needed, &self.device)?;
-        let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, self.dtype)?;
+        // The VAE decodes in f32 (as Wan's reference does): small weights, and the frames' values.
+        let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
         let z = vae.denormalise(&latents)?.squeeze(0)?;
         let latent_frames = z.dim(1)?;
         let mut done = 0;

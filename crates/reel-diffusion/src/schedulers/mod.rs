@@ -137,8 +137,11 @@ impl SchedulerConfig {
         steps: usize,
         shift: Option<f64>,
     ) -> Result<Box<dyn Scheduler>> {
-        if steps == 0 {
-            return Err(DiffusionError::Usage("at least one step is needed".into()));
+        if steps == 0 || steps > self.num_train_timesteps {
+            return Err(DiffusionError::Usage(format!(
+                "{steps} steps: from 1 to the model's {} training timesteps",
+                self.num_train_timesteps
+            )));
         }
         let kind = kind.unwrap_or(if self.class == "FlowMatchEulerDiscreteScheduler" {
             SchedulerKind::Euler

@@ -54,6 +54,21 @@ pub fn matmul(
             .checked_mul(r)
             .and_then(|x| (cols - 1).checked_mul(c).and_then(|y| x.checked_add(y)))
     };
+    // Output rows must not overlap (gemm writes them from several threads), and every stride
+    // must survive the cast to isize.
+    assert!(m == 1 || dst_row_stride >= n);
+    let max = isize::MAX as usize;
+    assert!(
+        [
+            dst_row_stride,
+            a.row_stride,
+            a.col_stride,
+            b.row_stride,
+            b.col_stride
+        ]
+        .iter()
+        .all(|&s| s <= max)
+    );
     assert!(last(m, n, dst_row_stride, 1).is_some_and(|i| i < dst.len()));
     assert!(last(m, k, a.row_stride, a.col_stride).is_some_and(|i| i < a.data.len()));
     assert!(last(k, n, b.row_stride, b.col_stride).is_some_and(|i| i < b.data.len()));
