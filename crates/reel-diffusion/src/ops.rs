@@ -3,7 +3,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, bail};
 use rayon::prelude::*;
-use reel_runtime::kernels::{self, AttentionShape, Operand, Parallelism};
+use reel_runtime::kernels::{self, AttentionShape, Operand, Parallelism, f32_slice};
 
 use crate::error::Result;
 
@@ -11,13 +11,6 @@ fn on_cpu_f32(tensors: &[&Tensor]) -> bool {
     tensors
         .iter()
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
-}
-
-fn slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(data), Some((start, end))) => Ok(&data[start..end]),
-        _ => bail!("expected a contiguous f32 tensor"),
-    }
 }
 
 /// What follows the product in the same pass.
@@ -76,7 +69,7 @@ impl CustomOp3 for LinearOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, w, bias) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (x, w, bias) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let (rows, input) = l1.shape().dims2()?;
         let (w_in, output) = l2.shape().dims2()?;
         if w_in != input || bias.len() != output {
@@ -149,7 +142,7 @@ impl CustomOp3 for RopeOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, cos, sin) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (x, cos, sin) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let (_, tokens, width) = l1.shape().dims3()?;
         let half = width / self.heads / 2;
         if cos.len() != tokens * half || sin.len() != tokens * half {
@@ -246,7 +239,7 @@ impl CustomOp3 for AttentionOp {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (q, k, v) = (slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?);
+        let (q, k, v) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let (batch, queries, width) = l1.shape().dims3()?;
         let (kb, keys, kw) = l2.shape().dims3()?;
         if kb != batch || kw != width || l3.dims() != l2.dims() {
@@ -273,7 +266,7 @@ impl CustomOp3 for AttentionOp {
                 let candle_core::Storage::Cpu(storage) = &*storage else {
                     bail!("attention: the bias is not on the CPU");
                 };
-                let bias = slice(storage, layout)?;
+                let bias = f32_slice(storage, layout)?;
                 kernels::attention(q, k, v, Some(bias), &mut out, shape, self.scale);
             }
         }

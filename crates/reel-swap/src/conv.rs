@@ -12,7 +12,7 @@ use candle_core::{
 };
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
-use reel_runtime::kernels::{Operand, Parallelism, matmul, with_scratch};
+use reel_runtime::kernels::{Operand, Parallelism, f32_slice, matmul, with_scratch};
 
 /// Marks a kernel tap that falls in the zero padding.
 const PAD: u32 = u32::MAX;
@@ -175,16 +175,6 @@ fn per_image(
         .for_each(run);
 }
 
-fn contiguous<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        bail!("convolution expects f32 tensors");
-    };
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&v[start..end]),
-        None => bail!("convolution expects contiguous tensors"),
-    }
-}
-
 /// Forward: (input, weight, bias) -> activation(convolution + bias), the activation a leaky
 /// ReLU of the given slope, or none.
 struct Forward {
@@ -219,11 +209,7 @@ impl CustomOp3 for Forward {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.geometry;
-        let (input, weight, bias) = (
-            contiguous(s1, l1)?,
-            contiguous(s2, l2)?,
-            contiguous(s3, l3)?,
-        );
+        let (input, weight, bias) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let d = g.dims(l1.dims(), l2.dims()[0])?;
         let (patch, positions) = (d.patch(g), d.positions());
         if weight.len() != d.c_out * patch || bias.len() != d.c_out {
@@ -316,7 +302,7 @@ impl CustomOp2 for LeakyReluGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (output, grad) = (contiguous(s1, l1)?, contiguous(s2, l2)?);
+        let (output, grad) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
         let slope = self.0;
         // The output has the sign of the input (slope > 0), so it tells which side was taken.
         let out = output
@@ -341,7 +327,7 @@ impl CustomOp2 for InputGrad {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.geometry;
-        let (grad, weight) = (contiguous(s1, l1)?, contiguous(s2, l2)?);
+        let (grad, weight) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
         let &[n, c_out, _, _] = l1.dims() else {
             bail!("convolution gradient must be 4-D");
         };
@@ -383,7 +369,7 @@ impl CustomOp2 for WeightGrad {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.0;
-        let (input, grad) = (contiguous(s1, l1)?, contiguous(s2, l2)?);
+        let (input, grad) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
         let d = g.dims(l1.dims(), l2.dims()[1])?;
         let (patch, positions) = (d.patch(g), d.positions());
         let (ys, xs) = (g.taps(d.h, d.out_h), g.taps(d.w, d.out_w));
@@ -514,7 +500,7 @@ impl CustomOp1 for Blur {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous(s, l)?;
+        let x = f32_slice(s, l)?;
         let &[.., h, w] = l.dims() else {
             bail!("blur expects an image tensor");
         };

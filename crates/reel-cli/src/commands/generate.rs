@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use candle_core::{DType, Tensor};
+use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reel_diffusion::DiffusionError;
@@ -191,8 +191,10 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             Ok(())
         },
         |chunk| {
-            for frame in 0..chunk.dim(0)? {
-                to_image(&chunk.get(frame)?, &mut image)?;
+            // The chunk's frames as interleaved RGB, copied off the device once.
+            let rgb: Vec<f32> = chunk.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()?;
+            for frame in rgb.chunks_exact(3 * width * height) {
+                to_image(frame, &mut image);
                 embedder.mark(&mut image);
                 encoder
                     .write(
@@ -248,13 +250,11 @@ fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A frame (3, height, width) in [-1, 1] as 8-bit RGB.
-fn to_image(frame: &Tensor, image: &mut Image) -> std::result::Result<(), DiffusionError> {
-    let rgb: Vec<f32> = frame.permute((1, 2, 0))?.flatten_all()?.to_vec1()?;
+/// A frame's interleaved RGB values in [-1, 1] as 8-bit RGB.
+fn to_image(rgb: &[f32], image: &mut Image) {
     for (dst, v) in image.data.iter_mut().zip(rgb) {
         *dst = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
     }
-    Ok(())
 }
 
 fn parse_size(size: &str) -> Result<(usize, usize)> {

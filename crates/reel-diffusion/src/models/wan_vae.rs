@@ -14,6 +14,7 @@ use candle_core::{D, DType, Device, Tensor};
 use serde::Deserialize;
 
 use crate::error::{DiffusionError, Result};
+use crate::models::layers::silu;
 use crate::ops;
 use crate::weights::{Weights, read_config};
 
@@ -274,10 +275,6 @@ impl WanVaeDecoder {
         self.reset();
         Ok(Tensor::cat(&out, 0)?.permute((1, 0, 2, 3))?.unsqueeze(0)?)
     }
-}
-
-fn silu(x: &Tensor) -> Result<Tensor> {
-    Ok(x.silu()?)
 }
 
 /// A convolution causal in time: the output at a frame reads it and the `kt − 1` frames

@@ -14,7 +14,7 @@ use crate::models::wan_vae::WanVaeDecoder;
 use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
 use crate::pipelines::{memory, noise};
-use crate::schedulers::{SchedulerConfig, SchedulerKind};
+use crate::schedulers::{Scheduler, SchedulerConfig, SchedulerKind};
 use crate::weights::{Weights, read_config};
 
 /// What to generate.
@@ -158,6 +158,11 @@ impl TextToVideo {
 
     /// Checks `request` before any model is loaded.
     pub fn check(&self, request: &Request) -> Result<()> {
+        self.prepare(request).map(|_| ())
+    }
+
+    /// Checks `request` and builds its sampler, which the checks need anyway.
+    fn prepare(&self, request: &Request) -> Result<Box<dyn Scheduler>> {
         let m = self.size_multiple();
         if request.width == 0
             || request.height == 0
@@ -176,7 +181,7 @@ impl TextToVideo {
             )));
         }
         // The sampler's own checks (steps, shift), before anything loads.
-        SchedulerConfig::read(&self.folder.join("scheduler"))?.build(
+        let scheduler = SchedulerConfig::read(&self.folder.join("scheduler"))?.build(
             request.scheduler,
             request.steps,
             request.shift,
@@ -197,7 +202,7 @@ impl TextToVideo {
                 request.width, request.height, request.frames
             )));
         }
-        Ok(())
+        Ok(scheduler)
     }
 
     /// Generates `request`: `progress` hears of each stage, `frames` receives the video as it is
@@ -218,15 +223,12 @@ impl TextToVideo {
         mut progress: impl FnMut(Stage) -> Result<()>,
         mut frames: impl FnMut(&Tensor) -> Result<()>,
     ) -> Result<()> {
-        self.check(request)?;
+        let mut scheduler = self.prepare(request)?;
         let shape = self.latent_shape(request.width, request.height, request.frames);
         let latents = match &request.noise {
             Noise::Seed(seed) => noise::seeded(&shape, *seed, &self.device)?,
             Noise::File(path) => noise::from_file(path, &shape, &self.device)?,
         };
-        let scheduler_config = SchedulerConfig::read(&self.folder.join("scheduler"))?;
-        let mut scheduler =
-            scheduler_config.build(request.scheduler, request.steps, request.shift)?;
 
         // The prompts, with the text encoder freed before the transformer loads.
         let guided = request.guidance > 1.0;
