@@ -103,6 +103,7 @@ def transformer_fixtures(generator):
         {"latents": latents, "timestep": timestep, "text": text, "image": image, "output": out},
         FIXTURES / "wan-i2v" / "transformer_io.safetensors",
     )
+    transformer_fixtures.i2v = model
     return t2v
 
 
@@ -287,6 +288,76 @@ def pipeline_fixtures(transformer, vae, generator):
     (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
 
 
+def vae_encode_fixtures(vae, generator):
+    """The VAE's encoding of a short clip (the first frame alone, then four at a time with the
+    causal cache), its mean normalised as the image-to-video pipeline normalises it."""
+    video = torch.rand(1, 3, 9, 32, 48, generator=generator) * 2 - 1
+    z_dim = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    with torch.no_grad():
+        latents = (vae.encode(video).latent_dist.mode() - mean) * std
+    save_file({"video": video, "latents": latents}, FIXTURES / "wan-t2v" / "vae_encode_io.safetensors")
+
+
+def smooth_image(generator, width, height):
+    """A still with structure at several scales (a random coarse grid, upsampled, plus detail)."""
+    import numpy as np
+    from PIL import Image
+
+    coarse = torch.rand(1, 3, 5, 7, generator=generator)
+    smooth = torch.nn.functional.interpolate(coarse, size=(height, width), mode="bicubic", align_corners=False)
+    detail = 0.15 * torch.rand(1, 3, height, width, generator=generator)
+    pixels = ((smooth + detail).clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).contiguous()
+    return Image.fromarray(np.ascontiguousarray(pixels.numpy())), pixels
+
+
+def image_to_video_fixtures(vae, generator):
+    """Wan2.1's image to video with a small random CLIP vision encoder: PIL's resizes, the
+    image encoder's states, and the whole pipeline from fixed latents and a still, saved as
+    diffusers saves the pipeline (the transformer is the I2V one the transformer test uses)."""
+    import numpy as np
+    from diffusers import WanImageToVideoPipeline
+    from PIL import Image
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    folder = FIXTURES / "wan-i2v"
+    record = {}
+    # PIL's resampling, which the pipelines prepare stills with.
+    still, pixels = smooth_image(generator, 64, 48)
+    record["resize.source"] = pixels
+    for name, size, resample in [("bicubic", (30, 20), Image.BICUBIC), ("lanczos", (100, 70), Image.LANCZOS), ("lanczos_down", (48, 32), Image.LANCZOS)]:
+        record[f"resize.{name}"] = torch.from_numpy(np.asarray(still.resize(size, resample=resample)).copy())
+
+    clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=40, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=224, patch_size=32, hidden_act="gelu", layer_norm_eps=1e-5)).eval()
+    randomise(clip, generator)
+    processor = CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
+    transformer = transformer_fixtures.i2v
+    tokenizer, encoder = text_fixtures.parts
+    pipe = WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=encoder, image_encoder=clip, image_processor=processor, transformer=transformer, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC))
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.set_progress_bar_config(disable=True)
+
+    # A still of a shape other than the encoder's: its resize and crop.
+    wide, wide_pixels = smooth_image(generator, 300, 240)
+    record["clip.wide_source"] = wide_pixels
+    record["clip.wide_pixels"] = processor(images=wide, return_tensors="pt")["pixel_values"]
+    still, pixels = smooth_image(generator, 224, 224)
+    record["still"] = pixels
+    with torch.no_grad():
+        record["clip.states"] = pipe.encode_image(still, torch.device("cpu"))
+    latents = torch.randn(1, 16, 2, 28, 28, generator=generator)
+    record["latents"] = latents
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=224, width=224, num_frames=5, num_inference_steps=4, guidance_scale=5.0, output_type="np")
+    with torch.no_grad():
+        frames = pipe(image=still, latents=latents.clone(), **run).frames
+    record["frames"] = torch.from_numpy(frames).float().contiguous()
+    save_file(record, folder / "pipeline_io.safetensors")
+    del run["output_type"]
+    (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
+
+
 def prompt_clean_reference(text):
     from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
@@ -302,6 +373,8 @@ def main():
     text_fixtures(generator)
     vae = vae_fixtures(generator)
     pipeline_fixtures(t2v, vae, generator)
+    vae_encode_fixtures(vae, generator)
+    image_to_video_fixtures(vae, generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

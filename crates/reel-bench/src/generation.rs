@@ -156,6 +156,8 @@ fn run(args: &BenchGenArgs, width: usize, height: usize, dir: &Path) -> Result<(
         prompt: &prompt,
         negative: Some(&negative),
         guidance: GUIDANCE,
+        image: None,
+        condition: None,
     };
     denoise(
         &transformer_loaded,

@@ -20,6 +20,8 @@ fn check(kind: SchedulerKind, name: &str) {
         prompt: &io["prompt"],
         negative: Some(&io["negative"]),
         guidance: 5.0,
+        image: None,
+        condition: None,
     };
     let mut steps = 0;
     let out = denoise(

@@ -1,18 +1,23 @@
-//! A whole text-to-video run (prompt to frames) against diffusers' `WanPipeline` from the same
-//! initial latents, with both samplers, on the small random model folder saved by
-//! tools/reference/wan_fixtures.py. The bar: every frame within PSNR 35 dB of diffusers'.
+//! Whole runs (prompt to frames) against diffusers from the same initial latents, on the small
+//! random model folders saved by tools/reference/wan_fixtures.py: text to video (`WanPipeline`)
+//! with both samplers, and image to video (`WanImageToVideoPipeline`, with its CLIP image
+//! encoder). The bar: every frame within PSNR 35 dB of diffusers'.
 
 mod common;
 
 use candle_core::{DType, Device, Tensor};
 use common::{fixture, tensors};
 use reel_diffusion::DiffusionError;
-use reel_diffusion::pipelines::text_to_video::{Noise, Request, Stage, TextToVideo};
+use reel_diffusion::pipelines::wan::{Noise, Request, Stage, Task, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
 
 fn request(kind: SchedulerKind) -> Request {
+    read_request("wan-t2v", kind)
+}
+
+fn read_request(folder: &str, kind: SchedulerKind) -> Request {
     let run: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("wan-t2v/pipeline_io.json")).unwrap(),
+        &std::fs::read_to_string(fixture(&format!("{folder}/pipeline_io.json"))).unwrap(),
     )
     .unwrap();
     Request {
@@ -25,13 +30,14 @@ fn request(kind: SchedulerKind) -> Request {
         guidance: run["guidance_scale"].as_f64().unwrap(),
         shift: Some(3.0),
         scheduler: Some(kind),
-        noise: Noise::File(fixture("wan-t2v/pipeline_io.safetensors")),
+        noise: Noise::File(fixture(&format!("{folder}/pipeline_io.safetensors"))),
+        image: None,
     }
 }
 
 /// Runs the pipeline; the frames as (frames, height, width, 3) in [0, 1], as diffusers' "np".
-fn generate(request: &Request) -> (Tensor, usize) {
-    let pipeline = TextToVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
+fn generate(folder: &str, request: &Request) -> (Tensor, usize) {
+    let pipeline = WanVideo::open(&fixture(folder), &Device::Cpu, DType::F32).unwrap();
     let mut chunks = Vec::new();
     let mut steps = 0;
     pipeline
@@ -74,10 +80,14 @@ fn psnr(a: &Tensor, b: &Tensor) -> f64 {
 
 fn check(kind: SchedulerKind, name: &str) {
     let request = request(kind);
-    let (video, steps) = generate(&request);
+    let (video, steps) = generate("wan-t2v", &request);
     let reference = tensors("wan-t2v/pipeline_io.safetensors")[&format!("{name}.frames")]
         .squeeze(0)
         .unwrap();
+    compare(name, &request, &video, steps, &reference);
+}
+
+fn compare(name: &str, request: &Request, video: &Tensor, steps: usize, reference: &Tensor) {
     assert_eq!(
         video.dims(),
         reference.dims(),
@@ -102,9 +112,51 @@ fn text_to_video_with_euler_matches_diffusers() {
     check(SchedulerKind::Euler, "euler");
 }
 
+/// The fixture's still as an image.
+pub fn still(name: &str, record: &str) -> reel_image::Image {
+    let t = &tensors(record)[name];
+    let (height, width, _) = t.dims3().unwrap();
+    reel_image::Image {
+        width,
+        height,
+        data: t.flatten_all().unwrap().to_vec1::<u8>().unwrap(),
+    }
+}
+
+#[test]
+fn image_to_video_matches_diffusers() {
+    let pipeline = WanVideo::open(&fixture("wan-i2v"), &Device::Cpu, DType::F32).unwrap();
+    assert_eq!(
+        pipeline.task(),
+        Task::ImageToVideo {
+            image_encoder: true
+        }
+    );
+    let request = Request {
+        image: Some(still("still", "wan-i2v/pipeline_io.safetensors")),
+        ..read_request("wan-i2v", SchedulerKind::UniPc)
+    };
+    let (video, steps) = generate("wan-i2v", &request);
+    let reference = tensors("wan-i2v/pipeline_io.safetensors")["frames"]
+        .squeeze(0)
+        .unwrap();
+    compare("image to video", &request, &video, steps, &reference);
+    // Without the still, or a still for a text-to-video model: refused before loading.
+    let err = pipeline
+        .check(&Request {
+            image: None,
+            ..request.clone()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("--image"), "{err}");
+    let t2v = WanVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
+    let err = t2v.check(&request).unwrap_err();
+    assert!(err.to_string().contains("text-to-video model"), "{err}");
+}
+
 #[test]
 fn bad_requests_are_refused_before_any_model_loads() {
-    let pipeline = TextToVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
+    let pipeline = WanVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
     let base = request(SchedulerKind::UniPc);
     let refused = |r: Request| pipeline.check(&r).unwrap_err().to_string();
     assert!(
@@ -137,9 +189,9 @@ fn bad_requests_are_refused_before_any_model_loads() {
         .generate(&wrong, |_| Ok(()), |_| Ok(()))
         .unwrap_err();
     assert!(err.to_string().contains("latents of shape"), "{err}");
-    // Folders that are not a Wan text-to-video model.
+    // Folders that are not a Wan model.
     for folder in ["wan-t2v/transformer", "schedulers"] {
-        let err = match TextToVideo::open(&fixture(folder), &Device::Cpu, DType::F32) {
+        let err = match WanVideo::open(&fixture(folder), &Device::Cpu, DType::F32) {
             Err(e) => e,
             Ok(_) => panic!("{folder} opened as a model"),
         };

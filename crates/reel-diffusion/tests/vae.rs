@@ -1,12 +1,12 @@
-//! The Wan2.1 VAE's decoder against diffusers' `AutoencoderKLWan.decode` on a small random VAE
-//! (fixtures by tools/reference/wan_fixtures.py): the same frames from the same latents, and
-//! the frame count 4·(latent frames − 1) + 1.
+//! The Wan2.1 VAE against diffusers' `AutoencoderKLWan` on a small random VAE (fixtures by
+//! tools/reference/wan_fixtures.py): the same frames from the same latents, with the frame
+//! count 4·(latent frames − 1) + 1, and the same latents from the same frames.
 
 mod common;
 
 use candle_core::{DType, Device};
 use common::{difference, fixture, tensors};
-use reel_diffusion::models::wan_vae::WanVaeDecoder;
+use reel_diffusion::models::wan_vae::{WanVaeDecoder, WanVaeEncoder};
 
 #[test]
 fn decoding_matches_diffusers() {
@@ -34,4 +34,30 @@ fn decoding_matches_diffusers() {
     vae.set_unfold_budget(0);
     let (max, _) = difference(&vae.decode(&io["latents"]).unwrap(), &io["frames"]);
     assert!(max < 1e-4, "frame by frame: max difference {max}");
+}
+
+#[test]
+fn encoding_matches_diffusers() {
+    let mut vae = WanVaeEncoder::load(&fixture("wan-t2v/vae"), &Device::Cpu, DType::F32).unwrap();
+    let io = tensors("wan-t2v/vae_encode_io.safetensors");
+    let latents = vae.encode(&io["video"]).unwrap();
+    assert_eq!(latents.dims(), &[1, 16, 3, 4, 6]);
+    let (max, relative) = difference(&latents, &io["latents"]);
+    eprintln!("max difference {max:e} ({relative:e})");
+    assert!(relative < 1e-5, "max difference {max} ({relative})");
+    // The chunks must come as the causal cache expects them: one frame, then four.
+    vae.reset();
+    let video = io["video"]
+        .squeeze(0)
+        .unwrap()
+        .permute((1, 0, 2, 3))
+        .unwrap();
+    let err = vae
+        .encode_chunk(&video.narrow(0, 0, 2).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("first frame alone"), "{err}");
+    let err = vae
+        .encode(&io["video"].narrow(2, 0, 8).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("4k+1"), "{err}");
 }

@@ -6,6 +6,7 @@ pub mod color;
 mod draw;
 mod geometry;
 pub mod png;
+pub mod resize;
 mod warp;
 
 pub use draw::{Canvas, GLYPH_HEIGHT};

@@ -1,4 +1,5 @@
-//! `reel gen`: text to video (or a still) with a Wan model from a diffusers folder.
+//! `reel gen`: text to video, image to video (or a still) with a Wan model from a diffusers
+//! folder.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,10 +8,10 @@ use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reel_diffusion::DiffusionError;
-use reel_diffusion::pipelines::text_to_video::{Noise, Request, Stage, TextToVideo};
+use reel_diffusion::pipelines::wan::{Noise, Request, Stage, Task, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
 use reel_image::Image;
-use reel_video::{Encoder, EncoderSettings, Timestamp};
+use reel_video::{Decoder, Encoder, EncoderSettings, Frame, Timestamp};
 
 use crate::OutputArgs;
 use crate::failure::{Failure, Result};
@@ -19,19 +20,25 @@ use crate::failure::{Failure, Result};
 pub struct GenArgs {
     /// What to generate.
     pub prompt: String,
-    /// A Wan text-to-video model in the diffusers layout (model_index.json, transformer/,
-    /// text_encoder/, tokenizer/, vae/, scheduler/), for example Wan2.1-T2V-1.3B-Diffusers.
+    /// A Wan model in the diffusers layout (model_index.json, transformer/, text_encoder/,
+    /// tokenizer/, vae/, scheduler/, and for image to video image_encoder/), for example
+    /// Wan2.1-T2V-1.3B-Diffusers or Wan2.1-I2V-14B-480P-Diffusers.
     #[arg(long)]
     pub model: PathBuf,
+    /// The first frame, for an image-to-video model (any image ffmpeg reads). It is cropped,
+    /// centred, to the video's shape, never stretched.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
     /// The video (.mp4, .mov, a folder for PNG frames) or, with --frames 1, a still (.png).
     #[arg(long, short)]
     pub output: PathBuf,
     /// What to steer away from (guidance's negative prompt).
     #[arg(long, default_value = "")]
     pub negative: String,
-    /// WIDTHxHEIGHT, multiples of 16.
-    #[arg(long, default_value = "832x480")]
-    pub size: String,
+    /// WIDTHxHEIGHT, multiples of 16 (by default 832x480, or with --image the image's shape
+    /// at about as many pixels).
+    #[arg(long)]
+    pub size: Option<String>,
     /// Frames: 4k+1 (others are rounded down to one); 1 makes an image.
     #[arg(long, default_value_t = 81)]
     pub frames: usize,
@@ -65,7 +72,6 @@ pub struct GenArgs {
 }
 
 pub fn run(args: &GenArgs, quiet: bool) -> Result {
-    let (width, height) = parse_size(&args.size)?;
     let frames = if args.frames == 0 {
         return Err(Failure::usage("--frames must be at least 1"));
     } else if args.frames % 4 != 1 {
@@ -93,8 +99,23 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
     if let Some(noise) = &args.noise {
         inputs.push(noise);
     }
+    if let Some(image) = &args.image {
+        inputs.push(image);
+    }
     reel_core::output::check_distinct(&inputs, &[&args.output])?;
-    let pipeline = TextToVideo::open(&args.model, &device, dtype)?;
+    let pipeline = WanVideo::open(&args.model, &device, dtype)?;
+    let still = args.image.as_deref().map(read_still).transpose()?;
+    let (width, height) = match (&args.size, &still) {
+        (Some(size), _) => parse_size(size)?,
+        (None, Some(still)) => {
+            let size = size_like(still, pipeline.size_multiple());
+            if !quiet {
+                eprintln!("note: {}x{} from the image's shape", size.0, size.1);
+            }
+            size
+        }
+        (None, None) => (832, 480),
+    };
     // A fresh seed fits 53 bits, so that it reads back as the same number anywhere.
     let seed = args
         .seed
@@ -113,6 +134,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             Some(path) => Noise::File(path.clone()),
             None => Noise::Seed(seed),
         },
+        image: still,
     };
     pipeline.check(&request)?;
 
@@ -138,6 +160,11 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
                 serde_json::json!(seed.to_string())
             }),
             "noise_file": args.noise.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
+            "image": args.image.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
+            "task": match pipeline.task() {
+                Task::TextToVideo => "text to video",
+                Task::ImageToVideo { .. } => "image to video",
+            },
             "width": width,
             "height": height,
             "frames": frames,
@@ -177,7 +204,8 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
                 return Err(DiffusionError::Cancelled);
             }
             match stage {
-                Stage::Prompt => steps_bar.set_message("denoising"),
+                Stage::Prompt if request.image.is_some() => steps_bar.set_message("image"),
+                Stage::Prompt | Stage::Image => steps_bar.set_message("denoising"),
                 Stage::Step(report) => {
                     steps_bar.set_position(report.step as u64);
                     steps_bar.set_message(format!("{:.1} s/step", seconds(report.took)));
@@ -255,6 +283,25 @@ fn to_image(rgb: &[f32], image: &mut Image) {
     for (dst, v) in image.data.iter_mut().zip(rgb) {
         *dst = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
     }
+}
+
+/// The first frame of the still at `path`, upright.
+fn read_still(path: &std::path::Path) -> Result<Image> {
+    let mut decoder = Decoder::open(path)?;
+    let mut frame = Frame::default();
+    if !decoder.next_frame(&mut frame)? {
+        return Err(Failure::usage(format!("{} holds no image", path.display())));
+    }
+    Ok(frame.image)
+}
+
+/// The size with `still`'s shape and about 832×480's pixels, in multiples of `multiple` (as
+/// diffusers' image-to-video examples choose it).
+fn size_like(still: &Image, multiple: usize) -> (usize, usize) {
+    let area = 832.0 * 480.0;
+    let aspect = still.height as f64 / still.width.max(1) as f64;
+    let round = |v: f64| ((v / multiple as f64).round() as usize).max(1) * multiple;
+    (round((area / aspect).sqrt()), round((area * aspect).sqrt()))
 }
 
 fn parse_size(size: &str) -> Result<(usize, usize)> {

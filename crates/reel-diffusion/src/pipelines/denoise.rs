@@ -19,6 +19,10 @@ pub struct Conditioning<'a> {
     pub negative: Option<&'a Tensor>,
     /// The guidance scale (diffusers' `guidance_scale`); 1 or below turns guidance off.
     pub guidance: f64,
+    /// The image encoder's states (1, tokens, image_dim), for the models that read them.
+    pub image: Option<&'a Tensor>,
+    /// What image to video puts beside the noise in the channels (1, channels, frames, h, w).
+    pub condition: Option<&'a Tensor>,
 }
 
 /// Where the loop is, for progress reports.
@@ -58,28 +62,41 @@ pub fn denoise(
         Batched(Context),
         Separate(Context, Context),
     }
+    // Both halves of the guidance see the same image.
+    let image = conditioning.image;
     let plan = match negative {
-        None => Plan::Single(transformer.context(conditioning.prompt, None)?),
+        None => Plan::Single(transformer.context(conditioning.prompt, image)?),
         Some(n) if n.dims() == conditioning.prompt.dims() => {
-            Plan::Batched(transformer.context(&Tensor::cat(&[conditioning.prompt, n], 0)?, None)?)
+            let both = image.map(|i| Tensor::cat(&[i, i], 0)).transpose()?;
+            Plan::Batched(
+                transformer.context(&Tensor::cat(&[conditioning.prompt, n], 0)?, both.as_ref())?,
+            )
         }
         Some(n) => Plan::Separate(
-            transformer.context(conditioning.prompt, None)?,
-            transformer.context(n, None)?,
+            transformer.context(conditioning.prompt, image)?,
+            transformer.context(n, image)?,
         ),
     };
+    let condition = conditioning
+        .condition
+        .map(|c| c.to_dtype(DType::F32))
+        .transpose()?;
     let timesteps = scheduler.timesteps().to_vec();
     let device = latents.device().clone();
     let mut latents = latents.to_dtype(DType::F32)?;
     for (i, &t) in timesteps.iter().enumerate() {
         let started = Instant::now();
+        let input = match &condition {
+            Some(c) => Tensor::cat(&[&latents, c], 1)?,
+            None => latents.clone(),
+        };
         let velocity = match &plan {
             Plan::Single(context) => {
-                transformer.forward_with(&latents, &Tensor::new(&[t], &device)?, context)?
+                transformer.forward_with(&input, &Tensor::new(&[t], &device)?, context)?
             }
             Plan::Batched(context) => {
                 let both = transformer.forward_with(
-                    &Tensor::cat(&[&latents, &latents], 0)?,
+                    &Tensor::cat(&[&input, &input], 0)?,
                     &Tensor::new(&[t, t], &device)?,
                     context,
                 )?;
@@ -91,8 +108,8 @@ pub fn denoise(
             }
             Plan::Separate(cond, uncond) => {
                 let timestep = Tensor::new(&[t], &device)?;
-                let c = transformer.forward_with(&latents, &timestep, cond)?;
-                let u = transformer.forward_with(&latents, &timestep, uncond)?;
+                let c = transformer.forward_with(&input, &timestep, cond)?;
+                let u = transformer.forward_with(&input, &timestep, uncond)?;
                 guide(&c, &u, conditioning.guidance)?
             }
         };

@@ -1,7 +1,9 @@
-//! Whole generations: prompt encoding, the denoising loop with guidance, decoding to frames.
+//! Whole generations: prompt (and image) encoding, the denoising loop with guidance, decoding
+//! to frames.
 
 pub mod denoise;
+pub mod image;
 pub mod memory;
 pub mod noise;
 pub mod prompt;
-pub mod text_to_video;
+pub mod wan;

@@ -1,7 +1,8 @@
-//! Text to video (diffusers' `WanPipeline`) from a diffusers folder: the prompt encoded, the
-//! latents denoised with guidance, and the frames decoded as a stream. Each model is loaded for
-//! its stage and freed before the next, so the peak memory is the largest model's, not their
-//! sum.
+//! Text to video and image to video (diffusers' `WanPipeline` and `WanImageToVideoPipeline`)
+//! from a diffusers folder: the prompt encoded (and, for image to video, the still through the
+//! CLIP image encoder and the VAE), the latents denoised with guidance, and the frames decoded
+//! as a stream. Each model is loaded for its stage and freed before the next, so the peak
+//! memory is the largest model's, not their sum.
 
 use std::path::{Path, PathBuf};
 
@@ -9,9 +10,11 @@ use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 
 use crate::error::{DiffusionError, Result};
+use crate::models::clip_vision::ClipVision;
 use crate::models::wan_transformer::{WanTransformer, WanTransformerConfig};
-use crate::models::wan_vae::WanVaeDecoder;
+use crate::models::wan_vae::{WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
 use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
+use crate::pipelines::image::{ClipImageProcessor, vae_frame};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
 use crate::pipelines::{memory, noise};
 use crate::schedulers::{Scheduler, SchedulerConfig, SchedulerKind};
@@ -31,6 +34,8 @@ pub struct Request {
     pub shift: Option<f64>,
     pub scheduler: Option<SchedulerKind>,
     pub noise: Noise,
+    /// The first frame, for image to video (any size: it is cropped to the video's shape).
+    pub image: Option<reel_image::Image>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,18 +49,33 @@ pub enum Noise {
 pub enum Stage {
     /// The prompts are encoded.
     Prompt,
+    /// The still is encoded (image to video).
+    Image,
     /// A denoising step is done.
     Step(StepReport),
     /// `done` of `total` frames decoded.
     Decoded { done: usize, total: usize },
 }
 
-/// A diffusers Wan text-to-video folder.
-pub struct TextToVideo {
+/// What a folder makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    TextToVideo,
+    /// Wan2.1's image to video: the still through the VAE (the first frame's latents and a
+    /// mask, beside the noise) and, with `image_encoder`, through CLIP.
+    ImageToVideo {
+        image_encoder: bool,
+    },
+}
+
+/// A diffusers Wan folder.
+pub struct WanVideo {
     folder: PathBuf,
     device: Device,
     dtype: DType,
+    task: Task,
     transformer: WanTransformerConfig,
+    vae: WanVaeConfig,
 }
 
 #[derive(Deserialize)]
@@ -72,12 +92,12 @@ struct ModelIndex {
 const TEMPORAL: usize = 4;
 const SPATIAL: usize = 8;
 
-impl TextToVideo {
+impl WanVideo {
     fn weight_bytes(&self, part: &str, stem: &str, dtype: DType) -> Result<usize> {
         Ok(Weights::open(&self.folder.join(part), stem, &self.device, dtype)?.bytes())
     }
 
-    /// Opens `folder`, checking that it is a Wan text-to-video pipeline with every part there.
+    /// Opens `folder`, checking that it is a Wan pipeline reel runs, with every part there.
     pub fn open(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
         let index_path = folder.join("model_index.json");
         if !index_path.is_file() {
@@ -90,21 +110,18 @@ impl TextToVideo {
             .map_err(|e| DiffusionError::model(&index_path, format!("unreadable: {e}")))?;
         let index: ModelIndex = serde_json::from_str(&text)
             .map_err(|e| DiffusionError::model(&index_path, format!("not a model index: {e}")))?;
-        match index.class.as_str() {
-            "WanPipeline" => {}
-            "WanImageToVideoPipeline" => {
-                return Err(DiffusionError::model(
-                    folder,
-                    "an image-to-video model: it needs an image, which reel gen does not take yet",
-                ));
-            }
+        let image_to_video = match index.class.as_str() {
+            "WanPipeline" => false,
+            "WanImageToVideoPipeline" => true,
             other => {
                 return Err(DiffusionError::model(
                     folder,
-                    format!("a {other}, not a Wan text-to-video pipeline (WanPipeline)"),
+                    format!(
+                        "a {other}, not a Wan pipeline (WanPipeline or WanImageToVideoPipeline)"
+                    ),
                 ));
             }
-        }
+        };
         if index.boundary_ratio.is_some() {
             return Err(DiffusionError::model(
                 folder,
@@ -131,20 +148,64 @@ impl TextToVideo {
                 ));
             }
         }
-        let transformer = read_config(&folder.join("transformer"), "WanTransformer3DModel")?;
-        Ok(TextToVideo {
+        let transformer: WanTransformerConfig =
+            read_config(&folder.join("transformer"), "WanTransformer3DModel")?;
+        let vae = WanVaeConfig::read(&folder.join("vae"))?;
+        let image_encoder = folder.join("image_encoder").is_dir();
+        let task = if image_to_video {
+            Task::ImageToVideo { image_encoder }
+        } else {
+            Task::TextToVideo
+        };
+        // The transformer's inputs have to be what this task feeds it.
+        let z = vae.z_dim;
+        let (channels, what) = match task {
+            Task::TextToVideo => (z, "the noise"),
+            Task::ImageToVideo { .. } => (
+                2 * z + TEMPORAL,
+                "the noise, the mask and the still's latents",
+            ),
+        };
+        let out_channels = transformer.out_channels.unwrap_or(transformer.in_channels);
+        if transformer.in_channels != channels || out_channels != z {
+            return Err(DiffusionError::model(
+                folder.join("transformer"),
+                format!(
+                    "takes {} channels and gives {}; with this VAE (z_dim {z}) it must take {channels} \
+                     ({what}) and give {z}",
+                    transformer.in_channels, out_channels
+                ),
+            ));
+        }
+        if image_to_video && transformer.image_dim.is_some() != image_encoder {
+            return Err(DiffusionError::model(
+                folder,
+                if image_encoder {
+                    "it has an image_encoder/ but its transformer takes no image states"
+                } else {
+                    "its transformer takes image states (image_dim) but the image_encoder/ folder is missing"
+                },
+            ));
+        }
+        Ok(WanVideo {
             folder: folder.to_path_buf(),
             device: device.clone(),
             dtype,
+            task,
             transformer,
+            vae,
         })
+    }
+
+    pub fn task(&self) -> Task {
+        self.task
     }
 
     /// The latents' shape for `width`×`height`×`frames`.
     pub fn latent_shape(&self, width: usize, height: usize, frames: usize) -> [usize; 5] {
         [
             1,
-            self.transformer.in_channels,
+            self.vae.z_dim,
             (frames - 1) / TEMPORAL + 1,
             height / SPATIAL,
             width / SPATIAL,
@@ -186,6 +247,24 @@ impl TextToVideo {
             request.steps,
             request.shift,
         )?;
+        match (self.task, &request.image) {
+            (Task::TextToVideo, Some(_)) => {
+                return Err(DiffusionError::Usage(
+                    "this is a text-to-video model; image to video needs an image-to-video folder \
+                     (for example Wan2.1-I2V-14B-480P-Diffusers)"
+                        .into(),
+                ));
+            }
+            (Task::ImageToVideo { .. }, None) => {
+                return Err(DiffusionError::Usage(
+                    "this is an image-to-video model: give it the first frame (--image)".into(),
+                ));
+            }
+            (_, Some(img)) if img.width == 0 || img.height == 0 => {
+                return Err(DiffusionError::Usage("the image is empty".into()));
+            }
+            _ => {}
+        }
         if clean(&request.prompt).is_empty() {
             return Err(DiffusionError::Usage(
                 "the prompt is empty: say what to generate".into(),
@@ -262,6 +341,21 @@ impl TextToVideo {
         };
         progress(Stage::Prompt)?;
 
+        let (image_states, condition) = match &request.image {
+            Some(img) => {
+                let states = match self.task {
+                    Task::ImageToVideo {
+                        image_encoder: true,
+                    } => Some(self.encode_image(img)?),
+                    _ => None,
+                };
+                let condition = self.condition(img, request)?;
+                progress(Stage::Image)?;
+                (states, Some(condition))
+            }
+            None => (None, None),
+        };
+
         let t = &self.transformer;
         let tokens = shape[2] / t.patch_size[0]
             * (shape[3] / t.patch_size[1])
@@ -277,6 +371,8 @@ impl TextToVideo {
                 prompt: &prompt,
                 negative: negative.as_ref(),
                 guidance: request.guidance,
+                image: image_states.as_ref(),
+                condition: condition.as_ref(),
             };
             denoise(
                 &transformer,
@@ -287,12 +383,7 @@ impl TextToVideo {
             )?
         };
 
-        // A chunk of four frames through the widest full-size layers, and the unfolding.
-        let pixels = request.width * request.height;
-        let needed = self.weight_bytes("vae", "diffusion_pytorch_model", DType::F32)?
-            + 4 * pixels * 96 * 4 * 8
-            + (256 << 20);
-        memory::ensure_fits("decoding", needed, &self.device)?;
+        memory::ensure_fits("decoding", self.vae_bytes(request)?, &self.device)?;
         // The VAE decodes in f32 (as Wan's reference does): small weights, and the frames' values.
         let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
         let z = vae.denormalise(&latents)?.squeeze(0)?;
@@ -308,5 +399,61 @@ impl TextToVideo {
             })?;
         }
         Ok(())
+    }
+}
+
+impl WanVideo {
+    /// The VAE's peak: a chunk of four frames through the widest full-size layers, and the
+    /// unfolding.
+    fn vae_bytes(&self, request: &Request) -> Result<usize> {
+        let pixels = request.width * request.height;
+        Ok(
+            self.weight_bytes("vae", "diffusion_pytorch_model", DType::F32)?
+                + 4 * pixels * self.vae.base_dim * 4 * 8
+                + (256 << 20),
+        )
+    }
+
+    /// The still through the CLIP image encoder: its states before the last layer, as
+    /// diffusers' `encode_image` takes them.
+    fn encode_image(&self, img: &reel_image::Image) -> Result<Tensor> {
+        let folder = self.folder.join("image_encoder");
+        let bytes = self.weight_bytes("image_encoder", "model", self.dtype)?;
+        memory::ensure_fits("encoding the image", bytes + bytes / 5, &self.device)?;
+        let encoder = ClipVision::load(&folder, &self.device, self.dtype)?;
+        let processor = ClipImageProcessor::read(
+            &self.folder.join("image_processor"),
+            encoder.config().image_size,
+        )?;
+        encoder.penultimate_states(&processor.prepare(img, &self.device)?)
+    }
+
+    /// The conditioning beside the noise, as diffusers' `prepare_latents` builds it: a mask of
+    /// the frames given (4 channels, one a frame of each latent frame's four) and the VAE's
+    /// latents of the still followed by black frames, (1, 4 + z_dim, frames, h, w).
+    fn condition(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
+        memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
+        let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
+        let first = vae_frame(img, request.width, request.height, &self.device)?;
+        let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
+        // The frames after the first are zeros (mid-grey in [-1, 1]), as diffusers gives them.
+        let rest = Tensor::zeros(
+            (TEMPORAL, 3, request.height, request.width),
+            DType::F32,
+            &self.device,
+        )?;
+        for _ in 0..(request.frames - 1) / TEMPORAL {
+            latents.push(vae.encode_chunk(&rest)?);
+        }
+        let latents = Tensor::stack(&latents, 2)?;
+        let (_, _, frames, h, w) = latents.dims5()?;
+        // The first latent frame's four mask channels are ones, every later frame's zeros.
+        let mut mask = vec![0f32; TEMPORAL * frames * h * w];
+        for c in 0..TEMPORAL {
+            let start = c * frames * h * w;
+            mask[start..start + h * w].fill(1.0);
+        }
+        let mask = Tensor::from_vec(mask, (1, TEMPORAL, frames, h, w), &self.device)?;
+        Ok(Tensor::cat(&[&mask, &latents], 1)?)
     }
 }
