@@ -93,6 +93,8 @@ def make_user_files(dir):
     # A complete (small, random) Wan model in the diffusers layout, and a noise file of its own.
     wan = os.path.join(ROOT, "crates", "reel-diffusion", "tests", "fixtures", "wan-t2v")
     shutil.copytree(wan, os.path.join(dir, "wan"))
+    for other in ["wan-i2v", "wan-ti2v"]:
+        shutil.copytree(os.path.join(os.path.dirname(wan), other), os.path.join(dir, other))
     shutil.copy(os.path.join(wan, "pipeline_io.safetensors"), os.path.join(dir, "noise.safetensors"))
 
 
@@ -143,6 +145,12 @@ def cases():
     add("gen", "noise file of another shape", gen + ["--noise", "noise.safetensors", "-o", "o.mp4"], "o.mp4")
     add("gen", "output over the noise file", gen + ["--size", "48x32", "--frames", "9", "--noise", "noise.safetensors", "-o", "noise.safetensors"])
     add("gen", "folder as output", gen + ["--size", "48x32", "--frames", "5", "--steps", "1", "-o", "folder.mp4"])
+    add("gen", "image for a text-to-video model", gen + ["--image", "photo.jpg", "--size", "48x32", "-o", "o.mp4"], "o.mp4")
+    i2v = ["gen", "a fox in the snow", "--model", "wan-i2v", "--size", "224x224", "--frames", "5", "--steps", "1"]
+    add("gen", "image-to-video model without an image", i2v + ["-o", "o.mp4"], "o.mp4")
+    add("gen", "text as the image", i2v + ["--image", "notes.txt", "-o", "o.mp4"], "o.mp4")
+    add("gen", "output over the image", i2v + ["--image", "photo.jpg", "-o", "photo.jpg"])
+    add("gen", "size 48x48 for TI2V (multiples of 32)", ["gen", "a fox", "--model", "wan-ti2v", "--size", "48x48", "--image", "photo.jpg", "-o", "o.mp4"], "o.mp4")
     add("gen", "SIGINT mid-run", gen + ["--size", "256x256", "--frames", "33", "--steps", "200", "-o", "o.mp4"], "o.mp4",
         (signal.SIGINT, 1.5))
     add("gen", "SIGTERM mid-run", gen + ["--size", "256x256", "--frames", "33", "--steps", "200", "-o", "o.mp4"], "o.mp4",
@@ -309,7 +317,7 @@ def cases():
     expect(0, "video to /dev/null", "json to /dev/stdout", "json into a named pipe", "json to /dev/null", "json through a link", "seconds inf", "seconds 1e9",
            "start past", "samples folder")
     expect(3, "text target", "photo without a face", "no model index")
-    expect(2, "empty prompt", "noise file of")
+    expect(2, "empty prompt", "noise file of", "image for a", "image-to-video model without")
     expect(2, "no consent", "consent check")
     expect(0, "path starting")
     expect(2, "cut photo")

@@ -358,6 +358,67 @@ def image_to_video_fixtures(vae, generator):
     (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
 
 
+def ti2v_fixtures(generator):
+    """Wan2.2 TI2V's layout: a small random Wan2.2 VAE (2x2 pixel patches in the channels, the
+    residual shortcuts, 16x spatial compression) with its decoding and encoding, and the whole
+    pipeline with per-token timesteps, from text alone (`WanPipeline`) and from a still
+    (`WanImageToVideoPipeline`, whose latents stand for the first frame), from fixed latents."""
+    from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline
+
+    folder = FIXTURES / "wan-ti2v"
+    z_dim = 12
+    vae = AutoencoderKLWan(
+        base_dim=8,
+        z_dim=z_dim,
+        dim_mult=[1, 2, 2, 2],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        patch_size=2,
+        in_channels=12,
+        out_channels=12,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        latents_mean=[round(0.1 * ((i * 5) % 7 - 3), 2) for i in range(z_dim)],
+        latents_std=[round(0.7 + 0.1 * ((i * 3) % 5), 2) for i in range(z_dim)],
+    ).eval()
+    randomise(vae, generator)
+    with torch.no_grad():
+        for name, p in vae.named_parameters():
+            if name.endswith("gamma"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    record = {}
+    latents = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
+    video = torch.rand(1, 3, 9, 64, 96, generator=generator) * 2 - 1
+    with torch.no_grad():
+        record["vae.latents"] = latents
+        record["vae.frames"] = vae.decode(latents / std + mean, return_dict=False)[0]
+        record["vae.video"] = video
+        record["vae.encoded"] = (vae.encode(video).latent_dist.mode() - mean) * std
+
+    transformer = tiny_transformer(folder / "transformer", generator, in_channels=z_dim, out_channels=z_dim)
+    tokenizer, encoder = text_fixtures.parts
+    pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=transformer, expand_timesteps=True)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.set_progress_bar_config(disable=True)
+    noise = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
+    record["latents"] = noise
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=64, width=96, num_frames=9, num_inference_steps=4, guidance_scale=5.0, output_type="np")
+    with torch.no_grad():
+        record["text.frames"] = torch.from_numpy(pipe(latents=noise.clone(), **run).frames).float().contiguous()
+    still, pixels = smooth_image(generator, 96, 64)
+    record["still"] = pixels
+    i2v = WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=transformer, expand_timesteps=True)
+    i2v.set_progress_bar_config(disable=True)
+    with torch.no_grad():
+        record["image.frames"] = torch.from_numpy(i2v(image=still, latents=noise.clone(), **run).frames).float().contiguous()
+    save_file(record, folder / "pipeline_io.safetensors")
+    del run["output_type"]
+    (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
+
+
 def prompt_clean_reference(text):
     from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
@@ -375,6 +436,7 @@ def main():
     pipeline_fixtures(t2v, vae, generator)
     vae_encode_fixtures(vae, generator)
     image_to_video_fixtures(vae, generator)
+    ti2v_fixtures(generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

@@ -158,6 +158,8 @@ fn run(args: &BenchGenArgs, width: usize, height: usize, dir: &Path) -> Result<(
         guidance: GUIDANCE,
         image: None,
         condition: None,
+        first_frame: None,
+        per_token_timesteps: false,
     };
     denoise(
         &transformer_loaded,

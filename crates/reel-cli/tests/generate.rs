@@ -212,3 +212,90 @@ fn bad_requests_get_a_clear_error_and_leave_nothing() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("7 rounded to 5"));
     assert_eq!(count(&out, "v:0"), "5");
 }
+
+#[test]
+fn image_to_video_reproduces_diffusers_from_the_still_and_its_noise() {
+    // The I2V fixture: diffusers' frames from this still and these latents (UniPC, 4 steps).
+    let dir = Scratch::new("gen-image");
+    let folder = model().with_file_name("wan-i2v");
+    let record = folder.join("pipeline_io.safetensors");
+    let tensors = candle_core::safetensors::load(&record, &candle_core::Device::Cpu).unwrap();
+    let still = &tensors["still"];
+    let (h, w, _) = still.dims3().unwrap();
+    let png = reel_image::png::encode(
+        w,
+        h,
+        3,
+        &still.flatten_all().unwrap().to_vec1::<u8>().unwrap(),
+    );
+    let image = dir.path("still.png");
+    std::fs::write(&image, png).unwrap();
+    let out = dir.path("frames");
+    let r = reel(&[
+        "gen",
+        "a red fox runs through the snow",
+        "--model",
+        s(&folder),
+        "--image",
+        s(&image),
+        "--size",
+        "224x224",
+        "--negative",
+        "blurry, dark",
+        "--frames",
+        "5",
+        "--steps",
+        "4",
+        "--scheduler",
+        "unipc",
+        "--noise",
+        s(&record),
+        "-o",
+        s(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{stderr}");
+    let ours = sequence(&out);
+    let reference: Vec<f32> = tensors["frames"].flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(ours.len(), 5);
+    let per_frame = h * w * 3;
+    for (f, frame) in ours.iter().enumerate() {
+        assert_eq!((frame.width, frame.height), (w, h));
+        let mse = frame
+            .data
+            .iter()
+            .zip(&reference[f * per_frame..(f + 1) * per_frame])
+            .map(|(&a, &b)| (a as f64 / 255.0 - b as f64).powi(2))
+            .sum::<f64>()
+            / per_frame as f64;
+        let psnr = 10.0 * (1.0 / mse).log10();
+        assert!(psnr >= 35.0, "frame {f}: {psnr:.1} dB against diffusers");
+    }
+    let r = reel(&["verify", s(&out.join("frame_000001.png")), "--json"]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    let parameters = &v["c2pa"]["actions"][0]["parameters"];
+    assert_eq!(parameters["task"], "image to video", "{v}");
+    assert_eq!(parameters["image"], "still.png");
+
+    // A still for a text-to-video model, or none for an image-to-video one: refused, nothing
+    // written.
+    let bad = dir.path("bad.mp4");
+    let r = generate(&["--image", s(&image), "--steps", "1"], &bad);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("text-to-video model"));
+    let r = reel(&[
+        "gen",
+        "a fox",
+        "--model",
+        s(&folder),
+        "--size",
+        "224x224",
+        "--frames",
+        "5",
+        "-o",
+        s(&bad),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--image"));
+    assert!(!bad.exists());
+}

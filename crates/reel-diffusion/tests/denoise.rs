@@ -22,6 +22,8 @@ fn check(kind: SchedulerKind, name: &str) {
         guidance: 5.0,
         image: None,
         condition: None,
+        first_frame: None,
+        per_token_timesteps: false,
     };
     let mut steps = 0;
     let out = denoise(

@@ -155,6 +155,28 @@ fn image_to_video_matches_diffusers() {
 }
 
 #[test]
+fn wan22_text_and_image_to_video_match_diffusers() {
+    // TI2V's layout: the Wan2.2 VAE, a timestep a token; with a still, its latents stand for
+    // the first latent frame.
+    let pipeline = WanVideo::open(&fixture("wan-ti2v"), &Device::Cpu, DType::F32).unwrap();
+    assert_eq!(pipeline.task(), Task::TextImageToVideo);
+    assert_eq!(pipeline.size_multiple(), 32);
+    let record = "wan-ti2v/pipeline_io.safetensors";
+    let reference = tensors(record);
+    let request = read_request("wan-ti2v", SchedulerKind::UniPc);
+    let (video, steps) = generate("wan-ti2v", &request);
+    let text = reference["text.frames"].squeeze(0).unwrap();
+    compare("TI2V, text", &request, &video, steps, &text);
+    let request = Request {
+        image: Some(still("still", record)),
+        ..request
+    };
+    let (video, steps) = generate("wan-ti2v", &request);
+    let image = reference["image.frames"].squeeze(0).unwrap();
+    compare("TI2V, image", &request, &video, steps, &image);
+}
+
+#[test]
 fn bad_requests_are_refused_before_any_model_loads() {
     let pipeline = WanVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
     let base = request(SchedulerKind::UniPc);

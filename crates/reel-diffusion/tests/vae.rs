@@ -61,3 +61,26 @@ fn encoding_matches_diffusers() {
         .unwrap_err();
     assert!(err.to_string().contains("4k+1"), "{err}");
 }
+
+#[test]
+fn the_wan22_vae_decodes_and_encodes_as_diffusers() {
+    // Wan2.2's VAE (TI2V-5B's): 2x2 pixel patches in the channels, the residual shortcuts,
+    // 16x compression in space.
+    let folder = fixture("wan-ti2v/vae");
+    let io = tensors("wan-ti2v/pipeline_io.safetensors");
+    let mut decoder = WanVaeDecoder::load(&folder, &Device::Cpu, DType::F32).unwrap();
+    let frames = decoder.decode(&io["vae.latents"]).unwrap();
+    assert_eq!(frames.dims(), &[1, 3, 9, 64, 96]);
+    let (max, relative) = difference(&frames, &io["vae.frames"]);
+    eprintln!("decoding: max difference {max:e} ({relative:e})");
+    assert!(max < 1e-4, "decoding: max difference {max}");
+    let mut encoder = WanVaeEncoder::load(&folder, &Device::Cpu, DType::F32).unwrap();
+    let latents = encoder.encode(&io["vae.video"]).unwrap();
+    assert_eq!(latents.dims(), &[1, 12, 3, 4, 6]);
+    let (max, relative) = difference(&latents, &io["vae.encoded"]);
+    eprintln!("encoding: max difference {max:e} ({relative:e})");
+    assert!(
+        relative < 1e-5,
+        "encoding: max difference {max} ({relative})"
+    );
+}

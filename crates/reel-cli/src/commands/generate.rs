@@ -8,7 +8,7 @@ use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reel_diffusion::DiffusionError;
-use reel_diffusion::pipelines::wan::{Noise, Request, Stage, Task, WanVideo};
+use reel_diffusion::pipelines::wan::{Noise, Request, Stage, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
 use reel_image::Image;
 use reel_video::{Decoder, Encoder, EncoderSettings, Frame, Timestamp};
@@ -25,8 +25,8 @@ pub struct GenArgs {
     /// Wan2.1-T2V-1.3B-Diffusers or Wan2.1-I2V-14B-480P-Diffusers.
     #[arg(long)]
     pub model: PathBuf,
-    /// The first frame, for an image-to-video model (any image ffmpeg reads). It is cropped,
-    /// centred, to the video's shape, never stretched.
+    /// The first frame, for an image-to-video model or Wan2.2 TI2V (any image ffmpeg reads). It
+    /// is cropped, centred, to the video's shape, never stretched.
     #[arg(long)]
     pub image: Option<PathBuf>,
     /// The video (.mp4, .mov, a folder for PNG frames) or, with --frames 1, a still (.png).
@@ -35,8 +35,8 @@ pub struct GenArgs {
     /// What to steer away from (guidance's negative prompt).
     #[arg(long, default_value = "")]
     pub negative: String,
-    /// WIDTHxHEIGHT, multiples of 16 (by default 832x480, or with --image the image's shape
-    /// at about as many pixels).
+    /// WIDTHxHEIGHT, multiples of 16 (32 for Wan2.2 TI2V; by default 832x480, or with --image
+    /// the image's shape at about as many pixels).
     #[arg(long)]
     pub size: Option<String>,
     /// Frames: 4k+1 (others are rounded down to one); 1 makes an image.
@@ -161,10 +161,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             }),
             "noise_file": args.noise.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
             "image": args.image.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
-            "task": match pipeline.task() {
-                Task::TextToVideo => "text to video",
-                Task::ImageToVideo { .. } => "image to video",
-            },
+            "task": if args.image.is_some() { "image to video" } else { "text to video" },
             "width": width,
             "height": height,
             "frames": frames,

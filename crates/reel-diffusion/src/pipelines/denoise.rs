@@ -23,6 +23,11 @@ pub struct Conditioning<'a> {
     pub image: Option<&'a Tensor>,
     /// What image to video puts beside the noise in the channels (1, channels, frames, h, w).
     pub condition: Option<&'a Tensor>,
+    /// Wan2.2 TI2V's still: its latents (1, channels, 1, h, w) stand for the first latent frame
+    /// in the transformer's input and in the result, and its tokens are at timestep 0.
+    pub first_frame: Option<&'a Tensor>,
+    /// A timestep a token (diffusers' `expand_timesteps`), as Wan2.2 TI2V is trained.
+    pub per_token_timesteps: bool,
 }
 
 /// Where the loop is, for progress reports.
@@ -81,23 +86,51 @@ pub fn denoise(
         .condition
         .map(|c| c.to_dtype(DType::F32))
         .transpose()?;
+    let first_frame = conditioning
+        .first_frame
+        .map(|f| f.to_dtype(DType::F32))
+        .transpose()?;
+    let with_first_frame = |latents: &Tensor| -> Result<Tensor> {
+        Ok(match &first_frame {
+            Some(f) => {
+                let frames = latents.dim(2)?;
+                Tensor::cat(&[f, &latents.narrow(2, 1, frames - 1)?], 2)?
+            }
+            None => latents.clone(),
+        })
+    };
     let timesteps = scheduler.timesteps().to_vec();
     let device = latents.device().clone();
     let mut latents = latents.to_dtype(DType::F32)?;
+    // A timestep a token: the tokens of each latent frame, frame after frame, the still's at 0.
+    let (_, _, frames, h, w) = latents.dims5()?;
+    let patch = transformer.config().patch_size;
+    let per_frame = (h / patch[1]) * (w / patch[2]);
+    let timestep = |t: f32, batch: usize| -> Result<Tensor> {
+        if !conditioning.per_token_timesteps {
+            return Ok(Tensor::new(vec![t; batch].as_slice(), &device)?);
+        }
+        let mut values = vec![t; frames / patch[0] * per_frame];
+        if first_frame.is_some() {
+            values[..per_frame].fill(0.0);
+        }
+        Ok(Tensor::new(values.as_slice(), &device)?
+            .unsqueeze(0)?
+            .repeat((batch, 1))?)
+    };
     for (i, &t) in timesteps.iter().enumerate() {
         let started = Instant::now();
+        let input = with_first_frame(&latents)?;
         let input = match &condition {
-            Some(c) => Tensor::cat(&[&latents, c], 1)?,
-            None => latents.clone(),
+            Some(c) => Tensor::cat(&[&input, c], 1)?,
+            None => input,
         };
         let velocity = match &plan {
-            Plan::Single(context) => {
-                transformer.forward_with(&input, &Tensor::new(&[t], &device)?, context)?
-            }
+            Plan::Single(context) => transformer.forward_with(&input, &timestep(t, 1)?, context)?,
             Plan::Batched(context) => {
                 let both = transformer.forward_with(
                     &Tensor::cat(&[&input, &input], 0)?,
-                    &Tensor::new(&[t, t], &device)?,
+                    &timestep(t, 2)?,
                     context,
                 )?;
                 guide(
@@ -107,7 +140,7 @@ pub fn denoise(
                 )?
             }
             Plan::Separate(cond, uncond) => {
-                let timestep = Tensor::new(&[t], &device)?;
+                let timestep = timestep(t, 1)?;
                 let c = transformer.forward_with(&input, &timestep, cond)?;
                 let u = transformer.forward_with(&input, &timestep, uncond)?;
                 guide(&c, &u, conditioning.guidance)?
@@ -120,7 +153,7 @@ pub fn denoise(
             took: started.elapsed(),
         })?;
     }
-    Ok(latents)
+    with_first_frame(&latents)
 }
 
 /// `uncond + scale·(cond − uncond)`.

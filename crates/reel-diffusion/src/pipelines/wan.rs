@@ -66,6 +66,9 @@ pub enum Task {
     ImageToVideo {
         image_encoder: bool,
     },
+    /// Wan2.2's TI2V: text to video, or with a still its latents as the first latent frame
+    /// (whose tokens are held at timestep 0); every token has its own timestep.
+    TextImageToVideo,
 }
 
 /// A diffusers Wan folder.
@@ -88,9 +91,8 @@ struct ModelIndex {
     expand_timesteps: bool,
 }
 
-/// The VAE's compression, in frames and pixels (the Wan2.1 VAE).
-const TEMPORAL: usize = 4;
-const SPATIAL: usize = 8;
+/// The mask channels beside Wan2.1 I2V's noise: one a frame of a latent frame's four.
+const MASK_CHANNELS: usize = 4;
 
 impl WanVideo {
     fn weight_bytes(&self, part: &str, stem: &str, dtype: DType) -> Result<usize> {
@@ -128,12 +130,6 @@ impl WanVideo {
                 "a two-expert Wan2.2 model (boundary_ratio): not supported yet",
             ));
         }
-        if index.expand_timesteps {
-            return Err(DiffusionError::model(
-                folder,
-                "a Wan2.2 TI2V model (per-token timesteps, Wan2.2 VAE): not supported yet",
-            ));
-        }
         for part in [
             "tokenizer",
             "text_encoder",
@@ -152,17 +148,23 @@ impl WanVideo {
             read_config(&folder.join("transformer"), "WanTransformer3DModel")?;
         let vae = WanVaeConfig::read(&folder.join("vae"))?;
         let image_encoder = folder.join("image_encoder").is_dir();
-        let task = if image_to_video {
-            Task::ImageToVideo { image_encoder }
-        } else {
-            Task::TextToVideo
+        let task = match (image_to_video, index.expand_timesteps) {
+            (_, true) => Task::TextImageToVideo,
+            (true, false) => Task::ImageToVideo { image_encoder },
+            (false, false) => Task::TextToVideo,
         };
+        if vae.temporal_factor() != MASK_CHANNELS && task != Task::TextToVideo {
+            return Err(DiffusionError::model(
+                folder.join("vae"),
+                "image to video needs a VAE that makes a latent frame of four frames",
+            ));
+        }
         // The transformer's inputs have to be what this task feeds it.
         let z = vae.z_dim;
         let (channels, what) = match task {
-            Task::TextToVideo => (z, "the noise"),
+            Task::TextToVideo | Task::TextImageToVideo => (z, "the noise"),
             Task::ImageToVideo { .. } => (
-                2 * z + TEMPORAL,
+                2 * z + MASK_CHANNELS,
                 "the noise, the mask and the still's latents",
             ),
         };
@@ -177,7 +179,9 @@ impl WanVideo {
                 ),
             ));
         }
-        if image_to_video && transformer.image_dim.is_some() != image_encoder {
+        if matches!(task, Task::ImageToVideo { .. })
+            && transformer.image_dim.is_some() != image_encoder
+        {
             return Err(DiffusionError::model(
                 folder,
                 if image_encoder {
@@ -206,15 +210,16 @@ impl WanVideo {
         [
             1,
             self.vae.z_dim,
-            (frames - 1) / TEMPORAL + 1,
-            height / SPATIAL,
-            width / SPATIAL,
+            (frames - 1) / self.vae.temporal_factor() + 1,
+            height / self.vae.spatial_factor(),
+            width / self.vae.spatial_factor(),
         ]
     }
 
     /// The size multiple the model needs (the VAE's factor times the patch).
     pub fn size_multiple(&self) -> usize {
-        SPATIAL * self.transformer.patch_size[1].max(self.transformer.patch_size[2])
+        self.vae.spatial_factor()
+            * self.transformer.patch_size[1].max(self.transformer.patch_size[2])
     }
 
     /// Checks `request` before any model is loaded.
@@ -235,10 +240,13 @@ impl WanVideo {
                 request.width, request.height
             )));
         }
-        if request.frames == 0 || request.frames % TEMPORAL != 1 {
+        let t = self.vae.temporal_factor();
+        if request.frames == 0 || request.frames % t != 1 {
             return Err(DiffusionError::Usage(format!(
-                "{} frames: the model makes 4k+1 frames (1, 5, ..., 81)",
-                request.frames
+                "{} frames: the model makes {t}k+1 frames (1, {}, ..., {})",
+                request.frames,
+                t + 1,
+                20 * t + 1
             )));
         }
         // The sampler's own checks (steps, shift), before anything loads.
@@ -341,19 +349,19 @@ impl WanVideo {
         };
         progress(Stage::Prompt)?;
 
-        let (image_states, condition) = match &request.image {
-            Some(img) => {
-                let states = match self.task {
-                    Task::ImageToVideo {
-                        image_encoder: true,
-                    } => Some(self.encode_image(img)?),
-                    _ => None,
-                };
+        let (image_states, condition, first_frame) = match (self.task, &request.image) {
+            (Task::ImageToVideo { image_encoder }, Some(img)) => {
+                let states = image_encoder.then(|| self.encode_image(img)).transpose()?;
                 let condition = self.condition(img, request)?;
                 progress(Stage::Image)?;
-                (states, Some(condition))
+                (states, Some(condition), None)
             }
-            None => (None, None),
+            (Task::TextImageToVideo, Some(img)) => {
+                let latents = self.first_frame(img, request)?;
+                progress(Stage::Image)?;
+                (None, None, Some(latents))
+            }
+            _ => (None, None, None),
         };
 
         let t = &self.transformer;
@@ -373,6 +381,8 @@ impl WanVideo {
                 guidance: request.guidance,
                 image: image_states.as_ref(),
                 condition: condition.as_ref(),
+                first_frame: first_frame.as_ref(),
+                per_token_timesteps: self.task == Task::TextImageToVideo,
             };
             denoise(
                 &transformer,
@@ -438,22 +448,30 @@ impl WanVideo {
         let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
         // The frames after the first are zeros (mid-grey in [-1, 1]), as diffusers gives them.
         let rest = Tensor::zeros(
-            (TEMPORAL, 3, request.height, request.width),
+            (MASK_CHANNELS, 3, request.height, request.width),
             DType::F32,
             &self.device,
         )?;
-        for _ in 0..(request.frames - 1) / TEMPORAL {
+        for _ in 0..(request.frames - 1) / MASK_CHANNELS {
             latents.push(vae.encode_chunk(&rest)?);
         }
         let latents = Tensor::stack(&latents, 2)?;
         let (_, _, frames, h, w) = latents.dims5()?;
         // The first latent frame's four mask channels are ones, every later frame's zeros.
-        let mut mask = vec![0f32; TEMPORAL * frames * h * w];
-        for c in 0..TEMPORAL {
+        let mut mask = vec![0f32; MASK_CHANNELS * frames * h * w];
+        for c in 0..MASK_CHANNELS {
             let start = c * frames * h * w;
             mask[start..start + h * w].fill(1.0);
         }
-        let mask = Tensor::from_vec(mask, (1, TEMPORAL, frames, h, w), &self.device)?;
+        let mask = Tensor::from_vec(mask, (1, MASK_CHANNELS, frames, h, w), &self.device)?;
         Ok(Tensor::cat(&[&mask, &latents], 1)?)
+    }
+
+    /// Wan2.2 TI2V's first latent frame: the still alone through the VAE, (1, z_dim, 1, h, w).
+    fn first_frame(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
+        memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
+        let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
+        let first = vae_frame(img, request.width, request.height, &self.device)?;
+        Ok(vae.encode_chunk(&first.unsqueeze(0)?)?.unsqueeze(2)?)
     }
 }

@@ -255,3 +255,71 @@ impl AttentionBlock {
         Ok((out + x)?)
     }
 }
+
+/// Folds `p`×`p` pixel patches into the channels, frames first: (t, c, h, w) to
+/// (t, c·p·p, h/p, w/p), in diffusers' `patchify` order (channel, column, row).
+pub(super) fn patchify(x: &Tensor, p: usize) -> Result<Tensor> {
+    if p == 1 {
+        return Ok(x.clone());
+    }
+    let (t, c, h, w) = x.dims4()?;
+    Ok(x.reshape(vec![t, c, h / p, p, w / p, p])?
+        .permute(vec![0, 1, 5, 3, 2, 4])?
+        .reshape((t, c * p * p, h / p, w / p))?)
+}
+
+/// The inverse of [`patchify`].
+pub(super) fn unpatchify(x: &Tensor, p: usize) -> Result<Tensor> {
+    if p == 1 {
+        return Ok(x.clone());
+    }
+    let (t, cpp, h, w) = x.dims4()?;
+    let c = cpp / (p * p);
+    Ok(x.reshape(vec![t, c, p, p, h, w])?
+        .permute(vec![0, 1, 4, 3, 5, 2])?
+        .reshape((t, c, h * p, w * p))?)
+}
+
+/// diffusers' `AvgDown3D`, frames first: `ft`×`fs`×`fs` blocks folded into the channels, then
+/// each output channel the mean of its group. A chunk not a multiple of `ft` frames is padded
+/// with zero frames in front.
+pub(super) fn avg_down(x: &Tensor, out: usize, ft: usize, fs: usize) -> Result<Tensor> {
+    let (t, c, h, w) = x.dims4()?;
+    let pad = (ft - t % ft) % ft;
+    let x = if pad > 0 {
+        x.pad_with_zeros(0, pad, 0)?
+    } else {
+        x.clone()
+    };
+    let t = t + pad;
+    let factor = ft * fs * fs;
+    let group = c * factor / out;
+    Ok(x.reshape(vec![t / ft, ft, c, h / fs, fs, w / fs, fs])?
+        .permute(vec![0, 2, 1, 4, 6, 3, 5])?
+        .reshape(vec![t / ft, out, group, h / fs, w / fs])?
+        .mean(2)?)
+}
+
+/// diffusers' `DupUp3D`, frames first: each channel repeated, then unfolded into `ft`×`fs`×`fs`
+/// blocks; the first chunk drops the frames before its one.
+pub(super) fn dup_up(
+    x: &Tensor,
+    out: usize,
+    ft: usize,
+    fs: usize,
+    first_chunk: bool,
+) -> Result<Tensor> {
+    let (t, c, h, w) = x.dims4()?;
+    let repeats = out * ft * fs * fs / c;
+    let y = x
+        .unsqueeze(2)?
+        .broadcast_as(vec![t, c, repeats, h, w])?
+        .reshape(vec![t, out, ft, fs, fs, h, w])?
+        .permute(vec![0, 2, 1, 5, 3, 6, 4])?
+        .reshape((t * ft, out, h * fs, w * fs))?;
+    Ok(if first_chunk && ft > 1 {
+        y.narrow(0, ft - 1, t * ft - (ft - 1))?
+    } else {
+        y
+    })
+}

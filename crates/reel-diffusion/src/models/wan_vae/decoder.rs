@@ -6,7 +6,9 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use super::WanVaeConfig;
-use super::blocks::{AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET};
+use super::blocks::{
+    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, dup_up, unpatchify,
+};
 use crate::error::Result;
 use crate::models::layers::silu;
 use crate::weights::Weights;
@@ -44,7 +46,8 @@ impl WanVaeDecoder {
         let mut up_blocks = Vec::new();
         for i in 0..mult.len() {
             let (mut in_dim, out_dim) = (dims[i], dims[i + 1]);
-            if i > 0 {
+            // Wan2.1's upsamplers halve the channels; Wan2.2's keep them.
+            if i > 0 && !c.is_residual {
                 in_dim /= 2;
             }
             let p = format!("{d}.up_blocks.{i}");
@@ -58,17 +61,34 @@ impl WanVaeDecoder {
                     )
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let upsample = if i + 1 == mult.len() {
+            let last = i + 1 == mult.len();
+            let temporal = !last && temporal_up[i];
+            let upsample = if last {
                 None
+            } else if c.is_residual {
+                Some(Upsample::load(
+                    w,
+                    &format!("{p}.upsampler"),
+                    out_dim,
+                    out_dim,
+                    temporal,
+                )?)
             } else {
                 Some(Upsample::load(
                     w,
                     &format!("{p}.upsamplers.0"),
                     out_dim,
-                    temporal_up[i],
+                    out_dim / 2,
+                    temporal,
                 )?)
             };
-            up_blocks.push(UpBlock { resnets, upsample });
+            let shortcut =
+                (c.is_residual && !last).then_some((out_dim, if temporal { 2 } else { 1 }));
+            up_blocks.push(UpBlock {
+                resnets,
+                upsample,
+                shortcut,
+            });
         }
         let top = dims[0];
         let last = dims[dims.len() - 1];
@@ -152,7 +172,8 @@ impl WanVaeDecoder {
     }
 
     /// Decodes the next latent frame (channels, height, width) of the video, already
-    /// denormalised: returns its frames (frames, 3, 8·height, 8·width) in [-1, 1].
+    /// denormalised: returns its frames (frames, 3, f·height, f·width) in [-1, 1], f the
+    /// spatial factor (8, or 16 for Wan2.2).
     pub fn decode_frame(&mut self, latent: &Tensor) -> Result<Tensor> {
         let dtype = self.conv_in.weight.dtype();
         let x = latent.to_dtype(dtype)?.unsqueeze(0)?;
@@ -161,16 +182,21 @@ impl WanVaeDecoder {
         x = self.mid.0.forward(&x)?;
         x = self.mid.1.forward(&x)?;
         x = self.mid.2.forward(&x)?;
+        let first_chunk = !self.started;
         for block in &mut self.up_blocks {
+            let input = x.clone();
             for r in &mut block.resnets {
                 x = r.forward(&x)?;
             }
             if let Some(up) = &mut block.upsample {
                 x = up.forward(&x)?;
             }
+            if let Some((out, ft)) = block.shortcut {
+                x = (x + dup_up(&input, out, ft, 2, first_chunk)?)?;
+            }
         }
         let x = silu(&self.norm_out.forward(&x)?)?;
-        let x = self.conv_out.forward(&x)?;
+        let x = unpatchify(&self.conv_out.forward(&x)?, self.config.patch())?;
         self.started = true;
         let x = x.to_dtype(DType::F32)?;
         Ok(if self.config.clip_output {
@@ -181,7 +207,7 @@ impl WanVaeDecoder {
     }
 
     /// Decodes a whole latent video (1, channels, frames, height, width), normalised as the
-    /// transformer makes it: (1, 3, 4·(frames − 1) + 1, 8·height, 8·width) in [-1, 1].
+    /// transformer makes it: (1, 3, 4·(frames − 1) + 1, f·height, f·width) in [-1, 1].
     pub fn decode(&mut self, latents: &Tensor) -> Result<Tensor> {
         self.reset();
         let z = self.denormalise(latents)?.squeeze(0)?;
@@ -198,6 +224,8 @@ impl WanVaeDecoder {
 struct UpBlock {
     resnets: Vec<Residual>,
     upsample: Option<Upsample>,
+    /// Wan2.2: the parameter-free shortcut around the block (output channels, time factor).
+    shortcut: Option<(usize, usize)>,
 }
 
 /// Where the temporal upsampler is: it passes the first frame through alone, then doubles.
@@ -206,7 +234,7 @@ enum TimeState {
     Doubling,
 }
 
-/// Twice the size in space (nearest, then a 3×3 convolution to half the channels) and, for
+/// Twice the size in space (nearest, then a 3×3 convolution, to half the channels in Wan2.1) and, for
 /// the temporal ones, twice the frames (a causal time convolution to two frames each).
 struct Upsample {
     conv: (Tensor, Tensor),
@@ -216,8 +244,7 @@ struct Upsample {
 }
 
 impl Upsample {
-    fn load(w: &Weights, prefix: &str, dim: usize, temporal: bool) -> Result<Self> {
-        let out = dim / 2;
+    fn load(w: &Weights, prefix: &str, dim: usize, out: usize, temporal: bool) -> Result<Self> {
         Ok(Upsample {
             conv: (
                 w.get(&format!("{prefix}.resample.1.weight"), &[out, dim, 3, 3])?,

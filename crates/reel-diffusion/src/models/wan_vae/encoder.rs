@@ -6,7 +6,9 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use super::WanVaeConfig;
-use super::blocks::{AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET};
+use super::blocks::{
+    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, avg_down, patchify,
+};
 use crate::error::{DiffusionError, Result};
 use crate::models::layers::silu;
 use crate::weights::Weights;
@@ -15,7 +17,7 @@ use crate::weights::Weights;
 pub struct WanVaeEncoder {
     config: WanVaeConfig,
     conv_in: CausalConv,
-    down: Vec<DownLayer>,
+    stages: Vec<DownStage>,
     mid: (Residual, AttentionBlock, Residual),
     norm_out: ChannelNorm,
     conv_out: CausalConv,
@@ -24,9 +26,13 @@ pub struct WanVaeEncoder {
     seen: usize,
 }
 
-enum DownLayer {
-    Residual(Residual),
-    Down(Downsample),
+/// One resolution: its residual blocks, the downsampler after them (but the last) and, in the
+/// Wan2.2 VAE, a parameter-free shortcut around them all (channels' means over the blocks it
+/// shrinks), with its output channels and time and space factors.
+struct DownStage {
+    resnets: Vec<Residual>,
+    down: Option<Downsample>,
+    shortcut: Option<(usize, usize, usize)>,
 }
 
 impl WanVaeEncoder {
@@ -44,32 +50,60 @@ impl WanVaeEncoder {
             .map(|m| c.base_dim * m)
             .collect();
         let e = "encoder";
-        // diffusers keeps the residual blocks and the downsamplers in one flat list.
-        let mut down = Vec::new();
-        for i in 0..c.dim_mult.len() {
+        let stages_count = c.dim_mult.len();
+        let mut stages = Vec::new();
+        // Wan2.1 keeps the residual blocks and the downsamplers in one flat list; Wan2.2 a
+        // block a resolution.
+        let mut flat = 0;
+        let mut name = |stage: usize, part: Option<usize>| {
+            if c.is_residual {
+                match part {
+                    Some(j) => format!("{e}.down_blocks.{stage}.resnets.{j}"),
+                    None => format!("{e}.down_blocks.{stage}.downsampler"),
+                }
+            } else {
+                flat += 1;
+                format!("{e}.down_blocks.{}", flat - 1)
+            }
+        };
+        for i in 0..stages_count {
             let (mut input, output) = (dims[i], dims[i + 1]);
-            for _ in 0..c.num_res_blocks {
-                let prefix = format!("{e}.down_blocks.{}", down.len());
-                down.push(DownLayer::Residual(Residual::load(
-                    w, &prefix, input, output,
-                )?));
+            let mut resnets = Vec::new();
+            for j in 0..c.num_res_blocks {
+                resnets.push(Residual::load(w, &name(i, Some(j)), input, output)?);
                 input = output;
             }
-            if i + 1 < c.dim_mult.len() {
-                let prefix = format!("{e}.down_blocks.{}", down.len());
-                down.push(DownLayer::Down(Downsample::load(
-                    w,
-                    &prefix,
+            let last = i + 1 == stages_count;
+            let temporal = !last && c.temperal_downsample[i];
+            let down = if last {
+                None
+            } else {
+                Some(Downsample::load(w, &name(i, None), output, temporal)?)
+            };
+            let shortcut = c.is_residual.then(|| {
+                (
                     output,
-                    c.temperal_downsample[i],
-                )?));
-            }
+                    if temporal { 2 } else { 1 },
+                    if last { 1 } else { 2 },
+                )
+            });
+            stages.push(DownStage {
+                resnets,
+                down,
+                shortcut,
+            });
         }
         let top = dims[dims.len() - 1];
         let z2 = 2 * c.z_dim;
         Ok(WanVaeEncoder {
-            conv_in: CausalConv::load(w, &format!("{e}.conv_in"), 3, dims[0], [3, 3, 3])?,
-            down,
+            conv_in: CausalConv::load(
+                w,
+                &format!("{e}.conv_in"),
+                c.in_channels,
+                dims[0],
+                [3, 3, 3],
+            )?,
+            stages,
             mid: (
                 Residual::load(w, &format!("{e}.mid_block.resnets.0"), top, top)?,
                 AttentionBlock::load(w, &format!("{e}.mid_block.attentions.0"), top)?,
@@ -97,10 +131,12 @@ impl WanVaeEncoder {
             &mut self.mid.2.conv1,
             &mut self.mid.2.conv2,
         ]);
-        for layer in &mut self.down {
-            match layer {
-                DownLayer::Residual(r) => convs.extend([&mut r.conv1, &mut r.conv2]),
-                DownLayer::Down(d) => d.last = None,
+        for stage in &mut self.stages {
+            for r in &mut stage.resnets {
+                convs.extend([&mut r.conv1, &mut r.conv2]);
+            }
+            if let Some(d) = &mut stage.down {
+                d.last = None;
             }
         }
         for conv in convs {
@@ -110,11 +146,12 @@ impl WanVaeEncoder {
 
     /// Encodes the next chunk (frames, 3, height, width) of the video, in [-1, 1]: the first
     /// frame alone, then four frames at a time. Returns its latent frame (1, z_dim, height/8,
-    /// width/8), the distribution's mean, normalised into the transformer's space.
+    /// width/8, or /16 for Wan2.2), the distribution's mean, normalised into the transformer's
+    /// space.
     pub fn encode_chunk(&mut self, chunk: &Tensor) -> Result<Tensor> {
         let (frames, channels, height, width) = chunk.dims4()?;
         let expected = if self.seen == 0 { 1 } else { 4 };
-        let scale = 1 << (self.config.dim_mult.len() - 1);
+        let scale = self.config.spatial_factor();
         if frames != expected || channels != 3 {
             return Err(DiffusionError::Usage(format!(
                 "the VAE encodes the first frame alone and then four frames at a time; it was \
@@ -128,12 +165,19 @@ impl WanVaeEncoder {
             )));
         }
         let dtype = self.conv_in.weight.dtype();
-        let mut x = self.conv_in.forward(&chunk.to_dtype(dtype)?)?;
-        for layer in &mut self.down {
-            x = match layer {
-                DownLayer::Residual(r) => r.forward(&x)?,
-                DownLayer::Down(d) => d.forward(&x)?,
-            };
+        let x = patchify(&chunk.to_dtype(dtype)?, self.config.patch())?;
+        let mut x = self.conv_in.forward(&x)?;
+        for stage in &mut self.stages {
+            let input = x.clone();
+            for r in &mut stage.resnets {
+                x = r.forward(&x)?;
+            }
+            if let Some(d) = &mut stage.down {
+                x = d.forward(&x)?;
+            }
+            if let Some((out, ft, fs)) = stage.shortcut {
+                x = (x + avg_down(&input, out, ft, fs)?)?;
+            }
         }
         x = self.mid.0.forward(&x)?;
         x = self.mid.1.forward(&x)?;
@@ -147,7 +191,7 @@ impl WanVaeEncoder {
     }
 
     /// Encodes a whole video (1, 3, 4k + 1, height, width) in [-1, 1] to normalised latents
-    /// (1, z_dim, k + 1, height/8, width/8), as diffusers' `encode(..).latent_dist.mode()`
+    /// (1, z_dim, k + 1, height/f, width/f), as diffusers' `encode(..).latent_dist.mode()`
     /// followed by the pipelines' normalisation.
     pub fn encode(&mut self, video: &Tensor) -> Result<Tensor> {
         let (_, _, frames, _, _) = video.dims5()?;

@@ -1,4 +1,7 @@
-//! The Wan2.1 video VAE (diffusers' `AutoencoderKLWan`): frames to latents and back, streaming.
+//! The Wan video VAEs (diffusers' `AutoencoderKLWan`): frames to latents and back, streaming.
+//! Wan2.1's compresses 4×8×8 into 16 channels; Wan2.2's (TI2V-5B) 4×16×16 into 48, with 2×2
+//! pixel patches folded into the channels first and a parameter-free shortcut around every
+//! resolution's blocks (`is_residual`).
 //! Its convolutions are causal in time, so both directions go a chunk at a time: each
 //! convolution keeps the last two frames it was given and reads them before the next chunk,
 //! exactly as diffusers' feature cache does, and memory stays that of one chunk however long
@@ -41,6 +44,8 @@ pub struct WanVaeConfig {
     #[serde(default)]
     pub is_residual: bool,
     #[serde(default = "default_out")]
+    pub in_channels: usize,
+    #[serde(default = "default_out")]
     pub out_channels: usize,
     #[serde(default)]
     pub patch_size: Option<usize>,
@@ -73,13 +78,20 @@ fn default_true() -> bool {
 }
 
 impl WanVaeConfig {
-    /// Reads `folder/config.json`, refusing the VAEs this module does not implement.
+    /// Reads `folder/config.json`.
     pub fn read(folder: &Path) -> Result<Self> {
         let config: WanVaeConfig = read_config(folder, "AutoencoderKLWan")?;
-        if config.is_residual || config.patch_size.is_some_and(|p| p > 1) {
+        let p2 = config.patch() * config.patch();
+        if config.in_channels != 3 * p2 || config.out_channels != 3 * p2 {
             return Err(DiffusionError::model(
-                folder,
-                "the Wan2.2 VAE (residual, patched) is not supported yet; this is for the Wan2.1 VAE",
+                folder.join("config.json"),
+                format!(
+                    "in_channels {} and out_channels {}: RGB in patches of {p}x{p} is {}",
+                    config.in_channels,
+                    config.out_channels,
+                    3 * p2,
+                    p = config.patch()
+                ),
             ));
         }
         if config.latents_mean.len() != config.z_dim || config.latents_std.len() != config.z_dim {
@@ -97,6 +109,21 @@ impl WanVaeConfig {
             ));
         }
         Ok(config)
+    }
+
+    /// The pixel patch folded into the channels (1 for Wan2.1, 2 for Wan2.2).
+    pub fn patch(&self) -> usize {
+        self.patch_size.unwrap_or(1).max(1)
+    }
+
+    /// How many pixels across one latent is.
+    pub fn spatial_factor(&self) -> usize {
+        (1 << (self.dim_mult.len() - 1)) * self.patch()
+    }
+
+    /// How many frames one latent frame after the first is.
+    pub fn temporal_factor(&self) -> usize {
+        1 << self.temperal_downsample.iter().filter(|&&t| t).count()
     }
 
     fn statistics(&self, latents: &Tensor) -> Result<(Tensor, Tensor)> {
