@@ -80,13 +80,11 @@ impl WanVaeEncoder {
             } else {
                 Some(Downsample::load(w, &name(i, None), output, temporal)?)
             };
-            let shortcut = c.is_residual.then(|| {
-                (
-                    output,
-                    if temporal { 2 } else { 1 },
-                    if last { 1 } else { 2 },
-                )
-            });
+            let shortcut = c.is_residual.then_some((
+                output,
+                if temporal { 2 } else { 1 },
+                if last { 1 } else { 2 },
+            ));
             stages.push(DownStage {
                 resnets,
                 down,
