@@ -146,7 +146,7 @@ def cases():
     add("gen", "output over the noise file", gen + ["--size", "48x32", "--frames", "9", "--noise", "noise.safetensors", "-o", "noise.safetensors"])
     add("gen", "folder as output", gen + ["--size", "48x32", "--frames", "5", "--steps", "1", "-o", "folder.mp4"])
     add("gen", "image for a text-to-video model", gen + ["--image", "photo.jpg", "--size", "48x32", "-o", "o.mp4"], "o.mp4")
-    i2v = ["gen", "a fox in the snow", "--model", "wan-i2v", "--size", "224x224", "--frames", "5", "--steps", "1"]
+    i2v = ["gen", "a fox in the snow", "--model", "wan-i2v", "--size", "64x64", "--frames", "5", "--steps", "1"]
     add("gen", "image-to-video model without an image", i2v + ["-o", "o.mp4"], "o.mp4")
     add("gen", "text as the image", i2v + ["--image", "notes.txt", "-o", "o.mp4"], "o.mp4")
     add("gen", "output over the image", i2v + ["--image", "photo.jpg", "-o", "photo.jpg"])

@@ -330,9 +330,9 @@ def image_to_video_fixtures(vae, generator):
     for name, size, resample in [("bicubic", (30, 20), Image.BICUBIC), ("lanczos", (100, 70), Image.LANCZOS), ("lanczos_down", (48, 32), Image.LANCZOS)]:
         record[f"resize.{name}"] = torch.from_numpy(np.asarray(still.resize(size, resample=resample)).copy())
 
-    clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=40, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=224, patch_size=32, hidden_act="gelu", layer_norm_eps=1e-5)).eval()
+    clip = CLIPVisionModel(CLIPVisionConfig(hidden_size=40, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, image_size=64, patch_size=16, hidden_act="gelu", layer_norm_eps=1e-5)).eval()
     randomise(clip, generator)
-    processor = CLIPImageProcessorPil(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
+    processor = CLIPImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64})
     transformer = transformer_fixtures.i2v
     tokenizer, encoder = text_fixtures.parts
     pipe = WanImageToVideoPipeline(tokenizer=tokenizer, text_encoder=encoder, image_encoder=clip, image_processor=processor, transformer=transformer, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC))
@@ -343,13 +343,13 @@ def image_to_video_fixtures(vae, generator):
     wide, wide_pixels = smooth_image(generator, 300, 240)
     record["clip.wide_source"] = wide_pixels
     record["clip.wide_pixels"] = processor(images=wide, return_tensors="pt")["pixel_values"]
-    still, pixels = smooth_image(generator, 224, 224)
+    still, pixels = smooth_image(generator, 64, 64)
     record["still"] = pixels
     with torch.no_grad():
         record["clip.states"] = pipe.encode_image(still, torch.device("cpu"))
-    latents = torch.randn(1, 16, 2, 28, 28, generator=generator)
+    latents = torch.randn(1, 16, 2, 8, 8, generator=generator)
     record["latents"] = latents
-    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=224, width=224, num_frames=5, num_inference_steps=4, guidance_scale=5.0, output_type="np")
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=64, width=64, num_frames=5, num_inference_steps=4, guidance_scale=5.0, output_type="np")
     with torch.no_grad():
         frames = pipe(image=still, latents=latents.clone(), **run).frames
     record["frames"] = torch.from_numpy(frames).float().contiguous()
@@ -390,8 +390,8 @@ def ti2v_fixtures(generator):
     mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
     std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
     record = {}
-    latents = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
-    video = torch.rand(1, 3, 9, 64, 96, generator=generator) * 2 - 1
+    latents = torch.randn(1, z_dim, 3, 2, 3, generator=generator)
+    video = torch.rand(1, 3, 9, 32, 48, generator=generator) * 2 - 1
     with torch.no_grad():
         record["vae.latents"] = latents
         record["vae.frames"] = vae.decode(latents / std + mean, return_dict=False)[0]
@@ -403,9 +403,9 @@ def ti2v_fixtures(generator):
     pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, scheduler=UniPCMultistepScheduler(**WAN_UNIPC), transformer=transformer, expand_timesteps=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     pipe.set_progress_bar_config(disable=True)
-    noise = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
+    noise = torch.randn(1, z_dim, 2, 4, 6, generator=generator)
     record["latents"] = noise
-    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=64, width=96, num_frames=9, num_inference_steps=4, guidance_scale=5.0, output_type="np")
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=64, width=96, num_frames=5, num_inference_steps=4, guidance_scale=5.0, output_type="np")
     with torch.no_grad():
         record["text.frames"] = torch.from_numpy(pipe(latents=noise.clone(), **run).frames).float().contiguous()
     still, pixels = smooth_image(generator, 96, 64)
@@ -416,6 +416,32 @@ def ti2v_fixtures(generator):
         record["image.frames"] = torch.from_numpy(i2v(image=still, latents=noise.clone(), **run).frames).float().contiguous()
     save_file(record, folder / "pipeline_io.safetensors")
     del run["output_type"]
+    (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
+
+
+def two_expert_fixtures(high, vae, generator):
+    """Wan2.2 A14B's layout: two experts, the high-noise one (transformer/) while the timestep is
+    at or above boundary_ratio of the schedule and the low-noise one (transformer_2/) after, each
+    with its own guidance; the whole pipeline from fixed latents."""
+    from diffusers import WanPipeline
+
+    folder = FIXTURES / "wan-a14b"
+    low = tiny_transformer(folder / "transformer_2", generator)
+    tokenizer, encoder = text_fixtures.parts
+    scheduler = UniPCMultistepScheduler(**WAN_UNIPC)
+    pipe = WanPipeline(tokenizer=tokenizer, text_encoder=encoder, vae=vae, scheduler=scheduler, transformer=high, transformer_2=low, boundary_ratio=0.875)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.set_progress_bar_config(disable=True)
+    latents = torch.randn(1, 16, 3, 4, 6, generator=generator)
+    run = dict(prompt="a red fox runs through the snow", negative_prompt="blurry, dark", height=32, width=48, num_frames=9, num_inference_steps=6, guidance_scale=4.0, guidance_scale_2=3.0, output_type="np")
+    scheduler.set_timesteps(6)
+    high_steps = int((scheduler.timesteps >= 875).sum())
+    assert 0 < high_steps < 6, scheduler.timesteps
+    with torch.no_grad():
+        frames = pipe(latents=latents.clone(), **run).frames
+    save_file({"latents": latents, "frames": torch.from_numpy(frames).float().contiguous()}, folder / "pipeline_io.safetensors")
+    del run["output_type"]
+    run["high_noise_steps"] = high_steps
     (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
 
 
@@ -437,6 +463,7 @@ def main():
     vae_encode_fixtures(vae, generator)
     image_to_video_fixtures(vae, generator)
     ti2v_fixtures(generator)
+    two_expert_fixtures(t2v, vae, generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

@@ -166,6 +166,7 @@ fn run(args: &BenchGenArgs, width: usize, height: usize, dir: &Path) -> Result<(
         scheduler.as_mut(),
         latents,
         &conditioning,
+        0..args.steps,
         |report| {
             steps.push(report.took.as_secs_f64());
             Ok(())

@@ -31,6 +31,7 @@ fn check(kind: SchedulerKind, name: &str) {
         scheduler.as_mut(),
         io["latents"].clone(),
         &conditioning,
+        0..6,
         |_| {
             steps += 1;
             Ok(())

@@ -52,7 +52,7 @@ fn resampling_matches_pil() {
 
 #[test]
 fn the_clip_processor_resizes_crops_and_normalises_as_transformers() {
-    let processor = ClipImageProcessor::read(&fixture("wan-i2v/image_processor"), 224).unwrap();
+    let processor = ClipImageProcessor::read(&fixture("wan-i2v/image_processor"), 64).unwrap();
     let ours = processor
         .prepare(&image("clip.wide_source"), &Device::Cpu)
         .unwrap();
@@ -67,16 +67,16 @@ fn the_clip_processor_resizes_crops_and_normalises_as_transformers() {
 fn the_image_encoder_matches_transformers() {
     let folder = fixture("wan-i2v/image_encoder");
     let encoder = ClipVision::load(&folder, &Device::Cpu, DType::F32).unwrap();
-    let processor = ClipImageProcessor::read(&fixture("wan-i2v/image_processor"), 224).unwrap();
+    let processor = ClipImageProcessor::read(&fixture("wan-i2v/image_processor"), 64).unwrap();
     let pixels = processor.prepare(&image("still"), &Device::Cpu).unwrap();
     let states = encoder.penultimate_states(&pixels).unwrap();
     let (max, relative) = difference(&states, &tensors(RECORD)["clip.states"]);
     eprintln!("max difference {max:e} ({relative:e})");
     assert!(relative < 1e-5, "max difference {max} ({relative})");
-    let wrong = Tensor::zeros((1, 3, 64, 64), DType::F32, &Device::Cpu).unwrap();
+    let wrong = Tensor::zeros((1, 3, 32, 32), DType::F32, &Device::Cpu).unwrap();
     let err = encoder.penultimate_states(&wrong).unwrap_err();
     assert!(
-        err.to_string().contains("takes (batch, 3, 224, 224)"),
+        err.to_string().contains("takes (batch, 3, 64, 64)"),
         "{err}"
     );
 }

@@ -28,6 +28,7 @@ fn read_request(folder: &str, kind: SchedulerKind) -> Request {
         frames: run["num_frames"].as_u64().unwrap() as usize,
         steps: run["num_inference_steps"].as_u64().unwrap() as usize,
         guidance: run["guidance_scale"].as_f64().unwrap(),
+        guidance_low: run.get("guidance_scale_2").and_then(|g| g.as_f64()),
         shift: Some(3.0),
         scheduler: Some(kind),
         noise: Noise::File(fixture(&format!("{folder}/pipeline_io.safetensors"))),
@@ -174,6 +175,28 @@ fn wan22_text_and_image_to_video_match_diffusers() {
     let (video, steps) = generate("wan-ti2v", &request);
     let image = reference["image.frames"].squeeze(0).unwrap();
     compare("TI2V, image", &request, &video, steps, &image);
+}
+
+#[test]
+fn two_experts_match_diffusers() {
+    // Wan2.2 A14B's layout: the high-noise expert for the first steps, the low-noise one (with
+    // its own guidance) after the boundary.
+    let request = read_request("wan-a14b", SchedulerKind::UniPc);
+    assert_eq!(request.guidance_low, Some(3.0));
+    let (video, steps) = generate("wan-a14b", &request);
+    let reference = tensors("wan-a14b/pipeline_io.safetensors")["frames"]
+        .squeeze(0)
+        .unwrap();
+    compare("two experts", &request, &video, steps, &reference);
+    // The low-noise expert really counts: without its own guidance the frames differ.
+    let (same_guidance, _) = generate(
+        "wan-a14b",
+        &Request {
+            guidance_low: None,
+            ..request.clone()
+        },
+    );
+    assert!(psnr(&same_guidance, &reference) < 60.0);
 }
 
 #[test]

@@ -50,6 +50,10 @@ pub struct GenArgs {
     /// Classifier-free guidance scale (1 turns it off, halving the work).
     #[arg(long, default_value_t = 5.0)]
     pub guidance: f64,
+    /// The low-noise expert's guidance scale, for Wan2.2's two-expert models (A14B; by default
+    /// --guidance).
+    #[arg(long)]
+    pub guidance_low: Option<f64>,
     /// The schedule's shift (by default the folder's: 3 for 480p models, 5 for 720p).
     #[arg(long)]
     pub shift: Option<f64>,
@@ -128,6 +132,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         frames,
         steps: args.steps,
         guidance: args.guidance,
+        guidance_low: args.guidance_low,
         shift: args.shift,
         scheduler: args.scheduler,
         noise: match &args.noise {
@@ -168,6 +173,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             "fps": args.fps,
             "steps": args.steps,
             "guidance": args.guidance,
+            "guidance_low": args.guidance_low,
             "shift": args.shift,
             "scheduler": args.scheduler.map(|s| format!("{s:?}").to_lowercase()),
             "dtype": format!("{dtype:?}").to_lowercase(),

@@ -39,14 +39,15 @@ pub struct StepReport {
     pub took: Duration,
 }
 
-/// Runs every step of `scheduler` from `latents` (1, channels, frames, height, width); returns
-/// the denoised latents in f32. `on_step` is told after each step and may stop the loop by
-/// returning an error (an interrupt).
+/// Runs the steps `steps` of `scheduler` (all of them, or a two-expert model's share) from
+/// `latents` (1, channels, frames, height, width); returns the latents in f32. `on_step` is told
+/// after each step and may stop the loop by returning an error (an interrupt).
 pub fn denoise(
     transformer: &WanTransformer,
     scheduler: &mut dyn Scheduler,
     latents: Tensor,
     conditioning: &Conditioning,
+    steps: std::ops::Range<usize>,
     mut on_step: impl FnMut(StepReport) -> Result<()>,
 ) -> Result<Tensor> {
     let guided = conditioning.guidance > 1.0;
@@ -118,7 +119,18 @@ pub fn denoise(
             .unsqueeze(0)?
             .repeat((batch, 1))?)
     };
-    for (i, &t) in timesteps.iter().enumerate() {
+    let total = timesteps.len();
+    if steps.end > total || steps.start > steps.end {
+        return Err(DiffusionError::Usage(format!(
+            "steps {steps:?} of a schedule of {total}"
+        )));
+    }
+    for (i, &t) in timesteps
+        .iter()
+        .enumerate()
+        .take(steps.end)
+        .skip(steps.start)
+    {
         let started = Instant::now();
         let input = with_first_frame(&latents)?;
         let input = match &condition {
@@ -149,11 +161,16 @@ pub fn denoise(
         latents = scheduler.step(&velocity, &latents)?;
         on_step(StepReport {
             step: i + 1,
-            steps: timesteps.len(),
+            steps: total,
             took: started.elapsed(),
         })?;
     }
-    with_first_frame(&latents)
+    // The still's latents stand for the first frame in the result too, once all steps are done.
+    if steps.end == total {
+        with_first_frame(&latents)
+    } else {
+        Ok(latents)
+    }
 }
 
 /// `uncond + scale·(cond − uncond)`.

@@ -31,6 +31,8 @@ pub struct Request {
     pub frames: usize,
     pub steps: usize,
     pub guidance: f64,
+    /// The low-noise expert's guidance, for Wan2.2's two-expert models (by default `guidance`).
+    pub guidance_low: Option<f64>,
     pub shift: Option<f64>,
     pub scheduler: Option<SchedulerKind>,
     pub noise: Noise,
@@ -78,6 +80,9 @@ pub struct WanVideo {
     dtype: DType,
     task: Task,
     transformer: WanTransformerConfig,
+    /// Wan2.2's two experts: the share of the schedule (of `num_train_timesteps`) below which
+    /// the low-noise expert (`transformer_2/`) takes over.
+    boundary: Option<f64>,
     vae: WanVaeConfig,
 }
 
@@ -124,10 +129,11 @@ impl WanVideo {
                 ));
             }
         };
-        if index.boundary_ratio.is_some() {
+        let boundary = index.boundary_ratio;
+        if boundary.is_some_and(|b| !(0.0..=1.0).contains(&b)) {
             return Err(DiffusionError::model(
-                folder,
-                "a two-expert Wan2.2 model (boundary_ratio): not supported yet",
+                &index_path,
+                "boundary_ratio is outside 0 to 1",
             ));
         }
         for part in [
@@ -146,6 +152,26 @@ impl WanVideo {
         }
         let transformer: WanTransformerConfig =
             read_config(&folder.join("transformer"), "WanTransformer3DModel")?;
+        if boundary.is_some() {
+            let low: WanTransformerConfig =
+                read_config(&folder.join("transformer_2"), "WanTransformer3DModel")?;
+            if (
+                low.in_channels,
+                low.out_channels,
+                low.patch_size,
+                low.text_dim,
+            ) != (
+                transformer.in_channels,
+                transformer.out_channels,
+                transformer.patch_size,
+                transformer.text_dim,
+            ) {
+                return Err(DiffusionError::model(
+                    folder.join("transformer_2"),
+                    "the low-noise expert's inputs differ from the high-noise expert's",
+                ));
+            }
+        }
         let vae = WanVaeConfig::read(&folder.join("vae"))?;
         let image_encoder = folder.join("image_encoder").is_dir();
         let task = match (image_to_video, index.expand_timesteps) {
@@ -197,6 +223,7 @@ impl WanVideo {
             dtype,
             task,
             transformer,
+            boundary,
             vae,
         })
     }
@@ -318,7 +345,8 @@ impl WanVideo {
         };
 
         // The prompts, with the text encoder freed before the transformer loads.
-        let guided = request.guidance > 1.0;
+        let guidance_low = request.guidance_low.unwrap_or(request.guidance);
+        let guided = request.guidance > 1.0 || (self.boundary.is_some() && guidance_low > 1.0);
         // umT5's activations overflow f16 (transformers keeps parts of it in f32 then).
         let text_dtype = if self.dtype == DType::F16 {
             DType::F32
@@ -369,29 +397,53 @@ impl WanVideo {
             * (shape[3] / t.patch_size[1])
             * (shape[4] / t.patch_size[2]);
         let batch = if guided { 2 } else { 1 };
-        let needed = self.weight_bytes("transformer", "diffusion_pytorch_model", self.dtype)?
-            + memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
-        memory::ensure_fits("denoising", needed, &self.device)?;
-        let latents = {
+        // The experts and their shares of the steps: one, or Wan2.2's high-noise expert while
+        // the timestep is at or above the boundary and the low-noise one after.
+        let total = scheduler.timesteps().len();
+        let experts = match self.boundary {
+            None => vec![("transformer", request.guidance, 0..total)],
+            Some(ratio) => {
+                let boundary = ratio * scheduler_train_steps(&self.folder)? as f64;
+                let split = scheduler
+                    .timesteps()
+                    .iter()
+                    .position(|&t| (t as f64) < boundary)
+                    .unwrap_or(total);
+                vec![
+                    ("transformer", request.guidance, 0..split),
+                    ("transformer_2", guidance_low, split..total),
+                ]
+            }
+        };
+        let mut latents = latents;
+        for (part, guidance, steps) in experts {
+            if steps.is_empty() {
+                continue;
+            }
+            let needed = self.weight_bytes(part, "diffusion_pytorch_model", self.dtype)?
+                + memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
+            memory::ensure_fits("denoising", needed, &self.device)?;
+            // One expert in memory at a time.
             let transformer =
-                WanTransformer::load(&self.folder.join("transformer"), &self.device, self.dtype)?;
+                WanTransformer::load(&self.folder.join(part), &self.device, self.dtype)?;
             let conditioning = Conditioning {
                 prompt: &prompt,
                 negative: negative.as_ref(),
-                guidance: request.guidance,
+                guidance,
                 image: image_states.as_ref(),
                 condition: condition.as_ref(),
                 first_frame: first_frame.as_ref(),
                 per_token_timesteps: self.task == Task::TextImageToVideo,
             };
-            denoise(
+            latents = denoise(
                 &transformer,
                 scheduler.as_mut(),
                 latents,
                 &conditioning,
+                steps,
                 |report| progress(Stage::Step(report)),
-            )?
-        };
+            )?;
+        }
 
         memory::ensure_fits("decoding", self.vae_bytes(request)?, &self.device)?;
         // The VAE decodes in f32 (as Wan's reference does): small weights, and the frames' values.
@@ -474,4 +526,9 @@ impl WanVideo {
         let first = vae_frame(img, request.width, request.height, &self.device)?;
         Ok(vae.encode_chunk(&first.unsqueeze(0)?)?.unsqueeze(2)?)
     }
+}
+
+/// The scheduler's `num_train_timesteps`, which the experts' boundary is a share of.
+fn scheduler_train_steps(folder: &Path) -> Result<usize> {
+    Ok(SchedulerConfig::read(&folder.join("scheduler"))?.num_train_timesteps)
 }
