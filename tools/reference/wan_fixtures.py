@@ -417,6 +417,7 @@ def ti2v_fixtures(generator):
     save_file(record, folder / "pipeline_io.safetensors")
     del run["output_type"]
     (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
+    return vae
 
 
 def two_expert_fixtures(high, vae, generator):
@@ -445,6 +446,20 @@ def two_expert_fixtures(high, vae, generator):
     (folder / "pipeline_io.json").write_text(json.dumps(run, indent=1))
 
 
+def tiled_fixtures(vae, folder, latent_size, generator):
+    """diffusers' tiled decoding (tiles of 64 pixels every 48, blended over the overlap) of a
+    latent video larger than a tile."""
+    z_dim = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    latents = torch.randn(1, z_dim, 3, *latent_size, generator=generator)
+    vae.enable_tiling(tile_sample_min_height=64, tile_sample_min_width=64, tile_sample_stride_height=48, tile_sample_stride_width=48)
+    with torch.no_grad():
+        frames = vae.decode(latents / std + mean, return_dict=False)[0]
+    vae.disable_tiling()
+    save_file({"latents": latents, "frames": frames}, FIXTURES / folder / "vae_tiled_io.safetensors")
+
+
 def prompt_clean_reference(text):
     from diffusers.pipelines.wan.pipeline_wan import prompt_clean
 
@@ -462,8 +477,10 @@ def main():
     pipeline_fixtures(t2v, vae, generator)
     vae_encode_fixtures(vae, generator)
     image_to_video_fixtures(vae, generator)
-    ti2v_fixtures(generator)
+    vae22 = ti2v_fixtures(generator)
     two_expert_fixtures(t2v, vae, generator)
+    tiled_fixtures(vae, "wan-t2v", (10, 14), generator)
+    tiled_fixtures(vae22, "wan-ti2v", (5, 7), generator)
     print(f"fixtures written under {FIXTURES.relative_to(ROOT)}")
 
 

@@ -6,7 +6,7 @@
 mod common;
 
 use candle_core::{DType, Device, Tensor};
-use common::{fixture, tensors};
+use common::{difference, fixture, tensors};
 use reel_diffusion::DiffusionError;
 use reel_diffusion::pipelines::wan::{Noise, Request, Stage, Task, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
@@ -33,6 +33,8 @@ fn read_request(folder: &str, kind: SchedulerKind) -> Request {
         scheduler: Some(kind),
         noise: Noise::File(fixture(&format!("{folder}/pipeline_io.safetensors"))),
         image: None,
+        vae_tiling: None,
+        offload: None,
     }
 }
 
@@ -188,6 +190,15 @@ fn two_experts_match_diffusers() {
         .squeeze(0)
         .unwrap();
     compare("two experts", &request, &video, steps, &reference);
+    // Streamed block by block (layer-by-layer offload), the same frames.
+    let (streamed, _) = generate(
+        "wan-a14b",
+        &Request {
+            offload: Some(true),
+            ..request.clone()
+        },
+    );
+    assert_eq!(difference(&streamed, &video).0, 0.0);
     // The low-noise expert really counts: without its own guidance the frames differ.
     let (same_guidance, _) = generate(
         "wan-a14b",

@@ -8,6 +8,7 @@ use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reel_diffusion::DiffusionError;
+use reel_diffusion::models::wan_vae::Tiling;
 use reel_diffusion::pipelines::wan::{Noise, Request, Stage, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
 use reel_image::Image;
@@ -68,6 +69,15 @@ pub struct GenArgs {
     /// diffusers' `latents=` does, to reproduce a diffusers run.
     #[arg(long)]
     pub noise: Option<PathBuf>,
+    /// Read the transformer's blocks from the model files as they run instead of holding them
+    /// all (layer-by-layer offload): for models larger than the memory, slower; by default only
+    /// where the model would not fit (on the CPU, where the free memory is known).
+    #[arg(long)]
+    pub offload: bool,
+    /// Decode the video in overlapping tiles of 256 pixels (as diffusers' enable_tiling), to
+    /// bound the decoder's memory; by default only where whole frames would not fit.
+    #[arg(long)]
+    pub vae_tiling: bool,
     /// Weights' precision: f32 (the CPU's default) or bf16 (CUDA's default), or f16.
     #[arg(long)]
     pub dtype: Option<String>,
@@ -140,6 +150,8 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             None => Noise::Seed(seed),
         },
         image: still,
+        vae_tiling: args.vae_tiling.then(Tiling::default),
+        offload: args.offload.then_some(true),
     };
     pipeline.check(&request)?;
 
@@ -177,6 +189,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             "shift": args.shift,
             "scheduler": args.scheduler.map(|s| format!("{s:?}").to_lowercase()),
             "dtype": format!("{dtype:?}").to_lowercase(),
+            "vae_tiling": args.vae_tiling,
         }),
         &inputs,
         None,
@@ -200,6 +213,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
     let mut frames_bar: Option<ProgressBar> = None;
     let mut image = Image::new(width, height);
     let mut written = 0u64;
+    let mut told_offload = false;
     let result = pipeline.generate(
         &request,
         |stage| {
@@ -209,6 +223,16 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             match stage {
                 Stage::Prompt if request.image.is_some() => steps_bar.set_message("image"),
                 Stage::Prompt | Stage::Image => steps_bar.set_message("denoising"),
+                Stage::Offloading if !quiet && !told_offload => {
+                    told_offload = true;
+                    steps_bar.suspend(|| {
+                    eprintln!(
+                        "note: the transformer's blocks are read from the model files as they run \
+                         (layer-by-layer offload: less memory, slower)"
+                    )
+                    })
+                }
+                Stage::Offloading => {}
                 Stage::Step(report) => {
                     steps_bar.set_position(report.step as u64);
                     steps_bar.set_message(format!("{:.1} s/step", seconds(report.took)));

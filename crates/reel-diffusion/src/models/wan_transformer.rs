@@ -109,25 +109,55 @@ pub struct WanTransformer {
     text_embedder_1: Linear,
     text_embedder_2: Linear,
     image_embedder: Option<ImageEmbedder>,
-    blocks: Vec<Block>,
+    blocks: Blocks,
     norm_out: LayerNorm,
     proj_out: Linear,
     scale_shift_table: Tensor,
     dtype: DType,
 }
 
+/// The transformer blocks: held on the device, or read from the mapped weights files block by
+/// block as they run (layer-by-layer offload), so that only one block's weights are ever on the
+/// device: for models larger than its memory, at the cost of reading every block at every step.
+enum Blocks {
+    Resident(Vec<Block>),
+    Streamed(Weights),
+}
+
 impl WanTransformer {
     /// Loads `folder` (a diffusers `transformer/` folder) in `dtype` on `device`.
     pub fn load(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        Self::open(folder, device, dtype, false)
+    }
+
+    /// Loads `folder` with its blocks left in the files, each read onto the device as it runs.
+    pub fn load_streamed(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        Self::open(folder, device, dtype, true)
+    }
+
+    fn open(folder: &Path, device: &Device, dtype: DType, streamed: bool) -> Result<Self> {
         let config: WanTransformerConfig = read_config(folder, "WanTransformer3DModel")?;
         let w = Weights::open(folder, "diffusion_pytorch_model", device, dtype)?;
-        Self::from_weights(config, &w).map_err(|e| match e {
+        let named = |e: DiffusionError| match e {
             DiffusionError::Model { .. } => e,
             other => DiffusionError::model(folder, other.to_string()),
-        })
+        };
+        let mut model = Self::from_parts(config, &w, !streamed).map_err(named)?;
+        if streamed {
+            // Every block's weights are checked now, so that a bad file fails before step one.
+            for i in 0..model.config.num_layers {
+                Block::load(&w, &format!("blocks.{i}"), &model.config).map_err(named)?;
+            }
+            model.blocks = Blocks::Streamed(w);
+        }
+        Ok(model)
     }
 
     pub fn from_weights(config: WanTransformerConfig, w: &Weights) -> Result<Self> {
+        Self::from_parts(config, w, true)
+    }
+
+    fn from_parts(config: WanTransformerConfig, w: &Weights, resident: bool) -> Result<Self> {
         let c = &config;
         let dim = c.inner_dim();
         if !c.attention_head_dim.is_multiple_of(2) || c.attention_head_dim < 6 {
@@ -159,9 +189,15 @@ impl WanTransformer {
             Some(image_dim) => Some(ImageEmbedder::load(w, image_dim, dim, c.pos_embed_seq_len)?),
             None => None,
         };
-        let blocks = (0..c.num_layers)
-            .map(|i| Block::load(w, &format!("blocks.{i}"), c))
-            .collect::<Result<Vec<_>>>()?;
+        let blocks = if resident {
+            Blocks::Resident(
+                (0..c.num_layers)
+                    .map(|i| Block::load(w, &format!("blocks.{i}"), c))
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        } else {
+            Blocks::Resident(Vec::new())
+        };
         let out = c.out_channels() * pt * ph * pw;
         Ok(WanTransformer {
             patch_embedding,
@@ -211,6 +247,16 @@ impl WanTransformer {
         self.dtype
     }
 
+    /// Runs `f` on every block in order, each read from the files first when streamed.
+    fn each_block<T>(&self, mut f: impl FnMut(usize, &Block) -> Result<T>) -> Result<Vec<T>> {
+        match &self.blocks {
+            Blocks::Resident(blocks) => blocks.iter().enumerate().map(|(i, b)| f(i, b)).collect(),
+            Blocks::Streamed(w) => (0..self.config.num_layers)
+                .map(|i| f(i, &Block::load(w, &format!("blocks.{i}"), &self.config)?))
+                .collect(),
+        }
+    }
+
     /// The model's prediction (the flow velocity for Wan) for `latents` (batch, channels,
     /// frames, height, width) at `timestep` (batch,) or, with per-token timesteps, (batch,
     /// tokens), given the encoded text (batch, text tokens, text_dim) and, for the
@@ -254,11 +300,8 @@ impl WanTransformer {
                 return Err(DiffusionError::Usage("this model takes no image".into()));
             }
         };
-        let blocks = self
-            .blocks
-            .iter()
-            .map(|b| b.cross_attention.keys_values(&text, image.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
+        let blocks =
+            self.each_block(|_, b| b.cross_attention.keys_values(&text, image.as_ref()))?;
         Ok(Context { batch, blocks })
     }
 
@@ -328,15 +371,23 @@ impl WanTransformer {
             .reshape((batch, per, 6, dim))?;
         let temb = temb.to_dtype(DType::F32)?.reshape((batch, per, dim))?;
 
+        if context.blocks.len() != c.num_layers {
+            return Err(DiffusionError::Usage(format!(
+                "a context of {} blocks for a transformer of {}",
+                context.blocks.len(),
+                c.num_layers
+            )));
+        }
         if context.batch != batch {
             return Err(DiffusionError::Usage(format!(
                 "a text context of batch {} for latents of batch {batch}",
                 context.batch
             )));
         }
-        for (block, kv) in self.blocks.iter().zip(&context.blocks) {
-            x = block.forward(&x, kv, &modulation, &cos, &sin)?;
-        }
+        self.each_block(|i, block| {
+            x = block.forward(&x, &context.blocks[i], &modulation, &cos, &sin)?;
+            Ok(())
+        })?;
 
         let table = self
             .scale_shift_table

@@ -15,6 +15,11 @@ pub fn available() -> Option<usize> {
     Some(kib * 1024)
 }
 
+/// Whether `bytes` fit in the memory free (always, off the CPU, where it is not known).
+pub fn fits(bytes: usize, device: &Device) -> bool {
+    !device.is_cpu() || available().is_none_or(|free| bytes <= free)
+}
+
 /// Refuses `stage` on the CPU when its estimated peak (`bytes`) is more than the memory free.
 pub fn ensure_fits(stage: &str, bytes: usize, device: &Device) -> Result<()> {
     if !device.is_cpu() {

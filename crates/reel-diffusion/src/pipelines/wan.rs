@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::{DiffusionError, Result};
 use crate::models::clip_vision::ClipVision;
 use crate::models::wan_transformer::{WanTransformer, WanTransformerConfig};
-use crate::models::wan_vae::{WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
+use crate::models::wan_vae::{Tiling, WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
 use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
 use crate::pipelines::image::{ClipImageProcessor, vae_frame};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
@@ -38,6 +38,12 @@ pub struct Request {
     pub noise: Noise,
     /// The first frame, for image to video (any size: it is cropped to the video's shape).
     pub image: Option<reel_image::Image>,
+    /// Decode in spatial tiles (diffusers' `enable_tiling`); by default only where a whole
+    /// frame would not fit in memory.
+    pub vae_tiling: Option<Tiling>,
+    /// Read the transformer's blocks from the files as they run instead of holding them (layer
+    /// by layer offload); by default only where the transformer would not fit in memory.
+    pub offload: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +57,8 @@ pub enum Noise {
 pub enum Stage {
     /// The prompts are encoded.
     Prompt,
+    /// The transformer does not fit: its blocks are read from the files as they run.
+    Offloading,
     /// The still is encoded (image to video).
     Image,
     /// A denoising step is done.
@@ -420,12 +428,28 @@ impl WanVideo {
             if steps.is_empty() {
                 continue;
             }
-            let needed = self.weight_bytes(part, "diffusion_pytorch_model", self.dtype)?
-                + memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
-            memory::ensure_fits("denoising", needed, &self.device)?;
+            let weights = self.weight_bytes(part, "diffusion_pytorch_model", self.dtype)?;
+            let activations =
+                memory::transformer_activations(batch, tokens, t.inner_dim(), t.ffn_dim);
+            let streamed = request
+                .offload
+                .unwrap_or_else(|| !memory::fits(weights + activations, &self.device));
+            // Streamed, about two blocks' weights are held at once (the running one and the
+            // one read next), besides the embeddings.
+            let held = if streamed {
+                2 * weights / t.num_layers.max(1)
+            } else {
+                weights
+            };
+            memory::ensure_fits("denoising", held + activations, &self.device)?;
             // One expert in memory at a time.
-            let transformer =
-                WanTransformer::load(&self.folder.join(part), &self.device, self.dtype)?;
+            let folder = self.folder.join(part);
+            let transformer = if streamed {
+                progress(Stage::Offloading)?;
+                WanTransformer::load_streamed(&folder, &self.device, self.dtype)?
+            } else {
+                WanTransformer::load(&folder, &self.device, self.dtype)?
+            };
             let conditioning = Conditioning {
                 prompt: &prompt,
                 negative: negative.as_ref(),
@@ -445,14 +469,30 @@ impl WanVideo {
             )?;
         }
 
-        memory::ensure_fits("decoding", self.vae_bytes(request)?, &self.device)?;
+        // Whole frames where they fit, tiles where they do not (or where asked).
+        let whole = self.vae_bytes(request)?;
+        let tiling = match request.vae_tiling {
+            Some(tiling) => Some(tiling),
+            None if !memory::fits(whole, &self.device) => Some(Tiling::default()),
+            None => None,
+        };
+        let needed = match tiling {
+            Some(t) => self.vae_bytes_at(t.tile * t.tile)?,
+            None => whole,
+        };
+        memory::ensure_fits("decoding", needed, &self.device)?;
         // The VAE decodes in f32 (as Wan's reference does): small weights, and the frames' values.
         let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
         let z = vae.denormalise(&latents)?.squeeze(0)?;
-        let latent_frames = z.dim(1)?;
+        let (_, latent_frames, h, w) = z.dims4()?;
+        let mut tiled = tiling.map(|t| vae.tiled(h, w, t)).transpose()?;
         let mut done = 0;
         for i in 0..latent_frames {
-            let chunk = vae.decode_frame(&z.narrow(1, i, 1)?.squeeze(1)?)?;
+            let latent = z.narrow(1, i, 1)?.squeeze(1)?;
+            let chunk = match &mut tiled {
+                Some(tiles) => tiles.decode_frame(&latent)?,
+                None => vae.decode_frame(&latent)?,
+            };
             done += chunk.dim(0)?;
             frames(&chunk)?;
             progress(Stage::Decoded {
@@ -468,7 +508,10 @@ impl WanVideo {
     /// The VAE's peak: a chunk of four frames through the widest full-size layers, and the
     /// unfolding.
     fn vae_bytes(&self, request: &Request) -> Result<usize> {
-        let pixels = request.width * request.height;
+        self.vae_bytes_at(request.width * request.height)
+    }
+
+    fn vae_bytes_at(&self, pixels: usize) -> Result<usize> {
         Ok(
             self.weight_bytes("vae", "diffusion_pytorch_model", DType::F32)?
                 + 4 * pixels * self.vae.base_dim * 4 * 8

@@ -9,6 +9,7 @@ use crate::weights::Weights;
 
 /// A convolution causal in time: the output at a frame reads it and the `kt − 1` frames
 /// before; before the first frame, zeros. Spatially it pads to keep the size.
+#[derive(Clone)]
 pub(super) struct CausalConv {
     /// (out, kt·in, kh, kw): the time taps side by side, oldest first.
     pub(super) weight: Tensor,
@@ -144,6 +145,7 @@ pub(super) const UNFOLD_BUDGET: usize = 256 << 20;
 
 /// diffusers' `WanRMS_norm`: each pixel's channel vector scaled to unit length, times
 /// √channels and a learnt gain.
+#[derive(Clone)]
 pub(super) struct ChannelNorm {
     gamma: Tensor,
     scale: f64,
@@ -172,6 +174,7 @@ impl ChannelNorm {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct Residual {
     pub(super) norm1: ChannelNorm,
     pub(super) conv1: CausalConv,
@@ -213,6 +216,7 @@ impl Residual {
 }
 
 /// Single-head self-attention over each frame's pixels.
+#[derive(Clone)]
 pub(super) struct AttentionBlock {
     norm: ChannelNorm,
     to_qkv: (Tensor, Tensor),

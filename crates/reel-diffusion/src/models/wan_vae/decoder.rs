@@ -14,6 +14,7 @@ use crate::models::layers::silu;
 use crate::weights::Weights;
 
 /// The decoder and its streaming state.
+#[derive(Clone)]
 pub struct WanVaeDecoder {
     config: WanVaeConfig,
     post_quant_conv: CausalConv,
@@ -175,6 +176,13 @@ impl WanVaeDecoder {
     /// denormalised: returns its frames (frames, 3, f·height, f·width) in [-1, 1], f the
     /// spatial factor (8, or 16 for Wan2.2).
     pub fn decode_frame(&mut self, latent: &Tensor) -> Result<Tensor> {
+        let raw = self.decode_raw(latent)?;
+        self.finish(&raw)
+    }
+
+    /// The decoder's own output for the next latent frame: in f32, still in pixel patches
+    /// (Wan2.2) and not yet clipped, as tiles are blended.
+    pub(super) fn decode_raw(&mut self, latent: &Tensor) -> Result<Tensor> {
         let dtype = self.conv_in.weight.dtype();
         let x = latent.to_dtype(dtype)?.unsqueeze(0)?;
         let x = self.post_quant_conv.forward(&x)?;
@@ -196,9 +204,14 @@ impl WanVaeDecoder {
             }
         }
         let x = silu(&self.norm_out.forward(&x)?)?;
-        let x = unpatchify(&self.conv_out.forward(&x)?, self.config.patch())?;
+        let x = self.conv_out.forward(&x)?;
         self.started = true;
-        let x = x.to_dtype(DType::F32)?;
+        Ok(x.to_dtype(DType::F32)?)
+    }
+
+    /// Raw output to frames: the patches unfolded, the values clipped to [-1, 1].
+    pub(super) fn finish(&self, raw: &Tensor) -> Result<Tensor> {
+        let x = unpatchify(raw, self.config.patch())?;
         Ok(if self.config.clip_output {
             x.clamp(-1f32, 1f32)?
         } else {
@@ -221,6 +234,7 @@ impl WanVaeDecoder {
     }
 }
 
+#[derive(Clone)]
 struct UpBlock {
     resnets: Vec<Residual>,
     upsample: Option<Upsample>,
@@ -229,6 +243,7 @@ struct UpBlock {
 }
 
 /// Where the temporal upsampler is: it passes the first frame through alone, then doubles.
+#[derive(Clone)]
 enum TimeState {
     First,
     Doubling,
@@ -236,6 +251,7 @@ enum TimeState {
 
 /// Twice the size in space (nearest, then a 3×3 convolution, to half the channels in Wan2.1) and, for
 /// the temporal ones, twice the frames (a causal time convolution to two frames each).
+#[derive(Clone)]
 struct Upsample {
     conv: (Tensor, Tensor),
     time_conv: Option<CausalConv>,

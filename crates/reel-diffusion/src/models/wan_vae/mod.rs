@@ -14,6 +14,7 @@
 mod blocks;
 mod decoder;
 mod encoder;
+mod tiled;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 pub use decoder::WanVaeDecoder;
 pub use encoder::WanVaeEncoder;
+pub use tiled::{TiledDecoder, Tiling};
 
 use crate::error::{DiffusionError, Result};
 use crate::weights::read_config;
