@@ -236,6 +236,23 @@ fn bad_requests_are_refused_before_any_model_loads() {
         })
         .contains("empty")
     );
+    assert!(
+        refused(Request {
+            guidance_low: Some(3.0),
+            ..base.clone()
+        })
+        .contains("two-expert")
+    );
+    assert!(
+        refused(Request {
+            vae_tiling: Some(reel_diffusion::models::wan_vae::Tiling {
+                tile: 100,
+                stride: 50,
+            }),
+            ..base.clone()
+        })
+        .contains("multiples of 8")
+    );
     // A noise file of the wrong shape.
     let wrong = Request {
         frames: 5,

@@ -7,7 +7,7 @@ mod common;
 use candle_core::Tensor;
 use candle_core::{DType, Device};
 use common::{difference, fixture, tensors};
-use reel_diffusion::models::wan_vae::{Tiling, WanVaeDecoder, WanVaeEncoder};
+use reel_diffusion::models::wan_vae::{Decoded, Tiling, WanVaeDecoder, WanVaeEncoder};
 
 #[test]
 fn decoding_matches_diffusers() {
@@ -101,13 +101,19 @@ fn tiled_decoding_matches_diffusers() {
             stride: 48,
         };
         let mut tiled = vae.tiled(h, w, tiling).unwrap();
-        let chunks: Vec<Tensor> = (0..frames)
-            .map(|i| {
-                tiled
-                    .decode_frame(&z.narrow(1, i, 1).unwrap().squeeze(1).unwrap())
-                    .unwrap()
+        assert_eq!(tiled.tiles(), 6);
+        let mut chunks: Vec<Tensor> = Vec::new();
+        let mut tiles = 0;
+        tiled
+            .decode(&z, |event| {
+                match event {
+                    Decoded::Tile { done, .. } => tiles = done,
+                    Decoded::Frames(chunk) => chunks.push(chunk.clone()),
+                }
+                Ok(())
             })
-            .collect();
+            .unwrap();
+        assert_eq!((tiles, chunks.len()), (6, frames));
         let video = Tensor::cat(&chunks, 0)
             .unwrap()
             .permute((1, 0, 2, 3))

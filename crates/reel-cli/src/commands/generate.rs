@@ -211,6 +211,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
 
     let steps_bar = bar(args.steps as u64, "steps", quiet);
     let mut frames_bar: Option<ProgressBar> = None;
+    let mut tiles_bar: Option<ProgressBar> = None;
     let mut image = Image::new(width, height);
     let mut written = 0u64;
     let mut told_offload = false;
@@ -237,8 +238,16 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
                     steps_bar.set_position(report.step as u64);
                     steps_bar.set_message(format!("{:.1} s/step", seconds(report.took)));
                 }
+                Stage::Tile { done, total } => {
+                    steps_bar.finish_and_clear();
+                    let b = tiles_bar.get_or_insert_with(|| bar(total as u64, "tiles", quiet));
+                    b.set_position(done as u64);
+                }
                 Stage::Decoded { done, total } => {
                     steps_bar.finish_and_clear();
+                    if let Some(b) = &tiles_bar {
+                        b.finish_and_clear();
+                    }
                     let b = frames_bar.get_or_insert_with(|| bar(total as u64, "frames", quiet));
                     b.set_position(done as u64);
                 }
@@ -267,7 +276,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         },
     );
     steps_bar.finish_and_clear();
-    if let Some(b) = &frames_bar {
+    for b in frames_bar.iter().chain(&tiles_bar) {
         b.finish_and_clear();
     }
     result?;

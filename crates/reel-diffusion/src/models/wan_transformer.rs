@@ -169,6 +169,12 @@ impl WanTransformer {
                 ),
             ));
         }
+        if c.patch_size.contains(&0) {
+            return Err(DiffusionError::model(
+                "config.json",
+                format!("patch_size {:?} has a zero", c.patch_size),
+            ));
+        }
         match c.qk_norm.as_deref() {
             None | Some("rms_norm_across_heads") => {}
             Some(other) => {

@@ -15,9 +15,9 @@ use crate::schedulers::Scheduler;
 pub struct Conditioning<'a> {
     /// The encoded prompt (1, tokens, text_dim).
     pub prompt: &'a Tensor,
-    /// The encoded negative prompt, used when `guidance > 1`.
+    /// The encoded negative prompt: with it the loop is guided, without it not.
     pub negative: Option<&'a Tensor>,
-    /// The guidance scale (diffusers' `guidance_scale`); 1 or below turns guidance off.
+    /// The guidance scale (diffusers' `guidance_scale`).
     pub guidance: f64,
     /// The image encoder's states (1, tokens, image_dim), for the models that read them.
     pub image: Option<&'a Tensor>,
@@ -50,16 +50,9 @@ pub fn denoise(
     steps: std::ops::Range<usize>,
     mut on_step: impl FnMut(StepReport) -> Result<()>,
 ) -> Result<Tensor> {
-    let guided = conditioning.guidance > 1.0;
-    let negative = match (guided, conditioning.negative) {
-        (true, Some(n)) => Some(n),
-        (true, None) => {
-            return Err(DiffusionError::Usage(
-                "guidance needs a negative prompt's states".into(),
-            ));
-        }
-        (false, _) => None,
-    };
+    // Guided when a negative prompt is given, with whatever scale (a two-expert model's second
+    // scale applies as given, as in diffusers, once the first turned guidance on).
+    let negative = conditioning.negative;
     // The prompt and the negative prompt share one batch when their lengths agree (the
     // pipelines pad both to the text length), which halves the weight traffic of every step.
     // Their cross-attention context is computed once for all the steps.

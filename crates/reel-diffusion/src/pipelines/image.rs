@@ -129,8 +129,13 @@ impl ClipImageProcessor {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| DiffusionError::model(&path, format!("unreadable: {e}")))?;
-        let processor: ClipImageProcessor = serde_json::from_str(&text)
+        let mut processor: ClipImageProcessor = serde_json::from_str(&text)
             .map_err(|e| DiffusionError::model(&path, format!("not an image processor: {e}")))?;
+        // The class's defaults where the file is silent: the encoder's size.
+        processor.size.get_or_insert(Size::Shortest {
+            shortest_edge: image_size,
+        });
+        processor.crop_size.get_or_insert(Size::Square(image_size));
         if processor.image_mean.len() != 3 || processor.image_std.len() != 3 {
             return Err(DiffusionError::model(
                 &path,
@@ -145,7 +150,7 @@ impl ClipImageProcessor {
             3 => Ok(Filter::Bicubic),
             1 => Ok(Filter::Lanczos3),
             other => Err(DiffusionError::model(
-                "preprocessor_config.json",
+                "image_processor/preprocessor_config.json",
                 format!("resample {other}: reel resamples with bicubic (3) or Lanczos (1)"),
             )),
         }
@@ -157,11 +162,15 @@ impl ClipImageProcessor {
         if self.do_resize {
             let (w, h) = match self.size {
                 // The short side to `s`, the long one scaled and truncated (transformers').
-                Some(Size::Shortest { shortest_edge: s }) if img.width <= img.height => {
+                // A bare number is the short side too (CLIP's `default_to_square=False`).
+                Some(Size::Shortest { shortest_edge: s }) | Some(Size::Square(s))
+                    if img.width <= img.height =>
+                {
                     (s, img.height * s / img.width)
                 }
-                Some(Size::Shortest { shortest_edge: s }) => (img.width * s / img.height, s),
-                Some(Size::Square(s)) => (s, s),
+                Some(Size::Shortest { shortest_edge: s }) | Some(Size::Square(s)) => {
+                    (img.width * s / img.height, s)
+                }
                 Some(Size::Exact { height, width }) => (width, height),
                 None => (img.width, img.height),
             };
@@ -175,11 +184,17 @@ impl ClipImageProcessor {
                 Some(Size::Exact { height, width }) => (width, height),
                 None => (img.width, img.height),
             };
+            // Smaller than the crop: padded with black around, as transformers pads.
             if w > img.width || h > img.height {
-                return Err(DiffusionError::Usage(format!(
-                    "the still is {}x{} after resizing, smaller than the image encoder's {w}x{h}",
-                    img.width, img.height
-                )));
+                let (pw, ph) = (w.max(img.width), h.max(img.height));
+                let mut padded = Image::new(pw, ph);
+                let (left, top) = ((pw - img.width) / 2, (ph - img.height) / 2);
+                for y in 0..img.height {
+                    let dst = ((top + y) * pw + left) * 3;
+                    padded.data[dst..dst + img.width * 3]
+                        .copy_from_slice(&img.data[y * img.width * 3..(y + 1) * img.width * 3]);
+                }
+                img = padded;
             }
             img = crop(&img, (img.width - w) / 2, (img.height - h) / 2, w, h);
         }

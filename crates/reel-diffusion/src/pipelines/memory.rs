@@ -47,7 +47,7 @@ pub fn explain(error: DiffusionError) -> DiffusionError {
     match &error {
         DiffusionError::Compute(e) if e.to_string().to_lowercase().contains("out of memory") => {
             DiffusionError::Usage(format!(
-                "out of memory ({e}): lower --size or --frames, turn guidance off (--guidance 1), or use --dtype bf16"
+                "out of memory ({e}): lower --size or --frames, turn guidance off (--guidance 1), use --dtype bf16, or --offload (the transformer block by block) and --vae-tiling"
             ))
         }
         _ => error,

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use crate::error::{DiffusionError, Result};
 use crate::models::clip_vision::ClipVision;
 use crate::models::wan_transformer::{WanTransformer, WanTransformerConfig};
-use crate::models::wan_vae::{Tiling, WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
+use crate::models::wan_vae::{Decoded, Tiling, WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
 use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
-use crate::pipelines::image::{ClipImageProcessor, vae_frame};
+use crate::pipelines::image::{ClipImageProcessor, crop_to_shape, vae_frame};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
 use crate::pipelines::{memory, noise};
 use crate::schedulers::{Scheduler, SchedulerConfig, SchedulerKind};
@@ -57,12 +57,15 @@ pub enum Noise {
 pub enum Stage {
     /// The prompts are encoded.
     Prompt,
-    /// The transformer does not fit: its blocks are read from the files as they run.
+    /// The transformer's blocks are read from the files as they run (it would not fit, or
+    /// `offload` asked for it).
     Offloading,
     /// The still is encoded (image to video).
     Image,
     /// A denoising step is done.
     Step(StepReport),
+    /// `done` of `total` tiles decoded (tiled decoding, before its frames come).
+    Tile { done: usize, total: usize },
     /// `done` of `total` frames decoded.
     Decoded { done: usize, total: usize },
 }
@@ -180,6 +183,15 @@ impl WanVideo {
                 ));
             }
         }
+        if transformer.patch_size.contains(&0) || transformer.num_layers == 0 {
+            return Err(DiffusionError::model(
+                folder.join("transformer"),
+                format!(
+                    "patch_size {:?} and {} layers: neither can be zero",
+                    transformer.patch_size, transformer.num_layers
+                ),
+            ));
+        }
         let vae = WanVaeConfig::read(&folder.join("vae"))?;
         let image_encoder = folder.join("image_encoder").is_dir();
         let task = match (image_to_video, index.expand_timesteps) {
@@ -276,7 +288,7 @@ impl WanVideo {
             )));
         }
         let t = self.vae.temporal_factor();
-        if request.frames == 0 || request.frames % t != 1 {
+        if request.frames == 0 || !(request.frames - 1).is_multiple_of(t) {
             return Err(DiffusionError::Usage(format!(
                 "{} frames: the model makes {t}k+1 frames (1, {}, ..., {})",
                 request.frames,
@@ -290,6 +302,15 @@ impl WanVideo {
             request.steps,
             request.shift,
         )?;
+        if request.guidance_low.is_some() && self.boundary.is_none() {
+            return Err(DiffusionError::Usage(
+                "--guidance-low is for Wan2.2's two-expert models; this one has one transformer"
+                    .into(),
+            ));
+        }
+        if let Some(tiling) = request.vae_tiling {
+            tiling.check(self.vae.spatial_factor())?;
+        }
         match (self.task, &request.image) {
             (Task::TextToVideo, Some(_)) => {
                 return Err(DiffusionError::Usage(
@@ -353,8 +374,9 @@ impl WanVideo {
         };
 
         // The prompts, with the text encoder freed before the transformer loads.
+        // As in diffusers: guided (for both experts) when the first scale is above 1.
         let guidance_low = request.guidance_low.unwrap_or(request.guidance);
-        let guided = request.guidance > 1.0 || (self.boundary.is_some() && guidance_low > 1.0);
+        let guided = request.guidance > 1.0;
         // umT5's activations overflow f16 (transformers keeps parts of it in f32 then).
         let text_dtype = if self.dtype == DType::F16 {
             DType::F32
@@ -387,7 +409,12 @@ impl WanVideo {
 
         let (image_states, condition, first_frame) = match (self.task, &request.image) {
             (Task::ImageToVideo { image_encoder }, Some(img)) => {
-                let states = image_encoder.then(|| self.encode_image(img)).transpose()?;
+                // CLIP sees what the video starts from: the still cropped to the video's shape
+                // (the same as diffusers' where the shapes agree).
+                let framed = crop_to_shape(img, request.width, request.height);
+                let states = image_encoder
+                    .then(|| self.encode_image(&framed))
+                    .transpose()?;
                 let condition = self.condition(img, request)?;
                 progress(Stage::Image)?;
                 (states, Some(condition), None)
@@ -434,8 +461,8 @@ impl WanVideo {
             let streamed = request
                 .offload
                 .unwrap_or_else(|| !memory::fits(weights + activations, &self.device));
-            // Streamed, about two blocks' weights are held at once (the running one and the
-            // one read next), besides the embeddings.
+            // Streamed, about two blocks' weights are held at once (the running one, and its
+            // transposed copies as they are made), besides the embeddings.
             let held = if streamed {
                 2 * weights / t.num_layers.max(1)
             } else {
@@ -485,20 +512,30 @@ impl WanVideo {
         let mut vae = WanVaeDecoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
         let z = vae.denormalise(&latents)?.squeeze(0)?;
         let (_, latent_frames, h, w) = z.dims4()?;
-        let mut tiled = tiling.map(|t| vae.tiled(h, w, t)).transpose()?;
         let mut done = 0;
-        for i in 0..latent_frames {
-            let latent = z.narrow(1, i, 1)?.squeeze(1)?;
-            let chunk = match &mut tiled {
-                Some(tiles) => tiles.decode_frame(&latent)?,
-                None => vae.decode_frame(&latent)?,
-            };
-            done += chunk.dim(0)?;
-            frames(&chunk)?;
-            progress(Stage::Decoded {
-                done,
-                total: request.frames,
-            })?;
+        match tiling {
+            Some(tiling) => vae.tiled(h, w, tiling)?.decode(&z, |event| match event {
+                Decoded::Tile { done, total } => progress(Stage::Tile { done, total }),
+                Decoded::Frames(chunk) => {
+                    done += chunk.dim(0)?;
+                    frames(chunk)?;
+                    progress(Stage::Decoded {
+                        done,
+                        total: request.frames,
+                    })
+                }
+            })?,
+            None => {
+                for i in 0..latent_frames {
+                    let chunk = vae.decode_frame(&z.narrow(1, i, 1)?.squeeze(1)?)?;
+                    done += chunk.dim(0)?;
+                    frames(&chunk)?;
+                    progress(Stage::Decoded {
+                        done,
+                        total: request.frames,
+                    })?;
+                }
+            }
         }
         Ok(())
     }
@@ -535,7 +572,7 @@ impl WanVideo {
 
     /// The conditioning beside the noise, as diffusers' `prepare_latents` builds it: a mask of
     /// the frames given (4 channels, one a frame of each latent frame's four) and the VAE's
-    /// latents of the still followed by black frames, (1, 4 + z_dim, frames, h, w).
+    /// latents of the still followed by grey frames (zeros), (1, 4 + z_dim, frames, h, w).
     fn condition(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
         memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
         let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
@@ -543,11 +580,11 @@ impl WanVideo {
         let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
         // The frames after the first are zeros (mid-grey in [-1, 1]), as diffusers gives them.
         let rest = Tensor::zeros(
-            (MASK_CHANNELS, 3, request.height, request.width),
+            (self.vae.temporal_factor(), 3, request.height, request.width),
             DType::F32,
             &self.device,
         )?;
-        for _ in 0..(request.frames - 1) / MASK_CHANNELS {
+        for _ in 0..(request.frames - 1) / self.vae.temporal_factor() {
             latents.push(vae.encode_chunk(&rest)?);
         }
         let latents = Tensor::stack(&latents, 2)?;

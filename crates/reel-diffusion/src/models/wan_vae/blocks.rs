@@ -76,7 +76,8 @@ impl CausalConv {
             };
             parts.push(seen.clone());
             let keep = seen.dim(0)?.min(context);
-            self.cache = Some(seen.narrow(0, seen.dim(0)? - keep, keep)?);
+            // A copy: a view would keep the whole chunk's storage alive until the next one.
+            self.cache = Some(seen.narrow(0, seen.dim(0)? - keep, keep)?.copy()?);
             Tensor::cat(&parts, 0)?
         };
         let bias = self.bias.reshape((1, (), 1, 1))?;

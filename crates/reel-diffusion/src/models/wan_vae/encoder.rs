@@ -148,12 +148,17 @@ impl WanVaeEncoder {
     /// space.
     pub fn encode_chunk(&mut self, chunk: &Tensor) -> Result<Tensor> {
         let (frames, channels, height, width) = chunk.dims4()?;
-        let expected = if self.seen == 0 { 1 } else { 4 };
+        let expected = if self.seen == 0 {
+            1
+        } else {
+            self.config.temporal_factor()
+        };
         let scale = self.config.spatial_factor();
         if frames != expected || channels != 3 {
             return Err(DiffusionError::Usage(format!(
-                "the VAE encodes the first frame alone and then four frames at a time; it was \
+                "the VAE encodes the first frame alone and then {} frames at a time; it was \
                  given ({frames}, {channels}, ..) after {} frames",
+                self.config.temporal_factor(),
                 self.seen
             )));
         }
@@ -193,16 +198,17 @@ impl WanVaeEncoder {
     /// followed by the pipelines' normalisation.
     pub fn encode(&mut self, video: &Tensor) -> Result<Tensor> {
         let (_, _, frames, _, _) = video.dims5()?;
-        if frames % 4 != 1 {
+        let step = self.config.temporal_factor();
+        if frames == 0 || (frames - 1) % step != 0 {
             return Err(DiffusionError::Usage(format!(
-                "{frames} frames: the VAE encodes 4k+1"
+                "{frames} frames: the VAE encodes {step}k+1"
             )));
         }
         self.reset();
         let video = video.squeeze(0)?.permute((1, 0, 2, 3))?;
         let mut out = vec![self.encode_chunk(&video.narrow(0, 0, 1)?)?];
-        for start in (1..frames).step_by(4) {
-            out.push(self.encode_chunk(&video.narrow(0, start, 4)?)?);
+        for start in (1..frames).step_by(step) {
+            out.push(self.encode_chunk(&video.narrow(0, start, step)?)?);
         }
         self.reset();
         Ok(Tensor::stack(&out, 2)?)
@@ -262,7 +268,7 @@ impl Downsample {
         let Some(time_conv) = &self.time_conv else {
             return Ok(y);
         };
-        let last = y.narrow(0, frames - 1, 1)?;
+        let last = y.narrow(0, frames - 1, 1)?.copy()?;
         Ok(match self.last.replace(last) {
             // The first chunk passes through and is remembered.
             None => y,

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 pub use decoder::WanVaeDecoder;
 pub use encoder::WanVaeEncoder;
-pub use tiled::{TiledDecoder, Tiling};
+pub use tiled::{Decoded, TiledDecoder, Tiling};
 
 use crate::error::{DiffusionError, Result};
 use crate::weights::read_config;

@@ -1,8 +1,8 @@
 //! Decoding in spatial tiles, as diffusers' `tiled_decode` does, for frames too large to decode
-//! whole: the latent is cut into overlapping tiles, each decoded by its own streaming decoder
-//! (its own causal caches), and each tile blended linearly into the ones above and to its left
-//! over the overlap. Memory is then one tile's activations, whatever the frame size. Streaming
-//! is kept: every latent frame is decoded in all its tiles and stitched before the next.
+//! whole: the latent is cut into overlapping tiles, each decoded through all its frames with
+//! its own causal caches (one tile's caches and activations in memory at a time, whatever the
+//! frame size), and each tile blended linearly into the ones above and to its left over the
+//! overlap.
 
 use candle_core::{DType, Tensor};
 
@@ -25,10 +25,21 @@ impl Default for Tiling {
     }
 }
 
+/// What a tiled decoding reports, in order: each tile decoded, then the frames.
+pub enum Decoded<'a> {
+    Tile {
+        done: usize,
+        total: usize,
+    },
+    /// The next latent frame's frames, as [`WanVaeDecoder::decode_frame`] returns them.
+    Frames(&'a Tensor),
+}
+
 /// A decoder for latents of one size, in tiles.
 pub struct TiledDecoder {
-    /// The tiles' decoders, row by row, and each one's latent window (top, left, height, width).
-    tiles: Vec<Vec<(WanVaeDecoder, [usize; 4])>>,
+    decoder: WanVaeDecoder,
+    /// The tiles' latent windows (top, left, height, width), row by row.
+    windows: Vec<Vec<[usize; 4]>>,
     /// In the decoder's own output (pixel patches for Wan2.2): the stride kept of each tile,
     /// the overlap blended, and the whole frame's size.
     stride: usize,
@@ -36,38 +47,50 @@ pub struct TiledDecoder {
     size: (usize, usize),
 }
 
-impl WanVaeDecoder {
-    /// This decoder, for latents of `height`×`width`, in tiles.
-    pub fn tiled(&self, height: usize, width: usize, tiling: Tiling) -> Result<TiledDecoder> {
-        let s = self.config().spatial_factor();
-        let p = self.config().patch();
-        let (tile, stride) = (tiling.tile / s, tiling.stride / s);
-        if stride == 0
-            || tile < stride
-            || !tiling.tile.is_multiple_of(s)
-            || !tiling.stride.is_multiple_of(s)
+impl Tiling {
+    /// Checks the tiles against a VAE's spatial factor.
+    pub fn check(&self, spatial_factor: usize) -> Result<()> {
+        let s = spatial_factor;
+        if self.stride == 0
+            || self.tile < self.stride
+            || !self.tile.is_multiple_of(s)
+            || !self.stride.is_multiple_of(s)
         {
             return Err(DiffusionError::Usage(format!(
                 "tiles of {} pixels every {}: both must be multiples of {s}, the stride no larger",
-                tiling.tile, tiling.stride
+                self.tile, self.stride
             )));
         }
-        let mut fresh = self.clone();
-        fresh.reset();
-        let tiles = (0..height)
-            .step_by(stride)
-            .map(|top| {
-                (0..width)
-                    .step_by(stride)
-                    .map(|left| {
-                        let window = [top, left, tile.min(height - top), tile.min(width - left)];
-                        (fresh.clone(), window)
-                    })
-                    .collect()
-            })
-            .collect();
+        Ok(())
+    }
+}
+
+impl WanVaeDecoder {
+    /// This decoder, for latents of `height`×`width`, in tiles. Latents no larger than a tile
+    /// are decoded whole, as diffusers does.
+    pub fn tiled(&self, height: usize, width: usize, tiling: Tiling) -> Result<TiledDecoder> {
+        let s = self.config().spatial_factor();
+        let p = self.config().patch();
+        tiling.check(s)?;
+        let (tile, stride) = (tiling.tile / s, tiling.stride / s);
+        let windows = if height <= tile && width <= tile {
+            vec![vec![[0, 0, height, width]]]
+        } else {
+            (0..height)
+                .step_by(stride)
+                .map(|top| {
+                    (0..width)
+                        .step_by(stride)
+                        .map(|left| [top, left, tile.min(height - top), tile.min(width - left)])
+                        .collect()
+                })
+                .collect()
+        };
+        let mut decoder = self.clone();
+        decoder.reset();
         Ok(TiledDecoder {
-            tiles,
+            decoder,
+            windows,
             stride: tiling.stride / p,
             blend: tiling.tile / p - tiling.stride / p,
             size: (height * s / p, width * s / p),
@@ -76,15 +99,61 @@ impl WanVaeDecoder {
 }
 
 impl TiledDecoder {
-    /// As [`WanVaeDecoder::decode_frame`], tile by tile.
-    pub fn decode_frame(&mut self, latent: &Tensor) -> Result<Tensor> {
+    /// How many tiles a frame is cut into.
+    pub fn tiles(&self) -> usize {
+        self.windows.iter().map(Vec::len).sum()
+    }
+
+    /// Decodes the latent video `z` (channels, frames, height, width), denormalised, a tile at a
+    /// time through all its frames (so that one tile's caches and activations are held at
+    /// once, as in diffusers), then the video one latent frame's chunk at a time, the tiles
+    /// blended; `on` hears of both. Between the two, the decoded tiles are held: about 1.8
+    /// times the video's own size in f32.
+    pub fn decode(&mut self, z: &Tensor, mut on: impl FnMut(Decoded) -> Result<()>) -> Result<()> {
+        let total = self.tiles();
+        let latent_frames = z.dim(1)?;
+        let mut chunks: Vec<usize> = Vec::with_capacity(latent_frames);
+        let mut decoded: Vec<Vec<Tensor>> = Vec::with_capacity(self.windows.len());
+        let mut done = 0;
+        for row in &self.windows {
+            let mut tiles = Vec::with_capacity(row.len());
+            for &[top, left, h, w] in row {
+                self.decoder.reset();
+                let window = z.narrow(2, top, h)?.narrow(3, left, w)?;
+                let mut parts = Vec::with_capacity(latent_frames);
+                for k in 0..latent_frames {
+                    let part = self
+                        .decoder
+                        .decode_raw(&window.narrow(1, k, 1)?.squeeze(1)?)?;
+                    if done == 0 {
+                        chunks.push(part.dim(0)?);
+                    }
+                    parts.push(part);
+                }
+                tiles.push(Tensor::cat(&parts, 0)?);
+                done += 1;
+                on(Decoded::Tile { done, total })?;
+            }
+            decoded.push(tiles);
+        }
+        self.decoder.reset();
+        let mut start = 0;
+        for n in chunks {
+            let chunk = self.stitch(&decoded, start, n)?;
+            on(Decoded::Frames(&self.decoder.finish(&chunk)?))?;
+            start += n;
+        }
+        Ok(())
+    }
+
+    /// Frames `start..start + n` of the decoded tiles, blended into whole frames.
+    fn stitch(&self, decoded: &[Vec<Tensor>], start: usize, n: usize) -> Result<Tensor> {
         let mut above: Vec<Tensor> = Vec::new();
-        let mut rows = Vec::with_capacity(self.tiles.len());
-        for row in &mut self.tiles {
+        let mut rows = Vec::with_capacity(decoded.len());
+        for row in decoded {
             let mut done: Vec<Tensor> = Vec::with_capacity(row.len());
-            for (j, (decoder, [top, left, h, w])) in row.iter_mut().enumerate() {
-                let window = latent.narrow(1, *top, *h)?.narrow(2, *left, *w)?;
-                let mut tile = decoder.decode_raw(&window)?;
+            for (j, tile) in row.iter().enumerate() {
+                let mut tile = tile.narrow(0, start, n)?;
                 // Blended with the tiles above and to the left as they were blended themselves.
                 if let Some(up) = above.get(j) {
                     tile = blend(up, &tile, self.blend, 2)?;
@@ -106,13 +175,11 @@ impl TiledDecoder {
             above = done;
         }
         let frame = Tensor::cat(&rows, 2)?;
-        let frame = frame.narrow(2, 0, self.size.0.min(frame.dim(2)?))?.narrow(
+        Ok(frame.narrow(2, 0, self.size.0.min(frame.dim(2)?))?.narrow(
             3,
             0,
             self.size.1.min(frame.dim(3)?),
-        )?;
-        let first = &self.tiles[0][0].0;
-        first.finish(&frame)
+        )?)
     }
 }
 
