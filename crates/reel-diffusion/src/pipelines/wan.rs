@@ -504,7 +504,12 @@ impl WanVideo {
             None => None,
         };
         let needed = match tiling {
-            Some(t) => self.vae_bytes_at(t.tile * t.tile)?,
+            // One tile's working memory, and the decoded tiles held until they are stitched
+            // (their overlaps make them about 1.8 times the video, in f32).
+            Some(t) => {
+                self.vae_bytes_at(t.tile * t.tile)?
+                    + request.frames * 3 * request.width * request.height * 4 * 9 / 5
+            }
             None => whole,
         };
         memory::ensure_fits("decoding", needed, &self.device)?;
