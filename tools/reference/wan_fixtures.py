@@ -233,6 +233,14 @@ def text_fixtures(generator):
     (FIXTURES / "wan-t2v" / "prompts.json").write_text(json.dumps({"prompts": PROMPTS, "text_length": TEXT_LENGTH}, indent=1))
 
 
+def normalisation(vae):
+    """The pipelines' latent statistics: the mean and 1/std, shaped to broadcast."""
+    z_dim = vae.config.z_dim
+    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
+    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    return mean, std
+
+
 def vae_fixtures(generator):
     """A small random Wan2.1 VAE and its decoding of normalised latents, as WanPipeline
     decodes them (denormalised, decoded frame by frame with the causal cache, clipped)."""
@@ -256,8 +264,7 @@ def vae_fixtures(generator):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
     vae.save_pretrained(FIXTURES / "wan-t2v" / "vae", safe_serialization=True)
     latents = torch.randn(1, z_dim, 3, 4, 6, generator=generator)
-    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
-    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    mean, std = normalisation(vae)
     with torch.no_grad():
         frames = vae.decode(latents / std + mean, return_dict=False)[0]
     save_file({"latents": latents, "frames": frames}, FIXTURES / "wan-t2v" / "vae_io.safetensors")
@@ -293,8 +300,7 @@ def vae_encode_fixtures(vae, generator):
     causal cache), its mean normalised as the image-to-video pipeline normalises it."""
     video = torch.rand(1, 3, 9, 32, 48, generator=generator) * 2 - 1
     z_dim = vae.config.z_dim
-    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
-    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    mean, std = normalisation(vae)
     with torch.no_grad():
         latents = (vae.encode(video).latent_dist.mode() - mean) * std
     save_file({"video": video, "latents": latents}, FIXTURES / "wan-t2v" / "vae_encode_io.safetensors")
@@ -387,8 +393,7 @@ def ti2v_fixtures(generator):
         for name, p in vae.named_parameters():
             if name.endswith("gamma"):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
-    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
-    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    mean, std = normalisation(vae)
     record = {}
     latents = torch.randn(1, z_dim, 3, 2, 3, generator=generator)
     video = torch.rand(1, 3, 9, 32, 48, generator=generator) * 2 - 1
@@ -450,8 +455,7 @@ def tiled_fixtures(vae, folder, latent_size, generator):
     """diffusers' tiled decoding (tiles of 64 pixels every 48, blended over the overlap) of a
     latent video larger than a tile."""
     z_dim = vae.config.z_dim
-    mean = torch.tensor(vae.config.latents_mean).view(1, z_dim, 1, 1, 1)
-    std = 1.0 / torch.tensor(vae.config.latents_std).view(1, z_dim, 1, 1, 1)
+    mean, std = normalisation(vae)
     latents = torch.randn(1, z_dim, 3, *latent_size, generator=generator)
     vae.enable_tiling(tile_sample_min_height=64, tile_sample_min_width=64, tile_sample_stride_height=48, tile_sample_stride_width=48)
     with torch.no_grad():

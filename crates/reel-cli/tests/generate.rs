@@ -155,9 +155,15 @@ fn diffusers_run_is_reproduced_from_its_noise() {
         .to_vec1()
         .unwrap();
     assert_eq!(ours.len(), 9);
-    let per_frame = 32 * 48 * 3;
-    for (f, image) in ours.iter().enumerate() {
-        let mse = image
+    assert_frames_match(&ours, &reference, 48, 32);
+}
+
+/// Every 8-bit frame of `ours` (w×h) within PSNR 35 dB of diffusers' (frames, height, width, 3)
+/// in [0, 1].
+fn assert_frames_match(ours: &[reel_image::Image], reference: &[f32], w: usize, h: usize) {
+    let per_frame = h * w * 3;
+    for (f, frame) in ours.iter().enumerate() {
+        let mse = frame
             .data
             .iter()
             .zip(&reference[f * per_frame..(f + 1) * per_frame])
@@ -258,19 +264,10 @@ fn image_to_video_reproduces_diffusers_from_the_still_and_its_noise() {
     let ours = sequence(&out);
     let reference: Vec<f32> = tensors["frames"].flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(ours.len(), 5);
-    let per_frame = h * w * 3;
-    for (f, frame) in ours.iter().enumerate() {
+    for frame in &ours {
         assert_eq!((frame.width, frame.height), (w, h));
-        let mse = frame
-            .data
-            .iter()
-            .zip(&reference[f * per_frame..(f + 1) * per_frame])
-            .map(|(&a, &b)| (a as f64 / 255.0 - b as f64).powi(2))
-            .sum::<f64>()
-            / per_frame as f64;
-        let psnr = 10.0 * (1.0 / mse).log10();
-        assert!(psnr >= 35.0, "frame {f}: {psnr:.1} dB against diffusers");
     }
+    assert_frames_match(&ours, &reference, w, h);
     let r = reel(&["verify", s(&out.join("frame_000001.png")), "--json"]);
     let v: Value = serde_json::from_slice(&r.stdout).unwrap();
     let parameters = &v["c2pa"]["actions"][0]["parameters"];

@@ -200,3 +200,27 @@ pub fn read_config<T: serde::de::DeserializeOwned>(folder: &Path, class: &str) -
     }
     serde_json::from_value(json).map_err(|e| DiffusionError::model(&path, format!("{class}: {e}")))
 }
+
+/// Reads a transformers `config.json` (which names its `model_type`, where diffusers' name a
+/// class), refusing another family's: `name` says what was expected ("umT5").
+pub fn read_model_config<T: serde::de::DeserializeOwned>(
+    folder: &Path,
+    model_type: &str,
+    name: &str,
+) -> Result<T> {
+    let path = folder.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DiffusionError::model(&path, format!("unreadable: {e}")))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| DiffusionError::model(&path, format!("not a {name} config: {e}")))?;
+    if let Some(found) = json.get("model_type").and_then(|t| t.as_str())
+        && found != model_type
+    {
+        return Err(DiffusionError::model(
+            &path,
+            format!("a {found} model, not {name}: a config from another model family"),
+        ));
+    }
+    serde_json::from_value(json)
+        .map_err(|e| DiffusionError::model(&path, format!("not a {name} config: {e}")))
+}

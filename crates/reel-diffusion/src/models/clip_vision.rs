@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::error::{DiffusionError, Result};
 use crate::models::layers::{LayerNorm, Linear, gelu};
 use crate::ops;
-use crate::weights::Weights;
+use crate::weights::{Weights, read_model_config};
 
 /// `image_encoder/config.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,20 +72,8 @@ struct Layer {
 
 impl ClipVision {
     pub fn load(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
-        let path = folder.join("config.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| DiffusionError::model(&path, format!("unreadable: {e}")))?;
-        let config: ClipVisionConfig = serde_json::from_str(&text)
-            .map_err(|e| DiffusionError::model(&path, format!("not a CLIP vision config: {e}")))?;
-        if config.model_type != "clip_vision_model" {
-            return Err(DiffusionError::model(
-                &path,
-                format!(
-                    "a {} model, not a CLIP vision model: a config from another model family",
-                    config.model_type
-                ),
-            ));
-        }
+        let config: ClipVisionConfig =
+            read_model_config(folder, "clip_vision_model", "a CLIP vision model")?;
         let w = Weights::open(folder, "model", device, dtype)?;
         Self::from_weights(config, &w)
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::error::{DiffusionError, Result};
 use crate::models::layers::Linear;
 use crate::ops;
-use crate::weights::Weights;
+use crate::weights::{Weights, read_model_config};
 
 /// `text_encoder/config.json` (a transformers config).
 #[derive(Debug, Clone, Deserialize)]
@@ -70,20 +70,8 @@ struct Layer {
 impl Umt5Encoder {
     /// Loads `folder` (a `text_encoder/` folder: config.json and model.safetensors, or shards).
     pub fn load(folder: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        let config: Umt5Config = read_model_config(folder, "umt5", "umT5")?;
         let path = folder.join("config.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| DiffusionError::model(&path, format!("unreadable: {e}")))?;
-        let config: Umt5Config = serde_json::from_str(&text)
-            .map_err(|e| DiffusionError::model(&path, format!("not a umT5 config: {e}")))?;
-        if config.model_type != "umt5" {
-            return Err(DiffusionError::model(
-                &path,
-                format!(
-                    "a {} model, not umT5: a config from another model family",
-                    config.model_type
-                ),
-            ));
-        }
         if config.feed_forward_proj != "gated-gelu" {
             return Err(DiffusionError::model(
                 &path,

@@ -274,8 +274,9 @@ impl WanVideo {
         self.prepare(request).map(|_| ())
     }
 
-    /// Checks `request` and builds its sampler, which the checks need anyway.
-    fn prepare(&self, request: &Request) -> Result<Box<dyn Scheduler>> {
+    /// Checks `request` and builds its sampler, which the checks need anyway; with it, the
+    /// schedule's `num_train_timesteps` (the experts' boundary is a share of it).
+    fn prepare(&self, request: &Request) -> Result<(Box<dyn Scheduler>, usize)> {
         let m = self.size_multiple();
         if request.width == 0
             || request.height == 0
@@ -297,11 +298,8 @@ impl WanVideo {
             )));
         }
         // The sampler's own checks (steps, shift), before anything loads.
-        let scheduler = SchedulerConfig::read(&self.folder.join("scheduler"))?.build(
-            request.scheduler,
-            request.steps,
-            request.shift,
-        )?;
+        let config = SchedulerConfig::read(&self.folder.join("scheduler"))?;
+        let scheduler = config.build(request.scheduler, request.steps, request.shift)?;
         if request.guidance_low.is_some() && self.boundary.is_none() {
             return Err(DiffusionError::Usage(
                 "--guidance-low is for Wan2.2's two-expert models; this one has one transformer"
@@ -345,7 +343,7 @@ impl WanVideo {
                 request.width, request.height, request.frames
             )));
         }
-        Ok(scheduler)
+        Ok((scheduler, config.num_train_timesteps))
     }
 
     /// Generates `request`: `progress` hears of each stage, `frames` receives the video as it is
@@ -366,7 +364,7 @@ impl WanVideo {
         mut progress: impl FnMut(Stage) -> Result<()>,
         mut frames: impl FnMut(&Tensor) -> Result<()>,
     ) -> Result<()> {
-        let mut scheduler = self.prepare(request)?;
+        let (mut scheduler, train_steps) = self.prepare(request)?;
         let shape = self.latent_shape(request.width, request.height, request.frames);
         let latents = match &request.noise {
             Noise::Seed(seed) => noise::seeded(&shape, *seed, &self.device)?,
@@ -438,7 +436,7 @@ impl WanVideo {
         let experts = match self.boundary {
             None => vec![("transformer", request.guidance, 0..total)],
             Some(ratio) => {
-                let boundary = ratio * scheduler_train_steps(&self.folder)? as f64;
+                let boundary = ratio * train_steps as f64;
                 let split = scheduler
                     .timesteps()
                     .iter()
@@ -579,10 +577,8 @@ impl WanVideo {
     /// the frames given (4 channels, one a frame of each latent frame's four) and the VAE's
     /// latents of the still followed by grey frames (zeros), (1, 4 + z_dim, frames, h, w).
     fn condition(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
-        memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
-        let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
-        let first = vae_frame(img, request.width, request.height, &self.device)?;
-        let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
+        let (mut vae, first) = self.encode_still(img, request)?;
+        let mut latents = vec![first];
         // The frames after the first are zeros (mid-grey in [-1, 1]), as diffusers gives them.
         let rest = Tensor::zeros(
             (self.vae.temporal_factor(), 3, request.height, request.width),
@@ -606,14 +602,20 @@ impl WanVideo {
 
     /// Wan2.2 TI2V's first latent frame: the still alone through the VAE, (1, z_dim, 1, h, w).
     fn first_frame(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
+        Ok(self.encode_still(img, request)?.1.unsqueeze(2)?)
+    }
+
+    /// The VAE's encoder with the still encoded as the video's first frame, and its latent
+    /// frame (1, z_dim, h, w).
+    fn encode_still(
+        &self,
+        img: &reel_image::Image,
+        request: &Request,
+    ) -> Result<(WanVaeEncoder, Tensor)> {
         memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
         let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
         let first = vae_frame(img, request.width, request.height, &self.device)?;
-        Ok(vae.encode_chunk(&first.unsqueeze(0)?)?.unsqueeze(2)?)
+        let latent = vae.encode_chunk(&first.unsqueeze(0)?)?;
+        Ok((vae, latent))
     }
-}
-
-/// The scheduler's `num_train_timesteps`, which the experts' boundary is a share of.
-fn scheduler_train_steps(folder: &Path) -> Result<usize> {
-    Ok(SchedulerConfig::read(&folder.join("scheduler"))?.num_train_timesteps)
 }

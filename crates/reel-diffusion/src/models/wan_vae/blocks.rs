@@ -226,17 +226,10 @@ pub(super) struct AttentionBlock {
 
 impl AttentionBlock {
     pub(super) fn load(w: &Weights, prefix: &str, dim: usize) -> Result<Self> {
-        let conv = |name: &str, out: usize| -> Result<(Tensor, Tensor)> {
-            Ok((
-                w.get(&format!("{prefix}.{name}.weight"), &[out, dim, 1, 1])?,
-                w.get(&format!("{prefix}.{name}.bias"), &[out])?
-                    .reshape((1, out, 1, 1))?,
-            ))
-        };
         Ok(AttentionBlock {
             norm: ChannelNorm::load(w, &format!("{prefix}.norm"), dim)?,
-            to_qkv: conv("to_qkv", 3 * dim)?,
-            proj: conv("proj", dim)?,
+            to_qkv: conv2d_parameters(w, &format!("{prefix}.to_qkv"), dim, 3 * dim, 1)?,
+            proj: conv2d_parameters(w, &format!("{prefix}.proj"), dim, dim, 1)?,
         })
     }
 
@@ -327,4 +320,37 @@ pub(super) fn dup_up(
     } else {
         y
     })
+}
+
+/// A 2D convolution's weight (out, in, k, k) and its bias, shaped (1, out, 1, 1) to broadcast.
+pub(super) fn conv2d_parameters(
+    w: &Weights,
+    prefix: &str,
+    input: usize,
+    output: usize,
+    k: usize,
+) -> Result<(Tensor, Tensor)> {
+    Ok((
+        w.get(&format!("{prefix}.weight"), &[output, input, k, k])?,
+        w.get(&format!("{prefix}.bias"), &[output])?
+            .reshape((1, output, 1, 1))?,
+    ))
+}
+
+/// `f` over the chunk `x` (frames, ..) at once, or a frame at a time when `unfolded` (what `f`
+/// would unfold the whole chunk into, in bytes) is over `budget`; the results in order.
+pub(super) fn by_frames(
+    x: &Tensor,
+    unfolded: usize,
+    budget: usize,
+    f: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
+    let frames = x.dim(0)?;
+    if unfolded <= budget {
+        return Ok(f(x)?);
+    }
+    let parts = (0..frames)
+        .map(|i| f(&x.narrow(0, i, 1)?))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(Tensor::cat(&parts, 0)?)
 }

@@ -7,7 +7,8 @@ use candle_core::{DType, Device, Tensor};
 
 use super::WanVaeConfig;
 use super::blocks::{
-    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, dup_up, unpatchify,
+    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, by_frames, conv2d_parameters,
+    dup_up, unpatchify,
 };
 use crate::error::Result;
 use crate::models::layers::silu;
@@ -262,11 +263,7 @@ struct Upsample {
 impl Upsample {
     fn load(w: &Weights, prefix: &str, dim: usize, out: usize, temporal: bool) -> Result<Self> {
         Ok(Upsample {
-            conv: (
-                w.get(&format!("{prefix}.resample.1.weight"), &[out, dim, 3, 3])?,
-                w.get(&format!("{prefix}.resample.1.bias"), &[out])?
-                    .reshape((1, out, 1, 1))?,
-            ),
+            conv: conv2d_parameters(w, &format!("{prefix}.resample.1"), dim, out, 3)?,
             time_conv: if temporal {
                 Some(CausalConv::load(
                     w,
@@ -300,24 +297,10 @@ impl Upsample {
         // Frame by frame when the doubled frames would unfold into more than the budget.
         let (frames, c, h, w) = x.dims4()?;
         let unfolded = frames * 4 * h * w * c * 9 * x.dtype().size_in_bytes();
-        let step = if unfolded <= self.unfold_budget {
-            frames
-        } else {
-            1
-        };
-        let mut out = Vec::with_capacity(frames.div_ceil(step));
-        for start in (0..frames).step_by(step) {
-            let part = x.narrow(0, start, step.min(frames - start))?;
-            let up = part.upsample_nearest2d(2 * h, 2 * w)?;
-            out.push(
-                up.conv2d(&self.conv.0, 1, 1, 1, 1)?
-                    .broadcast_add(&self.conv.1)?,
-            );
-        }
-        Ok(if out.len() == 1 {
-            out.remove(0)
-        } else {
-            Tensor::cat(&out, 0)?
+        by_frames(&x, unfolded, self.unfold_budget, |part| {
+            part.upsample_nearest2d(2 * h, 2 * w)?
+                .conv2d(&self.conv.0, 1, 1, 1, 1)?
+                .broadcast_add(&self.conv.1)
         })
     }
 }

@@ -7,7 +7,8 @@ use candle_core::{DType, Device, Tensor};
 
 use super::WanVaeConfig;
 use super::blocks::{
-    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, avg_down, patchify,
+    AttentionBlock, CausalConv, ChannelNorm, Residual, UNFOLD_BUDGET, avg_down, by_frames,
+    conv2d_parameters, patchify,
 };
 use crate::error::{DiffusionError, Result};
 use crate::models::layers::silu;
@@ -228,11 +229,7 @@ struct Downsample {
 impl Downsample {
     fn load(w: &Weights, prefix: &str, dim: usize, temporal: bool) -> Result<Self> {
         Ok(Downsample {
-            conv: (
-                w.get(&format!("{prefix}.resample.1.weight"), &[dim, dim, 3, 3])?,
-                w.get(&format!("{prefix}.resample.1.bias"), &[dim])?
-                    .reshape((1, dim, 1, 1))?,
-            ),
+            conv: conv2d_parameters(w, &format!("{prefix}.resample.1"), dim, dim, 3)?,
             time_conv: if temporal {
                 Some(CausalConv::load(
                     w,
@@ -252,19 +249,12 @@ impl Downsample {
         let (frames, c, h, w) = x.dims4()?;
         // Frame by frame when the chunk would unfold into more than the budget.
         let unfolded = frames * (h / 2) * (w / 2) * c * 9 * x.dtype().size_in_bytes();
-        let step = if unfolded <= UNFOLD_BUDGET { frames } else { 1 };
-        let mut parts = Vec::with_capacity(frames.div_ceil(step));
-        for start in (0..frames).step_by(step) {
-            let part = x
-                .narrow(0, start, step.min(frames - start))?
-                .pad_with_zeros(3, 0, 1)?
-                .pad_with_zeros(2, 0, 1)?;
-            parts.push(
-                part.conv2d(&self.conv.0, 0, 2, 1, 1)?
-                    .broadcast_add(&self.conv.1)?,
-            );
-        }
-        let y = Tensor::cat(&parts, 0)?;
+        let y = by_frames(x, unfolded, UNFOLD_BUDGET, |part| {
+            part.pad_with_zeros(3, 0, 1)?
+                .pad_with_zeros(2, 0, 1)?
+                .conv2d(&self.conv.0, 0, 2, 1, 1)?
+                .broadcast_add(&self.conv.1)
+        })?;
         let Some(time_conv) = &self.time_conv else {
             return Ok(y);
         };
