@@ -8,6 +8,11 @@ mod provenance;
 
 use std::process::ExitCode;
 
+// Frames and activations are large buffers made and dropped at every step; mimalloc keeps
+// their pages for the next one where the system allocator maps fresh, zeroed pages each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{

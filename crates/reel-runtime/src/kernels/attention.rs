@@ -1,12 +1,13 @@
-//! Softmax attention on the CPU, in blocks of queries: the scores of one block against every
-//! key (a few hundred kilobytes, in cache) are computed, turned into weights and applied to the
-//! values before the next block, so the full score matrix of a long video never exists.
-//! Queries, keys, values and the output are read and written in the (batch, tokens, heads,
-//! head_dim) layout the projections produce, so no head split or merge is ever copied.
+//! Softmax attention on the CPU, flash-attention style: a block of queries is scored against
+//! one block of keys at a time (a few hundred kilobytes, in cache), the weights applied to the
+//! values at once and the softmax's running maximum and sum carried from block to block, so
+//! no score matrix larger than a block ever exists, however long the video. Queries, keys,
+//! values and the output are read and written in the (batch, tokens, heads, head_dim) layout
+//! the projections produce, so no head split or merge is ever copied.
 
 use rayon::prelude::*;
 
-use super::math::softmax_in_place;
+use super::math::{softmax_block_in_place, softmax_in_place};
 use super::matmul::{Operand, matmul, with_scratch};
 
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +19,10 @@ pub struct AttentionShape {
     pub head_dim: usize,
 }
 
-/// Queries per block.
-const BLOCK: usize = 64;
+/// Queries a block: enough that the packing of each block of keys is paid over many rows.
+const QUERY_BLOCK: usize = 256;
+/// Keys a block: with the queries', scores that stay in cache.
+const KEY_BLOCK: usize = 512;
 
 /// `out = softmax(scale · q·kᵀ [+ bias])·v` for every batch row and head; `q` and `out` are
 /// (batch, queries, heads, head_dim), `k` and `v` (batch, keys, heads, head_dim), all
@@ -52,7 +55,7 @@ pub fn attention(
     if queries == 0 || width == 0 {
         return;
     }
-    let blocks = queries.div_ceil(BLOCK);
+    let blocks = queries.div_ceil(QUERY_BLOCK);
     // One task per block of queries of one batch row, every head: its output rows are one
     // contiguous run of `out`.
     let tasks: Vec<(usize, usize)> = (0..batch)
@@ -61,47 +64,78 @@ pub fn attention(
     let mut chunks: Vec<&mut [f32]> = Vec::with_capacity(tasks.len());
     let mut rest = out;
     for &(_, i) in &tasks {
-        let len = BLOCK.min(queries - i * BLOCK) * width;
+        let len = QUERY_BLOCK.min(queries - i * QUERY_BLOCK) * width;
         let (chunk, tail) = rest.split_at_mut(len);
         chunks.push(chunk);
         rest = tail;
     }
     tasks.into_par_iter().zip(chunks).for_each(|((b, i), dst)| {
-        let start = i * BLOCK;
-        let rows = BLOCK.min(queries - start);
+        let start = i * QUERY_BLOCK;
+        let rows = QUERY_BLOCK.min(queries - start);
         let q_rows = &q[(b * queries + start) * width..(b * queries + start + rows) * width];
         let k_rows = &k[b * keys * width..(b + 1) * keys * width];
         let v_rows = &v[b * keys * width..(b + 1) * keys * width];
-        with_scratch(rows * keys, |scores| {
+        let key_block = KEY_BLOCK.min(keys);
+        with_scratch(rows * key_block + 2 * rows, |scratch| {
+            let (scores, state) = scratch.split_at_mut(rows * key_block);
+            let (maxima, sums) = state.split_at_mut(rows);
             for h in 0..heads {
                 let offset = h * head_dim;
-                matmul(
-                    (rows, keys, head_dim),
-                    (scores, keys),
-                    false,
-                    Operand::rows(&q_rows[offset..], width),
-                    Operand::transposed(&k_rows[offset..], width),
-                    scale,
-                    gemm::Parallelism::None,
-                );
-                if let Some(bias) = bias {
-                    let from = (h * queries + start) * keys;
-                    for (s, b) in scores.iter_mut().zip(&bias[from..from + rows * keys]) {
-                        *s += b;
+                maxima.fill(f32::NEG_INFINITY);
+                sums.fill(0.0);
+                for first in (0..keys).step_by(key_block) {
+                    let n = key_block.min(keys - first);
+                    let scores = &mut scores[..rows * n];
+                    matmul(
+                        (rows, n, head_dim),
+                        (scores, n),
+                        false,
+                        Operand::rows(&q_rows[offset..], width),
+                        Operand::transposed(&k_rows[first * width + offset..], width),
+                        scale,
+                        gemm::Parallelism::None,
+                    );
+                    if let Some(bias) = bias {
+                        for (r, row) in scores.chunks_exact_mut(n).enumerate() {
+                            let from = (h * queries + start + r) * keys + first;
+                            for (s, b) in row.iter_mut().zip(&bias[from..from + n]) {
+                                *s += b;
+                            }
+                        }
+                    }
+                    if n == keys {
+                        // One block: the plain softmax, normalised before the values.
+                        for row in scores.chunks_exact_mut(keys) {
+                            softmax_in_place(row);
+                        }
+                    } else {
+                        for (r, row) in scores.chunks_exact_mut(n).enumerate() {
+                            let factor = softmax_block_in_place(row, &mut maxima[r], &mut sums[r]);
+                            if first > 0 && factor != 1.0 {
+                                let out =
+                                    &mut dst[r * width + offset..r * width + offset + head_dim];
+                                out.iter_mut().for_each(|o| *o *= factor);
+                            }
+                        }
+                    }
+                    matmul(
+                        (rows, head_dim, n),
+                        (&mut dst[offset..], width),
+                        first > 0,
+                        Operand::rows(scores, n),
+                        Operand::rows(&v_rows[first * width + offset..], width),
+                        1.0,
+                        gemm::Parallelism::None,
+                    );
+                }
+                if key_block < keys {
+                    for (r, &sum) in sums.iter().enumerate() {
+                        let inv = 1.0 / sum;
+                        dst[r * width + offset..r * width + offset + head_dim]
+                            .iter_mut()
+                            .for_each(|o| *o *= inv);
                     }
                 }
-                for row in scores.chunks_exact_mut(keys) {
-                    softmax_in_place(row);
-                }
-                matmul(
-                    (rows, head_dim, keys),
-                    (&mut dst[offset..], width),
-                    false,
-                    Operand::rows(scores, keys),
-                    Operand::rows(&v_rows[offset..], width),
-                    1.0,
-                    gemm::Parallelism::None,
-                );
             }
         });
     });
@@ -113,13 +147,28 @@ mod tests {
 
     #[test]
     fn matches_the_definition() {
-        let shape = AttentionShape {
+        check(AttentionShape {
             batch: 2,
             heads: 3,
             queries: 70,
             keys: 45,
             head_dim: 8,
-        };
+        });
+    }
+
+    /// More queries and keys than a block of each: the softmax carried across key blocks.
+    #[test]
+    fn matches_the_definition_over_several_blocks() {
+        check(AttentionShape {
+            batch: 1,
+            heads: 2,
+            queries: QUERY_BLOCK + 44,
+            keys: 2 * KEY_BLOCK + 37,
+            head_dim: 8,
+        });
+    }
+
+    fn check(shape: AttentionShape) {
         let width = shape.heads * shape.head_dim;
         let value = |i: usize| ((i * 7919) % 1000) as f32 / 500.0 - 1.0;
         let q: Vec<f32> = (0..shape.batch * shape.queries * width)

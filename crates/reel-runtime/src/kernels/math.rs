@@ -20,31 +20,75 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let p = p * r * r + r + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // SAFETY: the clamp keeps n within [-126, 127], so the conversion is exact; unlike `as`,
+    // it needs no saturation and so vectorises.
+    let n = unsafe { n.to_int_unchecked::<i32>() };
+    p * f32::from_bits(((n + 127) as u32) << 23)
+}
+
+/// The largest value, in eight running maxima so that the comparisons vectorise.
+#[inline(always)]
+fn row_max(row: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = if v > *lane { v } else { *lane };
+        }
+    }
+    lanes
+        .iter()
+        .chain(chunks.remainder())
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// Replaces each value v by e^(v − max) and returns their sum, in the same pass; eight
+/// running sums, so that the additions vectorise (a single sum is a serial chain).
+#[inline(always)]
+fn exp_and_sum(row: &mut [f32], max: f32) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = row.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *v = exp(*v - max);
+            *lane += *v;
+        }
+    }
+    let mut rest = 0f32;
+    for v in chunks.into_remainder() {
+        *v = exp(*v - max);
+        rest += *v;
+    }
+    lanes.iter().sum::<f32>() + rest
 }
 
 #[inline(always)]
 fn softmax_generic(row: &mut [f32]) {
-    let mut max = f32::NEG_INFINITY;
-    for &v in row.iter() {
-        max = if v > max { v } else { max };
-    }
-    for v in row.iter_mut() {
-        *v = exp(*v - max);
-    }
-    // Eight running sums, so that the additions vectorise (a single sum is a serial chain).
-    let mut lanes = [0f32; 8];
-    let mut chunks = row.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (lane, v) in lanes.iter_mut().zip(chunk) {
-            *lane += v;
-        }
-    }
-    let sum = lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
+    let max = row_max(row);
+    let sum = exp_and_sum(row, max);
     let inv = 1.0 / sum;
     for v in row.iter_mut() {
         *v *= inv;
     }
+}
+
+/// One block of a row's scores in a softmax taken over several blocks: the block becomes its
+/// unnormalised weights `exp(s − max)` against the running `max`, which is raised to cover
+/// it, and `sum` gathers them. Returns the factor by which what was gathered against the old
+/// maximum must be multiplied (1 when it did not move).
+#[inline(always)]
+fn softmax_block_generic(row: &mut [f32], max: &mut f32, sum: &mut f32) -> f32 {
+    let block_max = row_max(row);
+    let new_max = if block_max > *max { block_max } else { *max };
+    let block_sum = exp_and_sum(row, new_max);
+    let factor = if *max == f32::NEG_INFINITY {
+        0.0
+    } else {
+        exp(*max - new_max)
+    };
+    *sum = *sum * factor + block_sum;
+    *max = new_max;
+    factor
 }
 
 #[inline(always)]
@@ -63,6 +107,12 @@ fn gelu_tanh_generic(xs: &mut [f32]) {
 #[target_feature(enable = "avx2,fma")]
 fn softmax_avx2(row: &mut [f32]) {
     softmax_generic(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn softmax_block_avx2(row: &mut [f32], max: &mut f32, sum: &mut f32) -> f32 {
+    softmax_block_generic(row, max, sum)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -90,6 +140,18 @@ pub fn softmax_in_place(row: &mut [f32]) {
         return unsafe { softmax_avx2(row) };
     }
     softmax_generic(row)
+}
+
+/// Turns `row`, one block of a longer row of scores, into its weights against the running
+/// maximum and sum (start them at −∞ and 0); returns the factor that rescales what the earlier
+/// blocks' weights produced. Dividing by the final sum gives the softmax.
+pub fn softmax_block_in_place(row: &mut [f32], max: &mut f32, sum: &mut f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has the features the function was compiled for.
+        return unsafe { softmax_block_avx2(row, max, sum) };
+    }
+    softmax_block_generic(row, max, sum)
 }
 
 /// Replaces each value by its GELU (tanh approximation, as `gelu-approximate` in diffusers).
