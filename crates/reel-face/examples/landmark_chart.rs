@@ -18,7 +18,7 @@ fn main() {
         ..Default::default()
     };
     let mut t = reel_face::FaceTracker::new(
-        reel_face::FaceDetector::new(reel_face::Range::Short, 1).unwrap(),
+        reel_face::FaceDetector::new(reel_face::Search::Only(reel_face::Range::Short), 1).unwrap(),
         reel_face::FaceMesh::new(1).unwrap(),
         settings,
     );

@@ -7,7 +7,7 @@ use reel_runtime::ModelError;
 use serde::Serialize;
 
 use crate::align::Alignment;
-use crate::detector::{FaceDetector, Range};
+use crate::detector::{FaceDetector, Search};
 use crate::mesh::{FaceMesh, Landmark, landmark_box};
 use crate::pose::{Pose, head_pose};
 use crate::quality::sharpness;
@@ -49,7 +49,8 @@ fn landmarks_as_triples<S: serde::Serializer>(lm: &[Landmark], s: S) -> Result<S
 #[derive(Clone, Debug)]
 pub struct AnalyzerSettings {
     pub tracker: TrackerSettings,
-    pub range: Range,
+    /// How faces are looked for (by default: everywhere until found).
+    pub search: Search,
     pub min_detection_score: f32,
     pub min_presence: f32,
     /// Temporal smoothing of landmarks; None leaves them raw.
@@ -62,7 +63,7 @@ impl Default for AnalyzerSettings {
     fn default() -> Self {
         AnalyzerSettings {
             tracker: TrackerSettings::default(),
-            range: Range::Short,
+            search: Search::Auto,
             min_detection_score: 0.5,
             min_presence: 0.5,
             smoothing: None,
@@ -82,7 +83,7 @@ pub struct FaceAnalyzer {
 
 impl FaceAnalyzer {
     pub fn new(settings: AnalyzerSettings) -> Result<FaceAnalyzer, ModelError> {
-        let mut detector = FaceDetector::new(settings.range, settings.threads)?;
+        let mut detector = FaceDetector::new(settings.search, settings.threads)?;
         detector.min_score = settings.min_detection_score;
         let mut mesh = FaceMesh::new(settings.threads)?;
         mesh.min_presence = settings.min_presence;

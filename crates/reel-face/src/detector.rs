@@ -71,13 +71,49 @@ fn anchors(input: usize, strides: &[usize], interpolated: bool) -> Vec<(f32, f32
     out
 }
 
-/// A face detector with its model, anchors and buffers.
+/// How the detector looks for faces in a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// The short-range model on the whole frame, MediaPipe's default; where it finds nothing,
+    /// or the frame is larger than [`LARGE_FRAME`], the full-range model over a pyramid of
+    /// tiles, each level of half the side of the one before, for as long as the faces it finds
+    /// are small for their tiles (a crowd), all merged. One near face costs one short-range
+    /// run, as before; a group photo or a crowd is searched until its faces are found.
+    Auto,
+    /// One model on the whole frame only.
+    Only(Range),
+    /// One model on the whole frame and on overlapping squares of half its long side, so a
+    /// face counts twice as many model pixels (several runs).
+    Tiled(Range),
+}
+
+/// Frames whose long side is above this many pixels get the wider search even where the
+/// short-range model finds a face: at 128 model pixels it only sees their largest faces.
+pub const LARGE_FRAME: usize = 1920;
+
+/// The smallest tile of the pyramid: the full-range model's own input (a smaller tile would
+/// only be enlarged).
+const MIN_TILE: f32 = 192.0;
+/// A face under this share of its tile's side sends the search a level down, where it and its
+/// neighbours count twice as many model pixels.
+const SMALL_IN_TILE: f32 = 1.0 / 8.0;
+/// The most model runs one pyramid may take (a 4K frame reaches its eighth-size tiles).
+const MAX_TILE_RUNS: usize = 160;
+
+/// A face detector: its models (each loaded when first needed), anchors and buffers.
 pub struct FaceDetector {
+    search: Search,
+    threads: usize,
+    short: Option<Model>,
+    full: Option<Model>,
+    pub min_score: f32,
+}
+
+/// One BlazeFace model with its anchors and buffers.
+struct Model {
     net: Net,
-    range: Range,
     anchors: Vec<(f32, f32)>,
     size: usize,
-    pub min_score: f32,
     input: Vec<f32>,
     outputs: Vec<Output>,
 }
@@ -87,65 +123,149 @@ struct Candidate {
 }
 
 impl FaceDetector {
-    pub fn new(range: Range, threads: usize) -> Result<FaceDetector, ModelError> {
+    pub fn new(search: Search, threads: usize) -> Result<FaceDetector, ModelError> {
+        let mut detector = FaceDetector {
+            search,
+            threads,
+            short: None,
+            full: None,
+            min_score: 0.5,
+        };
+        // The model every search starts with, loaded now so that a missing model is reported
+        // before any frame is read.
+        detector.model(match search {
+            Search::Auto => Range::Short,
+            Search::Only(range) | Search::Tiled(range) => range,
+        })?;
+        Ok(detector)
+    }
+
+    pub fn search(&self) -> Search {
+        self.search
+    }
+
+    fn model(&mut self, range: Range) -> Result<&mut Model, ModelError> {
+        let slot = match range {
+            Range::Short => &mut self.short,
+            Range::Full => &mut self.full,
+        };
+        if slot.is_none() {
+            *slot = Some(Model::new(range, self.threads)?);
+        }
+        Ok(slot.as_mut().expect("loaded"))
+    }
+
+    /// Finds faces in the image as the search says, best first.
+    pub fn detect(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        let min_score = self.min_score;
+        let mut candidates = Vec::new();
+        match self.search {
+            Search::Only(range) => {
+                self.model(range)?
+                    .detect_whole(image, min_score, &mut candidates)?;
+            }
+            Search::Tiled(range) => {
+                let model = self.model(range)?;
+                model.detect_whole(image, min_score, &mut candidates)?;
+                model.detect_tiles(image, min_score, &mut candidates)?;
+            }
+            Search::Auto => {
+                self.model(Range::Short)?
+                    .detect_whole(image, min_score, &mut candidates)?;
+                if candidates.is_empty() || image.width.max(image.height) > LARGE_FRAME {
+                    self.model(Range::Full)?
+                        .detect_pyramid(image, min_score, &mut candidates)?;
+                }
+            }
+        }
+        Ok(weighted_nms(candidates, 0.3))
+    }
+
+    /// The quick look a tracker takes between full searches: for [`Search::Auto`] the
+    /// short-range model on the whole frame, otherwise the search itself.
+    pub fn detect_quick(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        if self.search != Search::Auto {
+            return self.detect(image);
+        }
+        let min_score = self.min_score;
+        let mut candidates = Vec::new();
+        self.model(Range::Short)?
+            .detect_whole(image, min_score, &mut candidates)?;
+        Ok(weighted_nms(candidates, 0.3))
+    }
+}
+
+impl Model {
+    fn new(range: Range, threads: usize) -> Result<Model, ModelError> {
         let (id, size, strides, interpolated): (_, _, &[usize], _) = match range {
             Range::Short => (ModelId::FaceDetectorShort, 128, &[8, 16, 16, 16], true),
             Range::Full => (ModelId::FaceDetectorFull, 192, &[4], false),
         };
-        Ok(FaceDetector {
+        Ok(Model {
             net: Net::load(id, threads)?,
-            range,
             anchors: anchors(size, strides, interpolated),
             size,
-            min_score: 0.5,
             input: Vec::new(),
             outputs: Vec::new(),
         })
     }
 
-    pub fn range(&self) -> Range {
-        self.range
-    }
-
-    /// Finds faces in the whole image, best first (MediaPipe's detection).
-    pub fn detect(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+    /// The whole image, letterboxed to a square (MediaPipe's detection).
+    fn detect_whole(
+        &mut self,
+        image: &Image,
+        min_score: f32,
+        out: &mut Vec<Candidate>,
+    ) -> Result<(), ModelError> {
         let side = image.width.max(image.height) as f32;
         let center = Point::new(image.width as f32 / 2.0, image.height as f32 / 2.0);
-        let mut candidates = Vec::new();
-        self.detect_square(image, center, side, false, &mut candidates)?;
-        Ok(weighted_nms(candidates, 0.3))
+        self.detect_square(image, center, side, false, min_score, out)
     }
 
-    /// Finds small faces as well: besides the whole frame, the detector looks at overlapping
-    /// squares of half the frame's long side, so a face counts twice as many model pixels.
-    /// Costs several detector runs.
-    pub fn detect_small(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
-        let (w, h) = (image.width as f32, image.height as f32);
-        let side = w.max(h) / 2.0;
-        let mut candidates = Vec::new();
-        self.detect_square(
-            image,
-            Point::new(w / 2.0, h / 2.0),
-            w.max(h),
-            false,
-            &mut candidates,
-        )?;
-        // Tiles overlap by a quarter so that any face under a quarter tile fits whole in one.
-        let centers = |len: f32| -> Vec<f32> {
-            if len <= side {
-                return vec![len / 2.0];
+    /// Overlapping squares of half the image's long side.
+    fn detect_tiles(
+        &mut self,
+        image: &Image,
+        min_score: f32,
+        out: &mut Vec<Candidate>,
+    ) -> Result<(), ModelError> {
+        let side = image.width.max(image.height) as f32 / 2.0;
+        for center in tile_centers(image, side) {
+            self.detect_square(image, center, side, true, min_score, out)?;
+        }
+        Ok(())
+    }
+
+    /// The whole image, then tiles of half the side of the level before, for as long as some
+    /// face found is small for its tile, down to [`MIN_TILE`]. Where the whole image shows
+    /// nothing the first tiles are searched too (a frame without faces costs no more).
+    fn detect_pyramid(
+        &mut self,
+        image: &Image,
+        min_score: f32,
+        out: &mut Vec<Candidate>,
+    ) -> Result<(), ModelError> {
+        let whole = image.width.max(image.height) as f32;
+        let mut side = whole;
+        let mut runs = 1;
+        let mut level = Vec::new();
+        self.detect_whole(image, min_score, &mut level)?;
+        loop {
+            let small = level
+                .iter()
+                .any(|c| c.det.bbox[2].max(c.det.bbox[3]) < side * SMALL_IN_TILE);
+            let descend = small || (side == whole && level.is_empty());
+            out.append(&mut level);
+            side /= 2.0;
+            let centers = tile_centers(image, side);
+            if !descend || side < MIN_TILE || runs + centers.len() > MAX_TILE_RUNS {
+                return Ok(());
             }
-            let n = ((len - side) / (side * 0.75)).ceil() as usize + 1;
-            (0..n)
-                .map(|i| side / 2.0 + i as f32 * (len - side) / (n - 1) as f32)
-                .collect()
-        };
-        for cy in centers(h) {
-            for cx in centers(w) {
-                self.detect_square(image, Point::new(cx, cy), side, true, &mut candidates)?;
+            runs += centers.len();
+            for center in centers {
+                self.detect_square(image, center, side, true, min_score, &mut level)?;
             }
         }
-        Ok(weighted_nms(candidates, 0.3))
     }
 
     /// Runs the model on a square of the image (letterboxed where it leaves the image) and adds
@@ -157,6 +277,7 @@ impl FaceDetector {
         center: Point,
         side: f32,
         drop_cut: bool,
+        min_score: f32,
         out: &mut Vec<Candidate>,
     ) -> Result<(), ModelError> {
         let to_image = Affine::from_rotated_rect(center, (side, side), 0.0, self.size, self.size);
@@ -187,7 +308,7 @@ impl FaceDetector {
         for (i, &(ax, ay)) in self.anchors.iter().enumerate() {
             let raw = scores[i].clamp(-100.0, 100.0);
             let score = 1.0 / (1.0 + (-raw).exp());
-            if score < self.min_score {
+            if score < min_score {
                 continue;
             }
             let r = &boxes[i * 16..i * 16 + 16];
@@ -221,6 +342,25 @@ impl FaceDetector {
         }
         Ok(())
     }
+}
+
+/// Centres of squares of `side` covering the image, overlapping by a quarter so that any face
+/// under a quarter of a square fits whole in one.
+fn tile_centers(image: &Image, side: f32) -> Vec<Point> {
+    let along = |len: f32| -> Vec<f32> {
+        if len <= side {
+            return vec![len / 2.0];
+        }
+        let n = ((len - side) / (side * 0.75)).ceil() as usize + 1;
+        (0..n)
+            .map(|i| side / 2.0 + i as f32 * (len - side) / (n - 1) as f32)
+            .collect()
+    };
+    let xs = along(image.width as f32);
+    along(image.height as f32)
+        .into_iter()
+        .flat_map(|y| xs.iter().map(move |&x| Point::new(x, y)))
+        .collect()
 }
 
 /// MediaPipe's weighted non-maximum suppression: each cluster of overlapping boxes becomes their

@@ -20,7 +20,7 @@ pub mod tracker;
 
 pub use align::Alignment;
 pub use analysis::{AnalyzerSettings, Face, FaceAnalyzer};
-pub use detector::{Detection, FaceDetector, Range};
+pub use detector::{Detection, FaceDetector, LARGE_FRAME, Range, Search};
 pub use identity::{Descriptor, FaceRecognizer};
 pub use mask::{Mask, Region, face_mask};
 pub use mesh::{FaceMesh, LANDMARKS, Landmark, Roi};

@@ -22,8 +22,6 @@ pub struct TrackerSettings {
     pub redetect_interval: u64,
     /// How many frames a lost face's id is kept for it to be recognised again.
     pub keep_lost_frames: u64,
-    /// Search overlapping parts of the frame too, for small faces and crowds (slower).
-    pub small_faces: bool,
     /// Recognise who each face is (dlib's descriptor), so that a face lost and found again gets
     /// its own id back wherever it reappears.
     pub reidentify: bool,
@@ -36,7 +34,6 @@ impl Default for TrackerSettings {
             detect_every_frame: false,
             redetect_interval: 10,
             keep_lost_frames: 45,
-            small_faces: false,
             reidentify: true,
         }
     }
@@ -145,10 +142,12 @@ impl FaceTracker {
         let mut candidates: Vec<Candidate> = Vec::new();
         if previous.is_empty() || (previous.len() < s.max_faces && due) {
             self.detector_runs += 1;
-            let detections: Vec<Detection> = if s.small_faces {
-                self.detector.detect_small(image)?
-            } else {
+            // The full search when due, a quick look between (a face that walks in near is
+            // found at once, a small one within the interval).
+            let detections: Vec<Detection> = if due || s.detect_every_frame {
                 self.detector.detect(image)?
+            } else {
+                self.detector.detect_quick(image)?
             };
             candidates.extend(detections.iter().take(s.max_faces).map(|d| Candidate {
                 id: None,

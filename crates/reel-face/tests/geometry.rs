@@ -4,7 +4,7 @@
 use reel_face::mask::{Region, face_mask};
 use reel_face::{
     Alignment, AnalyzerSettings, FaceAnalyzer, FaceDetector, FaceMesh, FaceTracker, Landmark,
-    OneEuro, PersonSegmenter, Range, TrackerSettings,
+    OneEuro, PersonSegmenter, Range, Search, TrackerSettings,
 };
 use reel_image::{Affine, Image, Point};
 use reel_video::{Decoder, Frame};
@@ -31,7 +31,7 @@ fn landmarks(image: &Image) -> Vec<Landmark> {
         ..TrackerSettings::default()
     };
     let mut t = FaceTracker::new(
-        FaceDetector::new(Range::Short, 1).unwrap(),
+        FaceDetector::new(Search::Only(Range::Short), 1).unwrap(),
         FaceMesh::new(1).unwrap(),
         settings,
     );

@@ -4,7 +4,9 @@
 use std::process::Command;
 
 use reel_face::identity::{SAME_PERSON, distance};
-use reel_face::{FaceDetector, FaceMesh, FaceRecognizer, FaceTracker, Range, TrackerSettings};
+use reel_face::{
+    FaceDetector, FaceMesh, FaceRecognizer, FaceTracker, Range, Search, TrackerSettings,
+};
 use reel_image::Image;
 use reel_video::{Decoder, Frame};
 use serde_json::Value;
@@ -75,7 +77,7 @@ fn landmarks_of(name: &str, frame: u64) -> (Image, Vec<reel_face::Landmark>) {
         ..TrackerSettings::default()
     };
     let mut t = FaceTracker::new(
-        FaceDetector::new(Range::Short, 1).unwrap(),
+        FaceDetector::new(Search::Only(Range::Short), 1).unwrap(),
         FaceMesh::new(1).unwrap(),
         settings,
     );

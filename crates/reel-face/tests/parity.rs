@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use reel_assets::ModelId;
 use reel_face::detector::iou;
 use reel_face::mesh::landmark_box;
-use reel_face::{FaceDetector, FaceMesh, FaceTracker, Landmark, Range, TrackerSettings};
+use reel_face::{FaceDetector, FaceMesh, FaceTracker, Landmark, Range, Search, TrackerSettings};
 use reel_image::Image;
 use reel_runtime::Net;
 use reel_video::{Decoder, Frame};
@@ -143,14 +143,14 @@ fn converted_models_reproduce_tflite_outputs() {
 #[test]
 fn detections_and_landmarks_match_mediapipe_frame_by_frame() {
     let r = reference();
-    let mut detector = FaceDetector::new(Range::Short, 1).unwrap();
+    let mut detector = FaceDetector::new(Search::Only(Range::Short), 1).unwrap();
     let settings = TrackerSettings {
         max_faces: 4,
         detect_every_frame: true,
         ..TrackerSettings::default()
     };
     let mut tracker = FaceTracker::new(
-        FaceDetector::new(Range::Short, 1).unwrap(),
+        FaceDetector::new(Search::Only(Range::Short), 1).unwrap(),
         FaceMesh::new(1).unwrap(),
         settings,
     );
@@ -221,7 +221,7 @@ fn tracking_matches_mediapipe_over_whole_clips() {
             ..TrackerSettings::default()
         };
         let mut tracker = FaceTracker::new(
-            FaceDetector::new(Range::Short, 1).unwrap(),
+            FaceDetector::new(Search::Only(Range::Short), 1).unwrap(),
             FaceMesh::new(1).unwrap(),
             settings,
         );

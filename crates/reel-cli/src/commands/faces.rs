@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use reel_face::{AnalyzerSettings, OneEuro, Range, Region, TrackerSettings};
+use reel_face::{AnalyzerSettings, OneEuro, Range, Region, Search, TrackerSettings};
 use reel_process::analyze::{AnalyzeJob, PreviewMask};
 use reel_video::Codec;
 
@@ -23,10 +23,15 @@ pub struct AnalyzeArgs {
     /// Follow at most this many faces at once.
     #[arg(long, default_value_t = 8)]
     pub max_faces: usize,
-    /// Use the full-range detector (faces up to about 5 m away, slower).
+    /// Only the short-range detector (faces within about 2 m, MediaPipe's default). By default
+    /// reel adds the full-range detector and a tiled search where it finds nothing.
+    #[arg(long, conflicts_with = "full_range")]
+    pub short_range: bool,
+    /// Only the full-range detector (faces up to about 5 m away).
     #[arg(long)]
     pub full_range: bool,
-    /// Also search overlapping parts of each frame, for small faces and crowds (slower).
+    /// Search overlapping parts of every frame too, with the short-range detector (or the
+    /// full-range one with --full-range), for small faces and crowds (slower).
     #[arg(long)]
     pub small_faces: bool,
     /// Do not recognise who faces are (ids then come back after an occlusion only where the
@@ -84,21 +89,30 @@ fn check(args: &AnalyzeArgs) -> Result {
     Ok(())
 }
 
+/// The detector's search the flags ask for.
+fn search(args: &AnalyzeArgs) -> Search {
+    let range = if args.full_range {
+        Range::Full
+    } else {
+        Range::Short
+    };
+    match (args.small_faces, args.short_range || args.full_range) {
+        (true, _) => Search::Tiled(range),
+        (false, true) => Search::Only(range),
+        (false, false) => Search::Auto,
+    }
+}
+
 pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
     check(args)?;
     let settings = AnalyzerSettings {
         tracker: TrackerSettings {
             max_faces: args.max_faces,
             detect_every_frame: args.detect_every_frame,
-            small_faces: args.small_faces,
             reidentify: !args.no_identity,
             ..TrackerSettings::default()
         },
-        range: if args.full_range {
-            Range::Full
-        } else {
-            Range::Short
-        },
+        search: search(args),
         min_detection_score: args.min_score,
         smoothing: args.smooth.then(OneEuro::default),
         threads: args.threads,
@@ -144,10 +158,10 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         if summary.tracks.is_empty() {
             eprintln!(
                 "no faces found{}",
-                if args.full_range {
-                    ""
-                } else {
-                    " (for small or distant faces try --full-range)"
+                match search(args) {
+                    Search::Auto => " (searched with both detectors, whole and in tiles)",
+                    Search::Only(_) => " (for small or distant faces try --small-faces)",
+                    Search::Tiled(_) => "",
                 }
             );
         }
