@@ -15,6 +15,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v mma >/dev/null 2>&1 || missing+=(mma)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+# libjpeg's own decoder, the reference the tests hold reel's still decoding to.
+command -v djpeg >/dev/null 2>&1 || missing+=(libjpeg-turbo-progs)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq

@@ -30,14 +30,26 @@ struct FrameNote {
 /// Streams the frames of a video, image sequence or still, one at a time, as RGB.
 pub struct Decoder {
     info: MediaInfo,
+    source: Source,
+    decoded: u64,
+    first_index: u64,
+    done: bool,
+}
+
+enum Source {
+    Ffmpeg(FfmpegFrames),
+    /// A still decoded in-process (see `still`), given once.
+    Still(Option<Image>),
+}
+
+/// ffmpeg decoding to raw RGB on its standard output, `showinfo` describing each frame on its
+/// standard error.
+struct FfmpegFrames {
     child: Child,
     stdout: ChildStdout,
     notes: Receiver<FrameNote>,
     stderr: Arc<Mutex<String>>,
     stderr_thread: Option<JoinHandle<()>>,
-    decoded: u64,
-    first_index: u64,
-    done: bool,
 }
 
 impl Decoder {
@@ -51,7 +63,21 @@ impl Decoder {
     }
 
     fn start(path: &Path, only: Option<u64>) -> Result<Decoder, VideoError> {
-        let info = probe(path)?;
+        let mut info = probe(path)?;
+        if info.is_still
+            && let Some(decoded) = crate::still::decode(path)
+        {
+            let image = decoded?;
+            // The orientation applied: the picture's size as shown, not as stored.
+            (info.width, info.height) = (image.width, image.height);
+            return Ok(Decoder {
+                info,
+                source: Source::Still(only.is_none_or(|n| n == 0).then_some(image)),
+                decoded: 0,
+                first_index: only.unwrap_or(0),
+                done: false,
+            });
+        }
         let filter = match only {
             Some(n) => format!("select=eq(n\\,{n}),showinfo=checksum=0"),
             None => "showinfo=checksum=0".to_string(),
@@ -111,11 +137,13 @@ impl Decoder {
         });
         Ok(Decoder {
             info,
-            child,
-            stdout,
-            notes,
-            stderr,
-            stderr_thread: Some(stderr_thread),
+            source: Source::Ffmpeg(FfmpegFrames {
+                child,
+                stdout,
+                notes,
+                stderr,
+                stderr_thread: Some(stderr_thread),
+            }),
             decoded: 0,
             first_index: only.unwrap_or(0),
             done: false,
@@ -140,11 +168,25 @@ impl Decoder {
         if self.done {
             return Ok(false);
         }
-        let Ok(note) = self.notes.recv() else {
+        let ffmpeg = match &mut self.source {
+            Source::Ffmpeg(ffmpeg) => ffmpeg,
+            Source::Still(still) => {
+                let Some(image) = still.take() else {
+                    self.done = true;
+                    return Ok(false);
+                };
+                frame.image = image;
+                frame.index = self.first_index;
+                frame.time = None;
+                self.decoded += 1;
+                return Ok(true);
+            }
+        };
+        let Ok(note) = ffmpeg.notes.recv() else {
             return self.finish().map(|_| false);
         };
         frame.image.reshape(note.width, note.height);
-        if let Err(e) = self.stdout.read_exact(&mut frame.image.data) {
+        if let Err(e) = ffmpeg.stdout.read_exact(&mut frame.image.data) {
             self.finish()?;
             return Err(VideoError::Decode {
                 path: self.info.path.clone(),
@@ -164,14 +206,17 @@ impl Decoder {
 
     fn finish(&mut self) -> Result<(), VideoError> {
         self.done = true;
-        let status = self
+        let Source::Ffmpeg(ffmpeg) = &mut self.source else {
+            return Ok(());
+        };
+        let status = ffmpeg
             .child
             .wait()
             .map_err(reel_core::io("waiting for ffmpeg"))?;
-        if let Some(t) = self.stderr_thread.take() {
+        if let Some(t) = ffmpeg.stderr_thread.take() {
             let _ = t.join();
         }
-        let log = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
+        let log = ffmpeg.stderr.lock().map(|l| l.clone()).unwrap_or_default();
         // ffmpeg decodes what it can of a cut file and exits 0: its log says the data ended.
         // Only the demuxer's and decoder's own lines (the header names the file and its tags,
         // which may say anything).
@@ -216,9 +261,11 @@ impl Decoder {
 
 impl Drop for Decoder {
     fn drop(&mut self) {
-        if !self.done {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        if let Source::Ffmpeg(ffmpeg) = &mut self.source
+            && !self.done
+        {
+            let _ = ffmpeg.child.kill();
+            let _ = ffmpeg.child.wait();
         }
     }
 }

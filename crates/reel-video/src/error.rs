@@ -11,7 +11,7 @@ pub enum VideoError {
         program: &'static str,
         source: std::io::Error,
     },
-    #[error("{path} is not a video or image ffmpeg can read: {detail}")]
+    #[error("{path} is not a video or image reel can read: {detail}")]
     Unreadable { path: PathBuf, detail: String },
     #[error("{path} has no video stream")]
     NoVideo { path: PathBuf },

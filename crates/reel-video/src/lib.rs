@@ -14,6 +14,7 @@ mod error;
 mod matroska;
 mod probe;
 mod process;
+mod still;
 
 pub use audio::{AudioReader, read_audio};
 pub use conform::{ConformedReader, PictureKind};
