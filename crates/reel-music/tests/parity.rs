@@ -143,8 +143,7 @@ fn unreadable_audio_is_reported() {
     std::fs::write(&text, "not audio").unwrap();
     let e = reel_video::read_audio(&text, SAMPLE_RATE).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("not a video or image reel can read"),
+        e.to_string().contains("not a video or image reel can read"),
         "{e}"
     );
     let still = reel_assets::samples_dir().join("grace_hopper.jpg");

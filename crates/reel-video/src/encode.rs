@@ -121,6 +121,64 @@ pub struct Encoder {
     seal: Option<Arc<dyn Seal>>,
 }
 
+/// The YUV the frames are converted to, and the tags saying so: the source's own where it has
+/// them (frames decoded through them come back as they were, and every player reads them
+/// alike), BT.709 limited range for frames with no video source (stills, generated video);
+/// an untagged source is written as ffmpeg read it, untagged, so it plays as the source did.
+fn colour_args(cmd: &mut Command, source: Option<&crate::Colour>, full_range: bool) {
+    let bt709 = crate::Colour {
+        matrix: Some("bt709".into()),
+        range: Some("tv".into()),
+        primaries: Some("bt709".into()),
+        transfer: Some("bt709".into()),
+    };
+    let colour = source.unwrap_or(&bt709);
+    // ffprobe's names for the matrices, as the scale filter spells them.
+    let matrix = colour.matrix.as_deref().and_then(|m| match m {
+        "bt709" => Some("bt709"),
+        "bt470bg" => Some("bt470"),
+        "smpte170m" => Some("smpte170m"),
+        "bt2020nc" | "bt2020c" => Some("bt2020"),
+        "fcc" => Some("fcc"),
+        "smpte240m" => Some("smpte240m"),
+        _ => None,
+    });
+    let range = match colour.range.as_deref() {
+        Some("pc") if !full_range => Some("tv"),
+        r => r.filter(|r| matches!(*r, "tv" | "pc")),
+    };
+    let mut scale = Vec::new();
+    if let Some(m) = matrix {
+        scale.push(format!("out_color_matrix={m}"));
+    }
+    if let Some(r) = range {
+        scale.push(format!("out_range={r}"));
+    }
+    // The tags set on the frames themselves: encoder options alone are lost by some encoders
+    // (ProRes) once a filter has run.
+    let mut tags = Vec::new();
+    for (name, value) in [
+        ("colorspace", matrix.and(colour.matrix.as_deref())),
+        ("range", range),
+        ("color_primaries", colour.primaries.as_deref()),
+        ("color_trc", colour.transfer.as_deref()),
+    ] {
+        if let Some(v) = value {
+            tags.push(format!("{name}={v}"));
+        }
+    }
+    let mut chain = Vec::new();
+    if !scale.is_empty() {
+        chain.push(format!("scale={}", scale.join(":")));
+    }
+    if !tags.is_empty() {
+        chain.push(format!("setparams={}", tags.join(":")));
+    }
+    if !chain.is_empty() {
+        cmd.args(["-vf", &chain.join(",")]);
+    }
+}
+
 fn chroma(pix_fmt: &str) -> &'static str {
     if pix_fmt.contains("444")
         || pix_fmt.starts_with("rgb")
@@ -205,6 +263,15 @@ impl Encoder {
             cmd.args(["-t", &format!("{seconds:.6}")]);
         }
         let crf = settings.crf.to_string();
+        if matches!(settings.codec, Codec::H264 | Codec::H265 | Codec::ProRes) {
+            // ProRes is limited range only: a full-range source is converted (its colours kept).
+            let full_range = settings.codec != Codec::ProRes;
+            colour_args(
+                &mut cmd,
+                settings.source.as_ref().map(|s| &s.colour),
+                full_range,
+            );
+        }
         let (temp_target, format): (PathBuf, &str) = match settings.codec {
             Codec::H264 | Codec::H265 => {
                 let pix = match (odd, source_chroma) {

@@ -24,6 +24,20 @@ pub struct MediaInfo {
     pub audio_codec: Option<String>,
     /// A still image (one frame, no timing of its own).
     pub is_still: bool,
+    /// How the video's YUV stands for colour, as its stream is tagged.
+    pub colour: Colour,
+}
+
+/// A video stream's colour tags as ffprobe names them (`bt709`, `tv`, ...); None where the
+/// stream does not say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Colour {
+    /// The YUV matrix (`color_space`).
+    pub matrix: Option<String>,
+    /// `tv` (limited) or `pc` (full).
+    pub range: Option<String>,
+    pub primaries: Option<String>,
+    pub transfer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +58,10 @@ struct Stream {
     time_base: Option<String>,
     nb_frames: Option<String>,
     duration: Option<String>,
+    color_space: Option<String>,
+    color_range: Option<String>,
+    color_primaries: Option<String>,
+    color_transfer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,5 +142,22 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
         duration,
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
         is_still,
+        colour: {
+            let known =
+                |v: &Option<String>| v.clone().filter(|v| v != "unknown" && v != "reserved");
+            Colour {
+                matrix: known(&video.color_space),
+                // A full-range "J" pixel format says so without a tag.
+                range: known(&video.color_range).or_else(|| {
+                    video
+                        .pix_fmt
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("yuvj"))
+                        .then(|| "pc".to_string())
+                }),
+                primaries: known(&video.color_primaries),
+                transfer: known(&video.color_transfer),
+            }
+        },
     })
 }

@@ -12,6 +12,10 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
 fn ffmpeg(args: &[&str]) {
     let ok = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y"])
@@ -197,4 +201,103 @@ fn bad_inputs_give_errors_not_outputs() {
         })
         .count();
     assert_eq!(leftovers, 0);
+}
+
+/// Every frame of `path` as RGB, through the decoder.
+fn rgb_frames(path: &Path) -> Vec<Vec<u8>> {
+    let mut dec = Decoder::open(path).unwrap();
+    let mut frame = Frame::default();
+    let mut out = Vec::new();
+    while dec.next_frame(&mut frame).unwrap() {
+        out.push(frame.image.data.clone());
+    }
+    out
+}
+
+#[test]
+fn colour_matrix_and_range_survive_decoding_and_encoding() {
+    // Colour bars (saturated colours, where the matrices differ most) as RGB, then as YUV 4:4:4
+    // under each tagging, decoded to RGB and written again as H.264 and ProRes.
+    let bars = scratch("bars.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "smptehdbars=size=320x180",
+        "-frames:v",
+        "1",
+        "-pix_fmt",
+        "rgb24",
+        s(&bars),
+    ]);
+    let truth = rgb_frames(&bars).remove(0);
+    for (matrix, range, primaries, transfer) in [
+        ("bt709", "tv", "bt709", "bt709"),
+        ("bt709", "pc", "bt709", "bt709"),
+        ("smpte170m", "tv", "smpte170m", "smpte170m"),
+        ("bt470bg", "pc", "bt470bg", "gamma28"),
+    ] {
+        let name = format!("{matrix}-{range}");
+        let input = scratch(&format!("{name}.mkv"));
+        let scale_matrix = if matrix == "bt470bg" { "bt470" } else { matrix };
+        ffmpeg(&[
+            "-loop",
+            "1",
+            "-framerate",
+            "25",
+            "-i",
+            s(&bars),
+            "-frames:v",
+            "3",
+            "-vf",
+            &format!("scale=out_color_matrix={scale_matrix}:out_range={range},format=yuv444p"),
+            "-c:v",
+            "libx264",
+            "-qp",
+            "0",
+            "-colorspace",
+            matrix,
+            "-color_range",
+            range,
+            "-color_primaries",
+            primaries,
+            "-color_trc",
+            transfer,
+            s(&input),
+        ]);
+        let info = probe(&input).unwrap();
+        assert_eq!(info.colour.matrix.as_deref(), Some(matrix), "{name}");
+        assert_eq!(info.colour.range.as_deref(), Some(range), "{name}");
+        let decoded = rgb_frames(&input);
+        let worst = decoded
+            .iter()
+            .flat_map(|f| f.iter().zip(&truth).map(|(x, y)| x.abs_diff(*y)))
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 3,
+            "{name}: decoded through its tags, {worst} levels off"
+        );
+        for (codec, ext) in [(Codec::H264, "mp4"), (Codec::ProRes, "mov")] {
+            let output = scratch(&format!("{name}.out.{ext}"));
+            copy_through(&input, &output, codec);
+            let out = probe(&output).unwrap();
+            // ProRes is limited range only: a full-range source comes back limited.
+            let mut kept = info.colour.clone();
+            if codec == Codec::ProRes {
+                kept.range = Some("tv".into());
+            }
+            assert_eq!(out.colour, kept, "{name} {ext}: the tags are kept");
+            // Compression leaves its error at the bars' edges; a wrong matrix would move
+            // every saturated bar as a whole (by 10 to 30 levels).
+            let again = rgb_frames(&output);
+            let values = again.iter().flatten().zip(decoded.iter().flatten());
+            let (count, mean) = values.fold((0usize, 0f64), |(n, sum), (x, y)| {
+                (n + 1, sum + x.abs_diff(*y) as f64)
+            });
+            let mean = mean / count as f64;
+            eprintln!("{name} {ext}: {mean:.2} levels off on average");
+            assert!(mean < 1.0, "{name} {ext}: {mean:.2} levels off on average");
+        }
+    }
 }
