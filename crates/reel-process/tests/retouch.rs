@@ -223,13 +223,16 @@ fn beauty_keeps_identity_and_expression() {
             &mesh_on(&out, &roi, &mut mesh),
             &all,
         );
-        println!(
-            "beauty, strength 1, face {:.0} px: landmarks move {d:.3} px on average",
-            face_size(&faces[0])
-        );
-        worst = worst.max(d);
+        let size = face_size(&faces[0]);
+        println!("beauty, strength 1, face {size:.0} px: landmarks move {d:.3} px on average");
+        // Movement in proportion to the face: 0.5 px on a face 250 px across.
+        worst = worst.max(d / size);
     }
-    assert!(worst <= 0.5, "landmarks moved {worst} px");
+    assert!(
+        worst <= 0.002,
+        "landmarks moved {:.2} % of the face's size",
+        worst * 100.0
+    );
 }
 
 #[test]
