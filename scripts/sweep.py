@@ -320,7 +320,6 @@ def cases():
     expect(2, "empty prompt", "noise file of", "image for a", "image-to-video model without")
     expect(2, "no consent", "consent check")
     expect(0, "path starting")
-    expect(2, "cut photo")
     expect(2, "output into a folder")
     expect(130, "SIGINT")
     expect(143, "SIGTERM")
