@@ -405,28 +405,24 @@ fn every_face_of_a_group_photo_and_of_a_crowd_is_found_by_default() {
             })
             .collect()
     };
-    let four = dir.path("four.png");
-    ffmpeg(&[
-        "-i",
-        s(&group),
-        "-filter_complex",
+    // The photo laid out by an ffmpeg filter, then analysed for up to 100 faces.
+    let analysed = |name: &str, layout: &str| -> Value {
+        let path = dir.path(name);
+        ffmpeg(&["-i", s(&group), "-filter_complex", layout, s(&path)]);
+        let (out, json) = analyze_json(&path, &dir, &["--max-faces", "100"]);
+        assert!(out.status.success(), "{name}");
+        json.unwrap()
+    };
+    let four = analysed(
+        "four.png",
         "[0]split=4[a][b][c][d];[a][b]hstack[t];[c][d]hstack[u];[t][u]vstack",
-        s(&four),
-    ]);
-    let (out, json) = analyze_json(&four, &dir, &["--max-faces", "100"]);
-    assert!(out.status.success());
-    assert_eq!(matched(&json.unwrap(), &crowd(2, 1.0), GROUP_FACE), (24, 0));
-    let nine = dir.path("nine.png");
-    ffmpeg(&[
-        "-i",
-        s(&group),
-        "-filter_complex",
+    );
+    assert_eq!(matched(&four, &crowd(2, 1.0), GROUP_FACE), (24, 0));
+    let nine = analysed(
+        "nine.png",
         "[0]scale=640:443,split=3[a][b][c];[a][b][c]hstack=3,split=3[r][s][t];[r][s][t]vstack=3",
-        s(&nine),
-    ]);
-    let (out, json) = analyze_json(&nine, &dir, &["--max-faces", "100"]);
-    assert!(out.status.success());
-    let (found, stray) = matched(&json.unwrap(), &crowd(3, 0.5), GROUP_FACE / 2.0);
+    );
+    let (found, stray) = matched(&nine, &crowd(3, 0.5), GROUP_FACE / 2.0);
     assert!(
         found >= 52 && stray == 0,
         "{found} of 54 found, {stray} strays"

@@ -140,10 +140,6 @@ impl FaceDetector {
         Ok(detector)
     }
 
-    pub fn search(&self) -> Search {
-        self.search
-    }
-
     fn model(&mut self, range: Range) -> Result<&mut Model, ModelError> {
         let slot = match range {
             Range::Short => &mut self.short,
@@ -157,9 +153,23 @@ impl FaceDetector {
 
     /// Finds faces in the image as the search says, best first.
     pub fn detect(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        self.run(self.search, image)
+    }
+
+    /// The quick look a tracker takes between full searches: for [`Search::Auto`] the
+    /// short-range model on the whole frame, otherwise the search itself.
+    pub fn detect_quick(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
+        let search = match self.search {
+            Search::Auto => Search::Only(Range::Short),
+            other => other,
+        };
+        self.run(search, image)
+    }
+
+    fn run(&mut self, search: Search, image: &Image) -> Result<Vec<Detection>, ModelError> {
         let min_score = self.min_score;
         let mut candidates = Vec::new();
-        match self.search {
+        match search {
             Search::Only(range) => {
                 self.model(range)?
                     .detect_whole(image, min_score, &mut candidates)?;
@@ -178,19 +188,6 @@ impl FaceDetector {
                 }
             }
         }
-        Ok(weighted_nms(candidates, 0.3))
-    }
-
-    /// The quick look a tracker takes between full searches: for [`Search::Auto`] the
-    /// short-range model on the whole frame, otherwise the search itself.
-    pub fn detect_quick(&mut self, image: &Image) -> Result<Vec<Detection>, ModelError> {
-        if self.search != Search::Auto {
-            return self.detect(image);
-        }
-        let min_score = self.min_score;
-        let mut candidates = Vec::new();
-        self.model(Range::Short)?
-            .detect_whole(image, min_score, &mut candidates)?;
         Ok(weighted_nms(candidates, 0.3))
     }
 }

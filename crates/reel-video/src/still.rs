@@ -4,6 +4,7 @@
 //! edges, so a photo retouched through it would differ from the original everywhere, not only
 //! on the face.
 
+use std::io::Cursor;
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -12,11 +13,15 @@ use reel_image::Image;
 use crate::VideoError;
 
 /// The still at `path` as RGB, or None when it is not a format decoded here (ffmpeg then
-/// decodes it).
+/// decodes it). The file is read once, for both the completeness check and the decoder.
 pub(crate) fn decode(path: &Path) -> Option<Result<Image, VideoError>> {
-    let reader = ImageReader::open(path).ok()?.with_guessed_format().ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    let reader = ImageReader::new(Cursor::new(bytes.as_slice()))
+        .with_guessed_format()
+        .ok()?;
+    let format = reader.format()?;
     if !matches!(
-        reader.format()?,
+        format,
         ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Tiff
     ) {
         return None;
@@ -26,16 +31,10 @@ pub(crate) fn decode(path: &Path) -> Option<Result<Image, VideoError>> {
         detail,
     };
     // The JPEG decoder fills a cut file's missing rows with grey rather than failing.
-    if reader.format() == Some(ImageFormat::Jpeg) {
-        match std::fs::read(path) {
-            Ok(bytes) if !jpeg_is_complete(&bytes) => {
-                return Some(Err(unreadable(
-                    "the JPEG is cut short (its image data has no end marker)".into(),
-                )));
-            }
-            Ok(_) => {}
-            Err(e) => return Some(Err(unreadable(e.to_string()))),
-        }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
+        return Some(Err(unreadable(
+            "the JPEG is cut short (its image data has no end marker)".into(),
+        )));
     }
     Some(read(reader).map_err(|e| unreadable(e.to_string())))
 }
@@ -69,7 +68,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
         .is_some_and(|scan| scan.windows(2).any(|w| w == [0xff, 0xd9]))
 }
 
-fn read(reader: ImageReader<std::io::BufReader<std::fs::File>>) -> image::ImageResult<Image> {
+fn read(reader: ImageReader<Cursor<&[u8]>>) -> image::ImageResult<Image> {
     let mut decoder = reader.into_decoder()?;
     let orientation = decoder.orientation()?;
     let mut picture = DynamicImage::from_decoder(decoder)?;
