@@ -83,10 +83,14 @@ fn sample(name: &str) -> PathBuf {
 }
 
 /// The reference scripts built into reel.
-const SCRIPTS: [(&str, &str); 3] = [
+const SCRIPTS: [(&str, &str); 4] = [
     (
         "bench_wan.py",
         include_str!("../../../tools/reference/bench_wan.py"),
+    ),
+    (
+        "bench_swap_train.py",
+        include_str!("../../../tools/reference/bench_swap_train.py"),
     ),
     (
         "bench_mediapipe.py",

@@ -1,11 +1,13 @@
 //! Convolutions for training and running swap models on the CPU.
 //!
-//! candle's CPU backward pass of a convolution runs a direct transposed convolution for the input
-//! gradient and a convolution whose kernel is the whole gradient map for the weight gradient;
-//! together they took most of a training iteration. Here each image is unfolded once (im2col)
-//! and every pass, forward or backward, is one matrix product per image. A nearest-neighbour 2x
-//! upsampling of the input is folded into the unfolding, so the decoder's "upsample, then
-//! convolve" never materialises the upsampled map. On CUDA the layers use candle's own kernels.
+//! Each image is unfolded (im2col) a band of output rows at a time, so that the band's columns
+//! are still in cache when the matrix product reads them, and every pass, forward or backward,
+//! is one product per band. A decoder layer ("upsample 2x by nearest neighbour, then a 3x3
+//! convolution") is computed as four 2x2 convolutions of the input as it is, one for each pixel
+//! of every 2x2 output block: there the 3x3 kernel reads only two distinct input rows and
+//! columns, so its taps merge into a 2x2 kernel. That is 16 multiplies an output value where
+//! the upsampled map costs 36, and the upsampled map never exists. On CUDA the layers use
+//! candle's own kernels.
 
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, Layout, Module, Result, Shape, Tensor, bail,
@@ -13,9 +15,17 @@ use candle_core::{
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
 use reel_runtime::kernels::{Operand, Parallelism, f32_slice, matmul, with_scratch};
+use std::borrow::Cow;
 
 /// Marks a kernel tap that falls in the zero padding.
 const PAD: u32 = u32::MAX;
+
+/// The unfolded columns of one band, in floats: a quarter of a core's L2 cache, leaving room
+/// for the product's packed operands.
+const BAND_FLOATS: usize = 32 * 1024;
+
+/// The fewest output positions a band holds: the product's microkernel spans 16.
+const MIN_BAND_POSITIONS: usize = 256;
 
 /// The output positions of one kernel tap that read inside the input (taps are monotonic, so
 /// the padding lies at the two ends).
@@ -28,6 +38,7 @@ fn inside(taps: &[u32]) -> std::ops::Range<usize> {
     start..end
 }
 
+/// A layer as the model describes it.
 #[derive(Clone, Copy, Debug)]
 struct Geometry {
     kernel: usize,
@@ -37,10 +48,28 @@ struct Geometry {
     upsample: usize,
 }
 
-/// The sizes of one call.
+/// For an upsampled 3x3 layer, the 3x3 taps each 2x2 tap sums, by the output pixel's position
+/// in its 2x2 block (even or odd) and the 2x2 tap. At an even row the 3x3 kernel's rows read
+/// input rows i-1, i, i; at an odd row i, i, i+1.
+const MERGED: [[&[usize]; 2]; 2] = [[&[0], &[1, 2]], [&[0, 1], &[2]]];
+
+/// One plain convolution a layer is computed as, with where its output lands: its pixel (y, x)
+/// is the layer's (y * step + dy, x * step + dx).
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    kernel: usize,
+    stride: usize,
+    /// Zero rows before and after the input, and zero columns.
+    pad_y: (usize, usize),
+    pad_x: (usize, usize),
+    step: usize,
+    dy: usize,
+    dx: usize,
+}
+
+/// The sizes of one call, for one pass.
 #[derive(Clone, Copy, Debug)]
 struct Dims {
-    n: usize,
     c_in: usize,
     h: usize,
     w: usize,
@@ -50,8 +79,8 @@ struct Dims {
 }
 
 impl Dims {
-    fn patch(&self, g: &Geometry) -> usize {
-        self.c_in * g.kernel * g.kernel
+    fn patch(&self, kernel: usize) -> usize {
+        self.c_in * kernel * kernel
     }
     fn positions(&self) -> usize {
         self.out_h * self.out_w
@@ -59,6 +88,36 @@ impl Dims {
 }
 
 impl Geometry {
+    /// The plain convolutions that compute this layer.
+    fn passes(&self) -> Result<Vec<Pass>> {
+        match self.upsample {
+            1 => Ok(vec![Pass {
+                kernel: self.kernel,
+                stride: self.stride,
+                pad_y: (self.padding, self.padding),
+                pad_x: (self.padding, self.padding),
+                step: 1,
+                dy: 0,
+                dx: 0,
+            }]),
+            2 if self.kernel == 3 && self.padding == 1 && self.stride == 1 => {
+                let pad = |odd: usize| if odd == 0 { (1, 0) } else { (0, 1) };
+                Ok((0..4)
+                    .map(|p| Pass {
+                        kernel: 2,
+                        stride: 1,
+                        pad_y: pad(p / 2),
+                        pad_x: pad(p % 2),
+                        step: 2,
+                        dy: p / 2,
+                        dx: p % 2,
+                    })
+                    .collect())
+            }
+            _ => bail!("an upsampling convolution must be 3x3, padding 1, stride 1: {self:?}"),
+        }
+    }
+
     fn output_size(&self, size: usize) -> Result<usize> {
         let padded = size * self.upsample + 2 * self.padding;
         if padded < self.kernel {
@@ -67,30 +126,83 @@ impl Geometry {
         Ok((padded - self.kernel) / self.stride + 1)
     }
 
-    fn dims(&self, input: &[usize], c_out: usize) -> Result<Dims> {
-        let &[n, c_in, h, w] = input else {
-            bail!("convolution input must be (N, C, H, W), not {input:?}");
-        };
+    /// Each pass's weights (C_out, C_in, k, k) from the layer's.
+    fn pass_weights<'a>(
+        &self,
+        weight: &'a [f32],
+        c_out: usize,
+        c_in: usize,
+    ) -> Vec<Cow<'a, [f32]>> {
+        if self.upsample == 1 {
+            return vec![Cow::Borrowed(weight)];
+        }
+        (0..4)
+            .map(|p| {
+                let (ry, rx) = (MERGED[p / 2], MERGED[p % 2]);
+                let mut merged = vec![0f32; c_out * c_in * 4];
+                for (dst, src) in merged.chunks_exact_mut(4).zip(weight.chunks_exact(9)) {
+                    for (tap, d) in dst.iter_mut().enumerate() {
+                        *d = ry[tap / 2]
+                            .iter()
+                            .flat_map(|&ky| rx[tap % 2].iter().map(move |&kx| src[ky * 3 + kx]))
+                            .sum();
+                    }
+                }
+                Cow::Owned(merged)
+            })
+            .collect()
+    }
+
+    /// The adjoint of `pass_weights`: the passes' weight gradients added into the layer's.
+    fn merge_gradients(&self, passes: &[f32], c_out: usize, c_in: usize) -> Vec<f32> {
+        if self.upsample == 1 {
+            return passes.to_vec();
+        }
+        let mut out = vec![0f32; c_out * c_in * 9];
+        for (p, grads) in passes.chunks_exact(c_out * c_in * 4).enumerate() {
+            let (ry, rx) = (MERGED[p / 2], MERGED[p % 2]);
+            for (dst, src) in out.chunks_exact_mut(9).zip(grads.chunks_exact(4)) {
+                for (tap, &g) in src.iter().enumerate() {
+                    for &ky in ry[tap / 2] {
+                        for &kx in rx[tap % 2] {
+                            dst[ky * 3 + kx] += g;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Pass {
+    fn output_size(&self, size: usize, (before, after): (usize, usize)) -> Result<usize> {
+        let padded = size + before + after;
+        if padded < self.kernel {
+            bail!("convolution input of {size} px is smaller than its kernel");
+        }
+        Ok((padded - self.kernel) / self.stride + 1)
+    }
+
+    fn dims(&self, c_in: usize, (h, w): (usize, usize), c_out: usize) -> Result<Dims> {
         Ok(Dims {
-            n,
             c_in,
             h,
             w,
             c_out,
-            out_h: self.output_size(h)?,
-            out_w: self.output_size(w)?,
+            out_h: self.output_size(h, self.pad_y)?,
+            out_w: self.output_size(w, self.pad_x)?,
         })
     }
 
     /// For each kernel tap and output coordinate, the input coordinate read (PAD in the padding).
-    fn taps(&self, in_size: usize, out_size: usize) -> Vec<u32> {
-        let virtual_size = (in_size * self.upsample) as isize;
+    fn taps(&self, in_size: usize, out_size: usize, before: usize) -> Vec<u32> {
         let mut taps = Vec::with_capacity(self.kernel * out_size);
         for t in 0..self.kernel {
             for o in 0..out_size {
-                let i = (o * self.stride + t) as isize - self.padding as isize;
-                taps.push(if (0..virtual_size).contains(&i) {
-                    (i as usize / self.upsample) as u32
+                let i = (o * self.stride + t) as isize - before as isize;
+                taps.push(if (0..in_size as isize).contains(&i) {
+                    i as u32
                 } else {
                     PAD
                 });
@@ -99,16 +211,32 @@ impl Geometry {
         taps
     }
 
-    /// Unfolds one image (C, H, W) into columns (C*K*K, OH*OW).
-    fn unfold(&self, d: &Dims, ys: &[u32], xs: &[u32], image: &[f32], col: &mut [f32]) {
-        let (k, positions) = (self.kernel, d.positions());
+    /// Output rows a band holds: as many as keep its columns in cache, but never so few that
+    /// the product runs short rows.
+    fn band_rows(&self, d: &Dims) -> usize {
+        let cached = BAND_FLOATS / (d.patch(self.kernel) * d.out_w).max(1);
+        let enough = MIN_BAND_POSITIONS.div_ceil(d.out_w.max(1));
+        cached.max(enough).clamp(1, d.out_h.max(1))
+    }
+
+    /// Unfolds output rows `rows` of one image (C, H, W) into columns (C*K*K, rows * OW).
+    fn unfold(
+        &self,
+        d: &Dims,
+        (ys, xs): (&[u32], &[u32]),
+        image: &[f32],
+        rows: std::ops::Range<usize>,
+        col: &mut [f32],
+    ) {
+        let k = self.kernel;
+        let band = rows.len() * d.out_w;
         for (c, plane) in image.chunks_exact(d.h * d.w).enumerate() {
             for ky in 0..k {
                 for kx in 0..k {
-                    let row = &mut col[((c * k + ky) * k + kx) * positions..][..positions];
+                    let row = &mut col[((c * k + ky) * k + kx) * band..][..band];
                     let xt = &xs[kx * d.out_w..][..d.out_w];
                     let inside = inside(xt);
-                    for (oy, dst) in row.chunks_exact_mut(d.out_w).enumerate() {
+                    for (oy, dst) in rows.clone().zip(row.chunks_exact_mut(d.out_w)) {
                         let sy = ys[ky * d.out_h + oy];
                         if sy == PAD {
                             dst.fill(0.0);
@@ -117,8 +245,18 @@ impl Geometry {
                         let src = &plane[sy as usize * d.w..][..d.w];
                         dst[..inside.start].fill(0.0);
                         dst[inside.end..].fill(0.0);
-                        for (o, &sx) in dst[inside.clone()].iter_mut().zip(&xt[inside.clone()]) {
-                            *o = src[sx as usize];
+                        let dst = &mut dst[inside.clone()];
+                        if inside.is_empty() {
+                            continue;
+                        }
+                        let first = xt[inside.start] as usize;
+                        if self.stride == 1 {
+                            dst.copy_from_slice(&src[first..first + dst.len()]);
+                        } else {
+                            let run = src[first..].iter().step_by(self.stride);
+                            for (o, &v) in dst.iter_mut().zip(run) {
+                                *o = v;
+                            }
                         }
                     }
                 }
@@ -126,29 +264,84 @@ impl Geometry {
         }
     }
 
-    /// The adjoint of `unfold`: adds columns back onto one image's gradient.
-    fn fold(&self, d: &Dims, ys: &[u32], xs: &[u32], col: &[f32], image: &mut [f32]) {
-        let (k, positions) = (self.kernel, d.positions());
+    /// The adjoint of `unfold`: adds a band's columns back onto one image's gradient.
+    fn fold(
+        &self,
+        d: &Dims,
+        (ys, xs): (&[u32], &[u32]),
+        col: &[f32],
+        rows: std::ops::Range<usize>,
+        image: &mut [f32],
+    ) {
+        let k = self.kernel;
+        let band = rows.len() * d.out_w;
         for (c, plane) in image.chunks_exact_mut(d.h * d.w).enumerate() {
             for ky in 0..k {
                 for kx in 0..k {
-                    let row = &col[((c * k + ky) * k + kx) * positions..][..positions];
+                    let row = &col[((c * k + ky) * k + kx) * band..][..band];
                     let xt = &xs[kx * d.out_w..][..d.out_w];
                     let inside = inside(xt);
-                    for (oy, src) in row.chunks_exact(d.out_w).enumerate() {
+                    if inside.is_empty() {
+                        continue;
+                    }
+                    let first = xt[inside.start] as usize;
+                    for (oy, src) in rows.clone().zip(row.chunks_exact(d.out_w)) {
                         let sy = ys[ky * d.out_h + oy];
                         if sy == PAD {
                             continue;
                         }
-                        let dst = &mut plane[sy as usize * d.w..][..d.w];
-                        for (&v, &sx) in src[inside.clone()].iter().zip(&xt[inside.clone()]) {
-                            dst[sx as usize] += v;
+                        let dst = &mut plane[sy as usize * d.w + first..];
+                        let src = &src[inside.clone()];
+                        if self.stride == 1 {
+                            dst.iter_mut().zip(src).for_each(|(o, &v)| *o += v);
+                        } else {
+                            let run = dst.iter_mut().step_by(self.stride);
+                            run.zip(src).for_each(|(o, &v)| *o += v);
                         }
                     }
                 }
             }
         }
     }
+
+    /// Copies band `rows` of this pass's output (C_out, rows * OW) into its pixels of the
+    /// layer's output (C_out, OH * step, OW * step).
+    fn place(&self, d: &Dims, rows: std::ops::Range<usize>, band: &[f32], layer: &mut [f32]) {
+        let (lw, lh) = (d.out_w * self.step, d.out_h * self.step);
+        let band_len = rows.len() * d.out_w;
+        for (c, b) in band.chunks_exact(band_len).take(d.c_out).enumerate() {
+            let plane = &mut layer[c * lh * lw..][..lh * lw];
+            for (oy, b_row) in rows.clone().zip(b.chunks_exact(d.out_w)) {
+                let l_row = &mut plane[(oy * self.step + self.dy) * lw + self.dx..];
+                let l_run = l_row.iter_mut().step_by(self.step);
+                l_run.zip(b_row).for_each(|(l, &v)| *l = v);
+            }
+        }
+    }
+
+    /// The adjoint of `place`: gathers band `rows` of this pass's pixels from the layer's
+    /// output gradient.
+    fn gather(&self, d: &Dims, rows: std::ops::Range<usize>, layer: &[f32], band: &mut [f32]) {
+        let (lw, lh) = (d.out_w * self.step, d.out_h * self.step);
+        let band_len = rows.len() * d.out_w;
+        for (c, b) in band.chunks_exact_mut(band_len).take(d.c_out).enumerate() {
+            let plane = &layer[c * lh * lw..][..lh * lw];
+            for (oy, b_row) in rows.clone().zip(b.chunks_exact_mut(d.out_w)) {
+                let l_row = plane[(oy * self.step + self.dy) * lw + self.dx..].iter();
+                b_row
+                    .iter_mut()
+                    .zip(l_row.step_by(self.step))
+                    .for_each(|(v, &l)| *v = l);
+            }
+        }
+    }
+}
+
+/// Output rows in bands of `size`.
+fn bands(out_h: usize, size: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    (0..out_h)
+        .step_by(size)
+        .map(move |r| r..(r + size).min(out_h))
 }
 
 /// Images in parallel when there are enough of them, else each product in parallel.
@@ -173,6 +366,91 @@ fn per_image(
         .zip(dst.par_chunks_exact_mut(dst_len))
         .with_max_len(1)
         .for_each(run);
+}
+
+/// One pass's sizes, tap tables and weights for a call.
+struct Plan<'a> {
+    pass: Pass,
+    dims: Dims,
+    ys: Vec<u32>,
+    xs: Vec<u32>,
+    weight: Cow<'a, [f32]>,
+}
+
+impl Plan<'_> {
+    fn taps(&self) -> (&[u32], &[u32]) {
+        (&self.ys, &self.xs)
+    }
+
+    /// For a stride-1 pass, the convolution that carries its output gradient back to its
+    /// input: the kernel flipped, input and output channels swapped, the padding mirrored.
+    fn adjoint(&self) -> Result<Option<Plan<'static>>> {
+        let (p, d) = (&self.pass, &self.dims);
+        if p.stride != 1 {
+            return Ok(None);
+        }
+        let k = p.kernel;
+        let taps = k * k;
+        let mirror = |(before, after): (usize, usize)| (k - 1 - before, k - 1 - after);
+        let pass = Pass {
+            kernel: k,
+            stride: 1,
+            pad_y: mirror(p.pad_y),
+            pad_x: mirror(p.pad_x),
+            step: 1,
+            dy: 0,
+            dx: 0,
+        };
+        let mut weight = vec![0f32; self.weight.len()];
+        for (o, kernels) in self.weight.chunks_exact(d.c_in * taps).enumerate() {
+            for (i, kernel) in kernels.chunks_exact(taps).enumerate() {
+                let dst = &mut weight[(i * d.c_out + o) * taps..][..taps];
+                dst.iter_mut()
+                    .zip(kernel.iter().rev())
+                    .for_each(|(a, &b)| *a = b);
+            }
+        }
+        let dims = pass.dims(d.c_out, (d.out_h, d.out_w), d.c_in)?;
+        if (dims.out_h, dims.out_w) != (d.h, d.w) {
+            bail!("the adjoint of {p:?} does not give back the input size");
+        }
+        Ok(Some(Plan {
+            ys: pass.taps(d.out_h, dims.out_h, pass.pad_y.0),
+            xs: pass.taps(d.out_w, dims.out_w, pass.pad_x.0),
+            pass,
+            dims,
+            weight: Cow::Owned(weight),
+        }))
+    }
+}
+
+/// The passes of layer `g` for images (C_in, H, W) and `c_out` outputs, with their weights
+/// merged from the layer's `weight` (an empty slice when no pass needs them).
+fn plans<'a>(
+    g: &Geometry,
+    (c_in, h, w): (usize, usize, usize),
+    c_out: usize,
+    weight: &'a [f32],
+) -> Result<Vec<Plan<'a>>> {
+    let weights = if weight.is_empty() {
+        vec![Cow::Borrowed(weight); g.upsample * g.upsample]
+    } else {
+        g.pass_weights(weight, c_out, c_in)
+    };
+    g.passes()?
+        .into_iter()
+        .zip(weights)
+        .map(|(pass, weight)| {
+            let dims = pass.dims(c_in, (h, w), c_out)?;
+            Ok(Plan {
+                ys: pass.taps(h, dims.out_h, pass.pad_y.0),
+                xs: pass.taps(w, dims.out_w, pass.pad_x.0),
+                pass,
+                dims,
+                weight,
+            })
+        })
+        .collect()
 }
 
 /// Forward: (input, weight, bias) -> activation(convolution + bias), the activation a leaky
@@ -210,31 +488,56 @@ impl CustomOp3 for Forward {
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.geometry;
         let (input, weight, bias) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
-        let d = g.dims(l1.dims(), l2.dims()[0])?;
-        let (patch, positions) = (d.patch(g), d.positions());
-        if weight.len() != d.c_out * patch || bias.len() != d.c_out {
+        let &[n, c_in, h, w] = l1.dims() else {
+            bail!(
+                "convolution input must be (N, C, H, W), not {:?}",
+                l1.dims()
+            );
+        };
+        let c_out = l2.dims()[0];
+        if weight.len() != c_out * c_in * g.kernel * g.kernel || bias.len() != c_out {
             bail!(
                 "convolution weight {:?} does not fit input {:?}",
                 l2.dims(),
                 l1.dims()
             );
         }
-        let (ys, xs) = (g.taps(d.h, d.out_h), g.taps(d.w, d.out_w));
-        let mut out = vec![0f32; d.n * d.c_out * positions];
-        let par = split(d.n);
+        let (out_h, out_w) = (g.output_size(h)?, g.output_size(w)?);
+        let plans = plans(g, (c_in, h, w), c_out, weight)?;
+        let positions = out_h * out_w;
+        let mut out = vec![0f32; n * c_out * positions];
+        let par = split(n);
         let run = |(image, dst): (&[f32], &mut [f32])| {
-            with_scratch(patch * positions, |col| {
-                g.unfold(&d, &ys, &xs, image, col);
-                matmul(
-                    (d.c_out, positions, patch),
-                    (dst, positions),
-                    false,
-                    Operand::rows(weight, patch),
-                    Operand::rows(col, positions),
-                    1.0,
-                    par,
-                );
-            });
+            for plan in &plans {
+                let (p, d) = (&plan.pass, &plan.dims);
+                let patch = d.patch(p.kernel);
+                for rows in bands(d.out_h, p.band_rows(d)) {
+                    let band = rows.len() * d.out_w;
+                    let placed = p.step > 1;
+                    let scratch = patch * band + if placed { d.c_out * band } else { 0 };
+                    with_scratch(scratch, |buffer| {
+                        let (col, tmp) = buffer.split_at_mut(patch * band);
+                        p.unfold(d, plan.taps(), image, rows.clone(), col);
+                        let (target, stride) = if placed {
+                            (&mut tmp[..], band)
+                        } else {
+                            (&mut dst[rows.start * d.out_w..], positions)
+                        };
+                        matmul(
+                            (d.c_out, band, patch),
+                            (target, stride),
+                            false,
+                            Operand::rows(&plan.weight, patch),
+                            Operand::rows(col, band),
+                            1.0,
+                            par,
+                        );
+                        if placed {
+                            p.place(d, rows.clone(), tmp, dst);
+                        }
+                    });
+                }
+            }
             // Bias and activation while the image's output is still in cache.
             for (plane, &b) in dst.chunks_exact_mut(positions).zip(bias) {
                 match self.slope {
@@ -246,17 +549,8 @@ impl CustomOp3 for Forward {
                 }
             }
         };
-        per_image(
-            input,
-            d.c_in * d.h * d.w,
-            &mut out,
-            d.c_out * positions,
-            run,
-        );
-        Ok((
-            CpuStorage::F32(out),
-            Shape::from((d.n, d.c_out, d.out_h, d.out_w)),
-        ))
+        per_image(input, c_in * h * w, &mut out, c_out * positions, run);
+        Ok((CpuStorage::F32(out), Shape::from((n, c_out, out_h, out_w))))
     }
 
     fn bwd(
@@ -314,6 +608,30 @@ impl CustomOp2 for LeakyReluGrad {
     }
 }
 
+/// Runs `f` on band `rows` of a pass's share of one image's output gradient `layer`, as a
+/// matrix (C_out, band) with its row stride: in place for a plain pass, gathered into scratch
+/// for an upsampling one. `f` also gets `extra` floats of scratch.
+fn with_band_gradient<R>(
+    plan: &Plan,
+    rows: std::ops::Range<usize>,
+    layer: &[f32],
+    extra: usize,
+    f: impl FnOnce(&[f32], usize, &mut [f32]) -> R,
+) -> R {
+    let (p, d) = (&plan.pass, &plan.dims);
+    let band = rows.len() * d.out_w;
+    if p.step == 1 {
+        return with_scratch(extra, |scratch| {
+            f(&layer[rows.start * d.out_w..], d.positions(), scratch)
+        });
+    }
+    with_scratch(d.c_out * band + extra, |buffer| {
+        let (gathered, scratch) = buffer.split_at_mut(d.c_out * band);
+        p.gather(d, rows, layer, gathered);
+        f(gathered, band, scratch)
+    })
+}
+
 impl CustomOp2 for InputGrad {
     fn name(&self) -> &'static str {
         "reel-conv2d-input-grad"
@@ -328,31 +646,80 @@ impl CustomOp2 for InputGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.geometry;
         let (grad, weight) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
-        let &[n, c_out, _, _] = l1.dims() else {
+        let &[n, c_out, lh, lw] = l1.dims() else {
             bail!("convolution gradient must be 4-D");
         };
         let c_in = l2.dims()[1];
-        let d = g.dims(&[n, c_in, self.size.0, self.size.1], c_out)?;
-        let (patch, positions) = (d.patch(g), d.positions());
-        let (ys, xs) = (g.taps(d.h, d.out_h), g.taps(d.w, d.out_w));
-        let mut out = vec![0f32; n * c_in * d.h * d.w];
+        let (h, w) = self.size;
+        let plans = plans(g, (c_in, h, w), c_out, weight)?;
+        let adjoints: Vec<Option<Plan>> = plans.iter().map(Plan::adjoint).collect::<Result<_>>()?;
+        let mut out = vec![0f32; n * c_in * h * w];
         let par = split(n);
         let run = |(g_out, dst): (&[f32], &mut [f32])| {
-            with_scratch(patch * positions, |col| {
-                matmul(
-                    (patch, positions, c_out),
-                    (col, positions),
-                    false,
-                    Operand::transposed(weight, patch),
-                    Operand::rows(g_out, positions),
-                    1.0,
-                    par,
-                );
-                g.fold(&d, &ys, &xs, col, dst);
-            })
+            for (plan, adjoint) in plans.iter().zip(&adjoints) {
+                let (p, d) = (&plan.pass, &plan.dims);
+                if let Some(adj) = adjoint {
+                    // Stride 1: the input gradient is the output gradient convolved with the
+                    // flipped kernel, unfolding C_out channels instead of folding C_in.
+                    let (ap, ad) = (&adj.pass, &adj.dims);
+                    let patch = ad.patch(ap.kernel);
+                    let band_rows = ap.band_rows(ad);
+                    let whole = if p.step == 1 {
+                        0
+                    } else {
+                        d.c_out * d.positions()
+                    };
+                    with_scratch(whole + patch * band_rows * ad.out_w, |buffer| {
+                        let (gathered, col) = buffer.split_at_mut(whole);
+                        let image: &[f32] = if p.step == 1 {
+                            g_out
+                        } else {
+                            p.gather(d, 0..d.out_h, g_out, gathered);
+                            gathered
+                        };
+                        for rows in bands(ad.out_h, band_rows) {
+                            let band = rows.len() * ad.out_w;
+                            let col = &mut col[..patch * band];
+                            ap.unfold(ad, adj.taps(), image, rows.clone(), col);
+                            matmul(
+                                (ad.c_out, band, patch),
+                                (&mut dst[rows.start * ad.out_w..], ad.positions()),
+                                true,
+                                Operand::rows(&adj.weight, patch),
+                                Operand::rows(col, band),
+                                1.0,
+                                par,
+                            );
+                        }
+                    });
+                    continue;
+                }
+                let patch = d.patch(p.kernel);
+                for rows in bands(d.out_h, p.band_rows(d)) {
+                    let band = rows.len() * d.out_w;
+                    with_band_gradient(
+                        plan,
+                        rows.clone(),
+                        g_out,
+                        patch * band,
+                        |gb, stride, col| {
+                            matmul(
+                                (patch, band, c_out),
+                                (col, band),
+                                false,
+                                Operand::transposed(&plan.weight, patch),
+                                Operand::rows(gb, stride),
+                                1.0,
+                                par,
+                            );
+                            p.fold(d, plan.taps(), col, rows.clone(), dst);
+                        },
+                    );
+                }
+            }
         };
-        per_image(grad, c_out * positions, &mut out, c_in * d.h * d.w, run);
-        Ok((CpuStorage::F32(out), Shape::from((n, c_in, d.h, d.w))))
+        per_image(grad, c_out * lh * lw, &mut out, c_in * h * w, run);
+        Ok((CpuStorage::F32(out), Shape::from((n, c_in, h, w))))
     }
 }
 
@@ -370,31 +737,100 @@ impl CustomOp2 for WeightGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let g = &self.0;
         let (input, grad) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
-        let d = g.dims(l1.dims(), l2.dims()[1])?;
-        let (patch, positions) = (d.patch(g), d.positions());
-        let (ys, xs) = (g.taps(d.h, d.out_h), g.taps(d.w, d.out_w));
-        let par = split(d.n);
+        let &[n, c_in, h, w] = l1.dims() else {
+            bail!(
+                "convolution input must be (N, C, H, W), not {:?}",
+                l1.dims()
+            );
+        };
+        let &[_, c_out, lh, lw] = l2.dims() else {
+            bail!("convolution gradient must be 4-D");
+        };
+        let plans = plans(g, (c_in, h, w), c_out, &[])?;
+        // A stride-1 pass with fewer outputs than inputs unfolds its output gradient, the
+        // smaller of the two, through the adjoint convolution (as the input gradient does); its
+        // gradient then comes out as (C_in, C_out * K * K), kernel flipped.
+        let adjoints: Vec<Option<Plan>> = plans
+            .iter()
+            .map(|plan| match c_out < c_in {
+                true => plan.adjoint(),
+                false => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        let pass_len = |plan: &Plan| c_out * plan.dims.patch(plan.pass.kernel);
+        let total: usize = plans.iter().map(pass_len).sum();
+        let par = split(n);
         let accumulate = |mut acc: Vec<f32>, (image, g_out): (&[f32], &[f32])| {
-            with_scratch(patch * positions, |col| {
-                g.unfold(&d, &ys, &xs, image, col);
-                matmul(
-                    (d.c_out, patch, positions),
-                    (&mut acc, patch),
-                    true,
-                    Operand::rows(g_out, positions),
-                    Operand::transposed(col, positions),
-                    1.0,
-                    par,
-                );
-            });
+            let mut at = 0;
+            for (plan, adjoint) in plans.iter().zip(&adjoints) {
+                let (p, d) = (&plan.pass, &plan.dims);
+                let patch = d.patch(p.kernel);
+                let acc = &mut acc[at..at + pass_len(plan)];
+                at += pass_len(plan);
+                if let Some(adj) = adjoint {
+                    let (ap, ad) = (&adj.pass, &adj.dims);
+                    let a_patch = ad.patch(ap.kernel);
+                    let band_rows = ap.band_rows(ad);
+                    let whole = if p.step == 1 {
+                        0
+                    } else {
+                        d.c_out * d.positions()
+                    };
+                    with_scratch(whole + a_patch * band_rows * ad.out_w, |buffer| {
+                        let (gathered, col) = buffer.split_at_mut(whole);
+                        let gradient: &[f32] = if p.step == 1 {
+                            g_out
+                        } else {
+                            p.gather(d, 0..d.out_h, g_out, gathered);
+                            gathered
+                        };
+                        for rows in bands(ad.out_h, band_rows) {
+                            let band = rows.len() * ad.out_w;
+                            let col = &mut col[..a_patch * band];
+                            ap.unfold(ad, adj.taps(), gradient, rows.clone(), col);
+                            matmul(
+                                (c_in, a_patch, band),
+                                (acc, a_patch),
+                                true,
+                                Operand::rows(&image[rows.start * ad.out_w..], ad.positions()),
+                                Operand::transposed(col, band),
+                                1.0,
+                                par,
+                            );
+                        }
+                    });
+                    continue;
+                }
+                for rows in bands(d.out_h, p.band_rows(d)) {
+                    let band = rows.len() * d.out_w;
+                    with_band_gradient(
+                        plan,
+                        rows.clone(),
+                        g_out,
+                        patch * band,
+                        |gb, stride, col| {
+                            p.unfold(d, plan.taps(), image, rows.clone(), col);
+                            matmul(
+                                (c_out, patch, band),
+                                (acc, patch),
+                                true,
+                                Operand::rows(gb, stride),
+                                Operand::transposed(col, band),
+                                1.0,
+                                par,
+                            );
+                        },
+                    );
+                }
+            }
             acc
         };
-        let start = || vec![0f32; d.c_out * patch];
-        let images = input.par_chunks_exact(d.c_in * d.h * d.w);
-        let grads = grad.par_chunks_exact(d.c_out * positions);
-        let out = if matches!(par, Parallelism::None) {
-            images
-                .zip(grads)
+        let start = || vec![0f32; total];
+        let (image_len, grad_len) = (c_in * h * w, c_out * lh * lw);
+        let passes = if matches!(par, Parallelism::None) {
+            input
+                .par_chunks_exact(image_len)
+                .zip(grad.par_chunks_exact(grad_len))
                 .fold(start, accumulate)
                 .reduce_with(|mut a, b| {
                     a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
@@ -402,14 +838,33 @@ impl CustomOp2 for WeightGrad {
                 })
                 .unwrap_or_else(start)
         } else {
-            let images = input.chunks_exact(d.c_in * d.h * d.w);
-            images
-                .zip(grad.chunks_exact(d.c_out * positions))
+            input
+                .chunks_exact(image_len)
+                .zip(grad.chunks_exact(grad_len))
                 .fold(start(), accumulate)
         };
+        // Adjoint passes' gradients back to (C_out, C_in * K * K), kernel unflipped.
+        let mut passes = passes;
+        let mut at = 0;
+        for (plan, adjoint) in plans.iter().zip(&adjoints) {
+            let len = pass_len(plan);
+            if adjoint.is_some() {
+                let taps = plan.pass.kernel * plan.pass.kernel;
+                let flipped = passes[at..at + len].to_vec();
+                for (i, row) in flipped.chunks_exact(c_out * taps).enumerate() {
+                    for (o, kernel) in row.chunks_exact(taps).enumerate() {
+                        let dst = &mut passes[at + (o * c_in + i) * taps..][..taps];
+                        dst.iter_mut()
+                            .zip(kernel.iter().rev())
+                            .for_each(|(a, &b)| *a = b);
+                    }
+                }
+            }
+            at += len;
+        }
         Ok((
-            CpuStorage::F32(out),
-            Shape::from((d.c_out, d.c_in, g.kernel, g.kernel)),
+            CpuStorage::F32(g.merge_gradients(&passes, c_out, c_in)),
+            Shape::from((c_out, c_in, g.kernel, g.kernel)),
         ))
     }
 }
@@ -591,17 +1046,22 @@ mod tests {
 
     /// Forward and all gradients against candle's own convolution, bias and leaky ReLU, for
     /// every geometry the models use, with batches that take both the per-image and the
-    /// per-product split.
+    /// per-product split, more and fewer outputs than inputs (the adjoint passes), and images
+    /// wide enough to be unfolded in several bands.
     #[test]
     fn matches_candle_convolution_and_its_gradients() {
-        for (kernel, stride, padding, upsample, n, slope) in [
-            (5, 2, 2, 1, 3, Some(0.1)),
-            (3, 1, 1, 2, 1, Some(0.1)),
-            (3, 1, 1, 2, 4, Some(0.2)),
-            (5, 1, 2, 1, 2, None),
-            (3, 1, 1, 1, 5, None),
+        for (kernel, stride, padding, upsample, n, slope, (c_in, c_out, size)) in [
+            (5, 2, 2, 1, 3, Some(0.1), (3, 4, 9)),
+            (3, 1, 1, 2, 1, Some(0.1), (3, 4, 9)),
+            (3, 1, 1, 2, 4, Some(0.2), (3, 4, 9)),
+            (5, 1, 2, 1, 2, None, (3, 4, 9)),
+            (3, 1, 1, 1, 5, None, (3, 4, 9)),
+            (3, 1, 1, 2, 3, Some(0.1), (6, 3, 9)),
+            (5, 1, 2, 1, 1, None, (6, 2, 9)),
+            (5, 2, 2, 1, 2, Some(0.1), (48, 8, 40)),
+            (5, 1, 2, 1, 2, None, (48, 4, 20)),
+            (3, 1, 1, 2, 3, Some(0.1), (48, 16, 20)),
         ] {
-            let (c_in, c_out, size) = (3, 4, 9);
             let x = Var::from_tensor(&random(&[n, c_in, size, size], 1)).unwrap();
             let w = Var::from_tensor(&random(&[c_out, c_in, kernel, kernel], 2)).unwrap();
             let b = Var::from_tensor(&random(&[c_out], 3)).unwrap();

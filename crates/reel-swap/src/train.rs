@@ -95,20 +95,44 @@ fn ssim(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     num.div(&den)?.mean_all()
 }
 
-struct Tensors {
-    input: Tensor,
-    target: Tensor,
-    mask: Tensor,
-    priority: Tensor,
+/// One person's batch on the device.
+pub struct Tensors {
+    /// The warped faces the model sees.
+    pub input: Tensor,
+    /// The faces it must draw back.
+    pub target: Tensor,
+    pub mask: Tensor,
+    /// Extra weight on eyes and mouth.
+    pub priority: Tensor,
 }
 
-fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Result<Tensors> {
+/// `n` samples of `b` at resolution `res` as tensors on `dev`.
+pub fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Result<Tensors> {
     Ok(Tensors {
         input: Tensor::from_slice(&b.input, (n, 3, res, res), dev)?,
         target: Tensor::from_slice(&b.target, (n, 3, res, res), dev)?,
         mask: Tensor::from_slice(&b.mask, (n, 1, res, res), dev)?,
         priority: Tensor::from_slice(&b.priority, (n, 1, res, res), dev)?,
     })
+}
+
+/// The optimiser training uses (Adam with DeepFaceLab's first-moment decay of 0.5).
+pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<AdamW> {
+    AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: learning_rate,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        },
+    )
+}
+
+/// One iteration's loss: both people drawn back from their warped faces.
+pub fn iteration_loss(model: &SwapModel, a: &Tensors, b: &Tensors) -> candle_core::Result<Tensor> {
+    loss(model, a, Person::A)? + loss(model, b, Person::B)?
 }
 
 fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<Tensor> {
@@ -350,16 +374,7 @@ pub fn train(
     if settings.consent.is_some() {
         info.consent = settings.consent.clone();
     }
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: settings.learning_rate,
-            beta1: 0.5,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        },
-    )?;
+    let mut opt = optimiser(&varmap, settings.learning_rate)?;
     let mut rng = Rng::new(settings.seed ^ info.iterations);
     let (mut batch_a, mut batch_b) = (Batch::default(), Batch::default());
     let res = cfg.resolution;
@@ -413,7 +428,7 @@ pub fn train(
             tensors(&batch_a, settings.batch, res, &dev)?,
             tensors(&batch_b, settings.batch, res, &dev)?,
         );
-        let l = (loss(&model, &ta, Person::A)? + loss(&model, &tb, Person::B)?)?;
+        let l = iteration_loss(&model, &ta, &tb)?;
         let loss_value = l.to_scalar::<f32>()?;
         if !loss_value.is_finite() {
             return Err(diverged(info.iterations, out));
