@@ -3,6 +3,7 @@
 //! model encodes a frame of person B and decodes it as person A, keeping B's pose, expression and
 //! lighting.
 
+pub mod adam;
 pub mod conv;
 pub mod data;
 pub mod model;

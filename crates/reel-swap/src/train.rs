@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use reel_core::output::write_atomic;
 use serde::{Deserialize, Serialize};
 
 use crate::SwapError;
+use crate::adam::Adam;
 use crate::data::{Batch, FaceData, Rng, Sample, fill};
 use crate::model::{ModelConfig, Person, SwapModel};
 
@@ -117,8 +118,8 @@ pub fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Re
 }
 
 /// The optimiser training uses (Adam with DeepFaceLab's first-moment decay of 0.5).
-pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<AdamW> {
-    AdamW::new(
+pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<Adam> {
+    Adam::new(
         varmap.all_vars(),
         ParamsAdamW {
             lr: learning_rate,
