@@ -506,9 +506,58 @@ impl CustomOp3 for Forward {
         let plans = plans(g, (c_in, h, w), c_out, weight)?;
         let positions = out_h * out_w;
         let mut out = vec![0f32; n * c_out * positions];
-        let par = split(n);
+        // One band of one pass: unfolded into `col`, its product written to `target` (C_out
+        // rows `stride` apart).
+        let band_product = |plan: &Plan,
+                            rows: std::ops::Range<usize>,
+                            image: &[f32],
+                            col: &mut [f32],
+                            (target, stride): (&mut [f32], usize),
+                            par: Parallelism| {
+            let (p, d) = (&plan.pass, &plan.dims);
+            let patch = d.patch(p.kernel);
+            let band = rows.len() * d.out_w;
+            p.unfold(d, plan.taps(), image, rows, col);
+            matmul(
+                (d.c_out, band, patch),
+                (target, stride),
+                false,
+                Operand::rows(&plan.weight, patch),
+                Operand::rows(col, band),
+                1.0,
+                par,
+            );
+        };
+        let few = !matches!(split(n), Parallelism::None);
         let run = |(image, dst): (&[f32], &mut [f32])| {
-            for plan in &plans {
+            if few {
+                // Too few images to go round the threads: the bands of each go round instead.
+                let jobs: Vec<(&Plan, std::ops::Range<usize>)> = plans
+                    .iter()
+                    .flat_map(|plan| {
+                        bands(plan.dims.out_h, plan.pass.band_rows(&plan.dims))
+                            .map(move |rows| (plan, rows))
+                    })
+                    .collect();
+                let outputs: Vec<Vec<f32>> = jobs
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|(plan, rows)| {
+                        let d = &plan.dims;
+                        let band = rows.len() * d.out_w;
+                        let mut out = vec![0f32; d.c_out * band];
+                        with_scratch(d.patch(plan.pass.kernel) * band, |col| {
+                            let target = (&mut out[..], band);
+                            band_product(plan, rows.clone(), image, col, target, Parallelism::None)
+                        });
+                        out
+                    })
+                    .collect();
+                for ((plan, rows), out) in jobs.iter().zip(outputs) {
+                    plan.pass.place(&plan.dims, rows.clone(), &out, dst);
+                }
+            }
+            for plan in plans.iter().filter(|_| !few) {
                 let (p, d) = (&plan.pass, &plan.dims);
                 let patch = d.patch(p.kernel);
                 for rows in bands(d.out_h, p.band_rows(d)) {
@@ -517,21 +566,12 @@ impl CustomOp3 for Forward {
                     let scratch = patch * band + if placed { d.c_out * band } else { 0 };
                     with_scratch(scratch, |buffer| {
                         let (col, tmp) = buffer.split_at_mut(patch * band);
-                        p.unfold(d, plan.taps(), image, rows.clone(), col);
-                        let (target, stride) = if placed {
+                        let target = if placed {
                             (&mut tmp[..], band)
                         } else {
                             (&mut dst[rows.start * d.out_w..], positions)
                         };
-                        matmul(
-                            (d.c_out, band, patch),
-                            (target, stride),
-                            false,
-                            Operand::rows(&plan.weight, patch),
-                            Operand::rows(col, band),
-                            1.0,
-                            par,
-                        );
+                        band_product(plan, rows.clone(), image, col, target, Parallelism::None);
                         if placed {
                             p.place(d, rows.clone(), tmp, dst);
                         }
