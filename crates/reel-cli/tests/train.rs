@@ -194,6 +194,41 @@ fn training_learns_resumes_and_swaps() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Widths are the user's to choose (DeepFaceLab's SAEHD trains 64 / 256 / 64); a model resumes
+/// at its own widths without repeating them, and refuses others.
+#[test]
+fn model_widths_are_chosen_recorded_and_kept_on_resuming() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-widths-{}", std::process::id()));
+    let model = dir.join("model");
+    let widths = [
+        "--encoder-dims",
+        "16",
+        "--latent-dims",
+        "64",
+        "--decoder-dims",
+        "24",
+    ];
+    let r = train(&model, 2, &widths);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let config = &info(&model)["config"];
+    assert_eq!(
+        [
+            &config["encoder_dims"],
+            &config["latent_dims"],
+            &config["decoder_dims"]
+        ],
+        [16, 64, 24]
+    );
+    let r = train(&model, 4, &[]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(info(&model)["iterations"], 4);
+    let r = train(&model, 6, &["--decoder-dims", "32"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("another shape"));
+    assert_eq!(info(&model)["iterations"], 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The LIAE design learns too, and its checkpoint is not taken for a DF model's.
 #[test]
 fn the_liae_design_learns_and_is_kept_apart_from_df() {

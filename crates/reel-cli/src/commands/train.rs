@@ -27,6 +27,16 @@ pub struct TrainArgs {
     /// target's lighting and expression).
     #[arg(long, value_enum, default_value_t = Design::Df)]
     pub architecture: Design,
+    /// Encoder width: channels of its first layer, doubled at each of its four halvings
+    /// (DeepFaceLab's SAEHD: 64) [default: 32, or the model's when resuming].
+    #[arg(long)]
+    pub encoder_dims: Option<usize>,
+    /// Bottleneck size (SAEHD: 256) [default: 256, or the model's when resuming].
+    #[arg(long)]
+    pub latent_dims: Option<usize>,
+    /// Decoder width (SAEHD: 64) [default: 32, or the model's when resuming].
+    #[arg(long)]
+    pub decoder_dims: Option<usize>,
     /// Stop at this many iterations in total (by default: train until Ctrl-C).
     #[arg(long)]
     pub iterations: Option<u64>,
@@ -95,6 +105,14 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
     };
     settings.config.resolution = args.resolution;
     settings.config.architecture = args.architecture.into();
+    // Widths not given: the model's own when resuming one, else the defaults.
+    let widths = match reel_swap::train::read_info(&args.output) {
+        Ok(info) => info.config,
+        Err(_) => settings.config,
+    };
+    settings.config.encoder_dims = args.encoder_dims.unwrap_or(widths.encoder_dims);
+    settings.config.latent_dims = args.latent_dims.unwrap_or(widths.latent_dims);
+    settings.config.decoder_dims = args.decoder_dims.unwrap_or(widths.decoder_dims);
     let bar = crate::progress::frames(args.iterations, "train", quiet);
     let report = train(&args.src, &args.dst, &args.output, &settings, |p| {
         bar.set_position(p.iteration);
