@@ -310,6 +310,16 @@ fn a_killed_training_run_resumes_from_its_last_checkpoint() {
         saved + 2,
         "resumed from iteration {saved}"
     );
+    // The optimiser's moments are saved beside the weights, tagged with their iteration.
+    let state = std::fs::read(model.join("optimiser.safetensors")).unwrap();
+    let len = u64::from_le_bytes(state[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&state[8..8 + len]).unwrap();
+    for name in ["step", "first.encoder.down0.weight", "second.decoder_a.out.bias"] {
+        assert!(header.get(name).is_some(), "no {name} in the optimiser state");
+    }
+    let at = header["iteration"]["data_offsets"][0].as_u64().unwrap() as usize + 8 + len;
+    let tagged = f64::from_le_bytes(state[at..at + 8].try_into().unwrap());
+    assert_eq!(tagged, (saved + 2) as f64);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

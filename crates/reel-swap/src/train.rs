@@ -42,6 +42,8 @@ pub const WEIGHTS: &str = "model.safetensors";
 /// The weight layout written now (2: one output convolution for face and mask together).
 pub const FORMAT: u32 = 2;
 pub const INFO: &str = "model.json";
+/// The optimiser's state, so that a resumed run goes on as if it had never stopped.
+pub const OPTIMISER: &str = "optimiser.safetensors";
 
 pub struct TrainSettings {
     pub config: ModelConfig,
@@ -119,8 +121,8 @@ pub fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Re
 
 /// The optimiser training uses (Adam with DeepFaceLab's first-moment decay of 0.5).
 pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<Adam> {
-    Adam::new(
-        varmap.all_vars(),
+    Adam::over(
+        varmap,
         ParamsAdamW {
             lr: learning_rate,
             beta1: 0.5,
@@ -233,6 +235,29 @@ pub fn load(dir: &Path, dev: &Device) -> Result<(SwapModel, ModelInfo, VarMap), 
     Ok((model, info, varmap))
 }
 
+/// Restores the optimiser's moments saved with the checkpoint in `dir`, when they belong to
+/// its iteration (a run killed between the two files leaves them a checkpoint apart).
+fn restore_optimiser(dir: &Path, info: &ModelInfo, opt: &mut Adam) -> Result<(), SwapError> {
+    let path = dir.join(OPTIMISER);
+    if info.iterations == 0 || !path.exists() {
+        return Ok(());
+    }
+    let state = candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| {
+        SwapError::Settings(format!(
+            "{}: unreadable ({e}); delete it to resume with a fresh optimiser",
+            path.display()
+        ))
+    })?;
+    let tagged = state
+        .get("iteration")
+        .and_then(|t| t.to_vec1::<f64>().ok())
+        .and_then(|v| v.first().copied());
+    if tagged == Some(info.iterations as f64) {
+        opt.restore(&state)?;
+    }
+    Ok(())
+}
+
 /// Training went to infinities: what is on disk (the last good checkpoint) is kept.
 fn diverged(iteration: u64, dir: &Path) -> SwapError {
     SwapError::Settings(format!(
@@ -241,20 +266,38 @@ fn diverged(iteration: u64, dir: &Path) -> SwapError {
     ))
 }
 
-/// Saves a checkpoint, unless its weights are not all finite (then the last good one stays).
-fn save(dir: &Path, varmap: &VarMap, info: &ModelInfo) -> Result<(), SwapError> {
+/// Writes `path` through a temporary file, so a kill leaves the old file whole.
+fn save_atomic(
+    path: PathBuf,
+    write: impl FnOnce(&Path) -> candle_core::Result<()>,
+) -> Result<(), SwapError> {
+    let temp = reel_core::output::prepare(&path)?;
+    if let Err(e) = write(&temp) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    reel_core::output::commit(&temp, &reel_core::output::Destination::File(path))?;
+    Ok(())
+}
+
+/// Saves a checkpoint, unless its weights are not all finite (then the last good one stays):
+/// the weights, the optimiser's moments (tagged with the iteration, so that stale ones are
+/// never paired with newer weights), then the description.
+fn save(dir: &Path, varmap: &VarMap, opt: &Adam, info: &ModelInfo) -> Result<(), SwapError> {
     for var in varmap.all_vars() {
         if !var.sum_all()?.to_scalar::<f32>()?.is_finite() {
             return Err(diverged(info.iterations, dir));
         }
     }
-    let weights = dir.join(WEIGHTS);
-    let temp = reel_core::output::prepare(&weights)?;
-    if let Err(e) = varmap.save(&temp) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e.into());
+    save_atomic(dir.join(WEIGHTS), |temp| varmap.save(temp))?;
+    let mut state = opt.state()?;
+    if !state.is_empty() {
+        let iteration = Tensor::new(&[info.iterations as f64], &Device::Cpu)?;
+        state.insert("iteration".into(), iteration);
+        save_atomic(dir.join(OPTIMISER), |temp| {
+            candle_core::safetensors::save(&state, temp)
+        })?;
     }
-    reel_core::output::commit(&temp, &reel_core::output::Destination::File(weights))?;
     write_atomic(
         &dir.join(INFO),
         &serde_json::to_vec_pretty(info).expect("serialises"),
@@ -376,6 +419,7 @@ pub fn train(
         info.consent = settings.consent.clone();
     }
     let mut opt = optimiser(&varmap, settings.learning_rate)?;
+    restore_optimiser(out, &info, &mut opt)?;
     let mut rng = Rng::new(settings.seed ^ info.iterations);
     let (mut batch_a, mut batch_b) = (Batch::default(), Batch::default());
     let res = cfg.resolution;
@@ -454,7 +498,7 @@ pub fn train(
             last_preview = Instant::now();
         }
         if last_save.elapsed() >= settings.save_every {
-            save(out, &varmap, &info)?;
+            save(out, &varmap, &opt, &info)?;
             last_save = Instant::now();
         }
         if !keep_going {
@@ -464,7 +508,7 @@ pub fn train(
     if info.history.last().is_none_or(|h| h.0 != info.iterations) {
         evaluate(&mut info)?;
     }
-    save(out, &varmap, &info)?;
+    save(out, &varmap, &opt, &info)?;
     write_preview()?;
     Ok(TrainReport {
         iterations: info.iterations - first,
