@@ -16,6 +16,7 @@ pub mod registry;
 pub mod reshape;
 pub mod retouch;
 pub mod select;
+pub mod steady;
 pub mod watermark;
 
 use reel_face::Face;

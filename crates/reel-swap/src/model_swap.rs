@@ -1,6 +1,7 @@
 //! `reel swap --model`: every frame, each chosen face is aligned, encoded, drawn as person A by
-//! the trained model, colour-matched to the frame, and pasted back through the model's own mask,
-//! eroded and feathered and kept inside the target's face.
+//! the trained model, steadied against the last frame's drawing, colour-matched to the frame,
+//! and pasted back through the model's own mask, eroded and feathered and kept inside the
+//! target's face.
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use reel_face::{Alignment, Face};
 use reel_image::{Image, Point};
 use reel_process::blend::{Blend, paste};
 use reel_process::color::{ColorMatch, transfer};
+use reel_process::steady::Steady;
 use reel_process::{FrameProcessor, ProcessError, face_size};
 
 use crate::SwapError;
@@ -26,8 +28,12 @@ pub struct ModelSwap {
     input: Vec<f32>,
     color: ColorMatch,
     blend: Blend,
+    steady: Steady,
     _weights: VarMap,
 }
+
+/// How much of the drawn face's small frame-to-frame changes is held back unless set.
+pub const STEADY: f32 = 0.5;
 
 impl ModelSwap {
     pub fn load(dir: &Path) -> Result<ModelSwap, SwapError> {
@@ -41,6 +47,7 @@ impl ModelSwap {
             input: Vec::new(),
             color: ColorMatch::Reinhard,
             blend: Blend::MultiBand,
+            steady: Steady::new(STEADY),
             _weights: weights,
         })
     }
@@ -54,6 +61,12 @@ impl ModelSwap {
     /// How the drawn face is joined to the frame (multi-band unless set).
     pub fn with_blend(mut self, blend: Blend) -> ModelSwap {
         self.blend = blend;
+        self
+    }
+
+    /// How much of the drawn face's shimmer from frame to frame is held back (0 to 1).
+    pub fn with_steady(mut self, strength: f32) -> ModelSwap {
+        self.steady = Steady::new(strength);
         self
     }
 
@@ -104,14 +117,18 @@ impl FrameProcessor for ModelSwap {
     fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError> {
         let r = self.model.config.resolution;
         let plane = r * r;
+        self.steady.next_frame();
         for face in faces {
             let Some(align) = Alignment::new(&face.landmarks, r, self.info.face_margin) else {
                 continue;
             };
             align.crop(frame, &mut self.crop);
-            let (rgb, mask) = self
+            let (mut rgb, mut mask) = self
                 .draw()
                 .map_err(|e| ProcessError::Settings(format!("swap model: {e}")))?;
+            // Face and mask steadied as one drawing (the mask's id apart from the face's).
+            self.steady.apply(face.id, &mut rgb);
+            self.steady.apply(face.id | 1 << 31, &mut mask);
             // Colour: the drawn face takes the frame's colour where the model's mask is solid.
             let mut pixels: Vec<[f32; 3]> = (0..plane)
                 .map(|i| {

@@ -1,13 +1,15 @@
 //! The model swap in the processor registry, beside the processors of `reel-process`.
 
 use reel_core::HasKind;
-use reel_process::registry::{Registry, SWAP_SETTINGS, Setting, Spec, color_and_blend, paths};
+use reel_process::registry::{
+    Registry, SWAP_SETTINGS, Setting, Spec, color_and_blend, number, paths,
+};
 use reel_process::{FrameProcessor, ProcessError};
 
 use crate::SwapError;
 use crate::model_swap::ModelSwap;
 
-const MODEL_SWAP_SETTINGS: [Setting; 3] = [
+const MODEL_SWAP_SETTINGS: [Setting; 4] = [
     Setting {
         name: "model",
         help: "a model folder made by `reel train` (its source person's face goes on)",
@@ -15,6 +17,11 @@ const MODEL_SWAP_SETTINGS: [Setting; 3] = [
     },
     SWAP_SETTINGS[0],
     SWAP_SETTINGS[1],
+    Setting {
+        name: "steady",
+        help: "how much of the drawn face's shimmer from frame to frame is held back, 0 (off) to 1",
+        default: Some("0.5"),
+    },
 ];
 
 /// A swap error as the registry reports it, its kind kept.
@@ -36,8 +43,16 @@ fn build(o: &reel_process::Options) -> Result<Box<dyn FrameProcessor>, ProcessEr
         .into_iter()
         .next()
         .ok_or_else(|| ProcessError::Settings("give the model folder (--model)".into()))?;
+    let steady = number(o, "steady", crate::model_swap::STEADY)?;
+    if !(0.0..=1.0).contains(&steady) {
+        return Err(ProcessError::Settings(format!(
+            "steady must be from 0 to 1, not {steady}"
+        )));
+    }
     let swap = ModelSwap::load(&dir).map_err(process_error)?;
-    Ok(Box::new(swap.with_color(color).with_blend(blend)))
+    Ok(Box::new(
+        swap.with_color(color).with_blend(blend).with_steady(steady),
+    ))
 }
 
 /// Every processor reel has: those of `reel-process` and the model swap.

@@ -144,6 +144,10 @@ pub struct SwapArgs {
     /// mask).
     #[arg(long, default_value = "multiband", value_parser = ["multiband", "poisson", "alpha"])]
     pub blend: String,
+    /// With --model: how much of the drawn face's shimmer from frame to frame is held back, 0
+    /// (off) to 1; changes as large as a blink always pass [default: 0.5].
+    #[arg(long)]
+    pub steady: Option<f32>,
     /// Put the face on without a recorded consent, for this reason (a face that needs none,
     /// such as your own or a fictional one); the reason is printed and recorded.
     #[arg(long, value_name = "REASON")]
@@ -183,10 +187,20 @@ pub fn deage(args: &DeageArgs, quiet: bool) -> Result {
 }
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
+    if args.steady.is_some() && args.model.is_none() {
+        return Err(Failure::usage(
+            "--steady steadies a trained model's drawing: give it with --model",
+        ));
+    }
     let step = match &args.model {
         Some(dir) => (
             "model-swap",
-            options(json!({ "model": dir, "color": args.color, "blend": args.blend })),
+            options(json!({
+                "model": dir,
+                "color": args.color,
+                "blend": args.blend,
+                "steady": args.steady,
+            })),
         ),
         None => (
             "photo-swap",
@@ -197,7 +211,8 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
     // them.
     let mut also_read: Vec<PathBuf> = args.photos.clone();
     if let Some(dir) = &args.model {
-        also_read.extend(["model.safetensors", "model.json"].map(|f| dir.join(f)));
+        let files = ["model.safetensors", "model.json", "optimiser.safetensors"];
+        also_read.extend(files.map(|f| dir.join(f)));
         also_read.push(dir.clone());
     }
     // Outputs are checked against every input first; then the model or photos are read (and
