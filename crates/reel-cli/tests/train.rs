@@ -314,8 +314,15 @@ fn a_killed_training_run_resumes_from_its_last_checkpoint() {
     let state = std::fs::read(model.join("optimiser.safetensors")).unwrap();
     let len = u64::from_le_bytes(state[..8].try_into().unwrap()) as usize;
     let header: Value = serde_json::from_slice(&state[8..8 + len]).unwrap();
-    for name in ["step", "first.encoder.down0.weight", "second.decoder_a.out.bias"] {
-        assert!(header.get(name).is_some(), "no {name} in the optimiser state");
+    for name in [
+        "step",
+        "first.encoder.down0.weight",
+        "second.decoder_a.out.bias",
+    ] {
+        assert!(
+            header.get(name).is_some(),
+            "no {name} in the optimiser state"
+        );
     }
     let at = header["iteration"]["data_offsets"][0].as_u64().unwrap() as usize + 8 + len;
     let tagged = f64::from_le_bytes(state[at..at + 8].try_into().unwrap());
