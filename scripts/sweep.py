@@ -195,6 +195,10 @@ def cases():
     add(tr, "save minutes nan", ["train", "--src", "a", "--dst", "b", "-o", "m", "--save-minutes", "nan"])
     add(tr, "output is a source", ["train", "--src", "frames", "--dst", "frames", "-o", "frames"])
     add(tr, "model folder is a file", ["train", "--src", "frames", "--dst", "frames", "-o", "notes.txt"])
+    add(tr, "pretrain with a pair", ["train", "--pretrain", "frames", "--src", "frames", "--dst", "frames", "-o", "m"])
+    add(tr, "pretrain set missing", ["train", "--pretrain", "nothere", "-o", "m"])
+    add(tr, "start from a missing model", ["train", "--src", "frames", "--dst", "frames", "-o", "m", "--start-from", "nothere"])
+    add(tr, "start from a text file", ["train", "--src", "frames", "--dst", "frames", "-o", "m", "--start-from", "notes.txt"])
 
     fs = "faceset"
     add(fs, "missing input", ["faceset", "extract", "nothere.mp4", "-o", "set"], "set")

@@ -39,6 +39,7 @@ impl ModelSwap {
     pub fn load(dir: &Path) -> Result<ModelSwap, SwapError> {
         let device = reel_runtime::device::device();
         let (model, info, weights) = load(dir, &device)?;
+        info.check_swappable(dir)?;
         Ok(ModelSwap {
             model,
             info,

@@ -36,6 +36,26 @@ pub struct ModelInfo {
     /// The consent the source face set rests on, as recorded when training.
     #[serde(default)]
     pub consent: Option<String>,
+    /// Trained on a face set of many people to start pairs from: it puts no one's face on.
+    #[serde(default)]
+    pub pretrained: bool,
+    /// The pretrained model this one started from.
+    #[serde(default)]
+    pub started_from: Option<PathBuf>,
+}
+
+impl ModelInfo {
+    /// Refuses a pretrained model where a face is to be put on.
+    pub fn check_swappable(&self, dir: &Path) -> Result<(), SwapError> {
+        if self.pretrained {
+            return Err(SwapError::Settings(format!(
+                "{} is pretrained on many faces and puts no one's face on; train a pair from it: reel train --src A --dst B --start-from {} -o MODEL",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        Ok(())
+    }
 }
 
 pub const WEIGHTS: &str = "model.safetensors";
@@ -58,6 +78,11 @@ pub struct TrainSettings {
     pub seed: u64,
     /// The consent the source face set rests on (recorded in the model).
     pub consent: Option<String>,
+    /// Pretraining: both sets are one set of many people, and the model is marked as a start
+    /// for pairs rather than a swap.
+    pub pretrain: bool,
+    /// A new model starts from this pretrained one's weights (a model being resumed ignores it).
+    pub start_from: Option<PathBuf>,
 }
 
 impl Default for TrainSettings {
@@ -72,6 +97,8 @@ impl Default for TrainSettings {
             evaluate_every: 250,
             seed: 1,
             consent: None,
+            pretrain: false,
+            start_from: None,
         }
     }
 }
@@ -395,10 +422,57 @@ pub fn train(
                 cfg
             )));
         }
+        // A pretrained model is a start for many pairs: training one pair into it would spend it.
+        if info.pretrained != settings.pretrain {
+            return Err(SwapError::Settings(match info.pretrained {
+                true => format!(
+                    "{} is a pretrained model; start a pair from it with --start-from {} and another -o",
+                    out.display(),
+                    out.display()
+                ),
+                false => format!(
+                    "{} is a pair's model; pretrain into another -o",
+                    out.display()
+                ),
+            }));
+        }
         (model, info, varmap)
     } else {
-        let varmap = VarMap::new();
-        let model = SwapModel::new(cfg, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
+        let (model, varmap, started_from) = match &settings.start_from {
+            Some(start) => {
+                let (model, start_info, varmap) = load(start, &dev)?;
+                if !start_info.pretrained {
+                    return Err(SwapError::Settings(format!(
+                        "{} is not a pretrained model (train one with reel train --pretrain FACES -o MODEL)",
+                        start.display()
+                    )));
+                }
+                if start_info.config != cfg {
+                    return Err(SwapError::Settings(format!(
+                        "{} is of another shape ({}; asked for {}); train with its settings",
+                        start.display(),
+                        start_info.config,
+                        cfg
+                    )));
+                }
+                if (start_info.face_size, start_info.face_margin) != (a.size, a.margin) {
+                    return Err(SwapError::Settings(format!(
+                        "{} was pretrained on faces extracted at size {} margin {}, these are size {} margin {}; extract them alike",
+                        start.display(),
+                        start_info.face_size,
+                        start_info.face_margin,
+                        a.size,
+                        a.margin
+                    )));
+                }
+                (model, varmap, Some(start.clone()))
+            }
+            None => {
+                let varmap = VarMap::new();
+                let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+                (SwapModel::new(cfg, vb)?, varmap, None)
+            }
+        };
         let info = ModelInfo {
             format: FORMAT,
             config: cfg,
@@ -409,10 +483,14 @@ pub fn train(
             history: Vec::new(),
             source_identity: Vec::new(),
             consent: None,
+            pretrained: settings.pretrain,
+            started_from,
         };
         (model, info, varmap)
     };
-    if let Some(identity) = reel_faceset::record::set_identity(src)? {
+    if !settings.pretrain
+        && let Some(identity) = reel_faceset::record::set_identity(src)?
+    {
         info.source_identity = identity;
     }
     if settings.consent.is_some() {

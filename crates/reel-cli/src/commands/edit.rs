@@ -267,6 +267,7 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
         }
         Some(dir) => {
             let info = reel_swap::train::read_info(dir)?;
+            info.check_swappable(dir)?;
             if info.source_identity.is_empty() {
                 return Err(Failure::usage(format!(
                     "{} does not record whose face it puts on (it was trained before reel recorded it); train it again, or give --no-consent-check \"REASON\"",

@@ -12,11 +12,27 @@ use crate::failure::{Failure, Result};
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Face set of the person whose face goes on (A).
-    #[arg(long)]
-    pub src: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "pretrain",
+        conflicts_with = "pretrain"
+    )]
+    pub src: Option<PathBuf>,
     /// Face set of the performer in the footage (B).
-    #[arg(long)]
-    pub dst: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "pretrain",
+        conflicts_with = "pretrain"
+    )]
+    pub dst: Option<PathBuf>,
+    /// Pretrain on this face set of many people instead of a pair: the model learns faces in
+    /// general, and pairs started from it (--start-from) learn their two people in fewer
+    /// iterations. It puts no one's face on.
+    #[arg(long, value_name = "FACES")]
+    pub pretrain: Option<PathBuf>,
+    /// Start a new pair's model from this pretrained one (same resolution, design and widths).
+    #[arg(long, value_name = "MODEL", conflicts_with = "pretrain")]
+    pub start_from: Option<PathBuf>,
     /// Model directory (created; training resumes from a checkpoint there).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -90,8 +106,18 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
             )));
         }
     }
-    reel_core::output::check_distinct(&[&args.src, &args.dst], &[&args.output])?;
-    let consent = source_consent(&args.src, quiet)?;
+    let (src, dst) = match (&args.pretrain, &args.src, &args.dst) {
+        (Some(many), _, _) => (many, many),
+        (None, Some(src), Some(dst)) => (src, dst),
+        _ => return Err(Failure::usage("give --src and --dst, or --pretrain")),
+    };
+    let mut inputs: Vec<&std::path::Path> = vec![src, dst];
+    inputs.extend(args.start_from.as_deref());
+    reel_core::output::check_distinct(&inputs, &[&args.output])?;
+    let consent = match args.pretrain {
+        Some(_) => None,
+        None => source_consent(src, quiet)?,
+    };
     let mut settings = TrainSettings {
         batch: args.batch,
         learning_rate: args.learning_rate,
@@ -101,12 +127,18 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         evaluate_every: args.evaluate_every.max(1),
         seed: args.seed,
         consent,
+        pretrain: args.pretrain.is_some(),
+        start_from: args.start_from.clone(),
         ..TrainSettings::default()
     };
     settings.config.resolution = args.resolution;
     settings.config.architecture = args.architecture.into();
-    // Widths not given: the model's own when resuming one, else the defaults.
-    let widths = match reel_swap::train::read_info(&args.output) {
+    // Widths not given: the model's own when resuming one (or starting from one), else the
+    // defaults.
+    let start = args.start_from.as_deref().unwrap_or(&args.output);
+    let widths = match reel_swap::train::read_info(&args.output)
+        .or_else(|_| reel_swap::train::read_info(start))
+    {
         Ok(info) => info.config,
         Err(_) => settings.config,
     };
@@ -114,7 +146,7 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
     settings.config.latent_dims = args.latent_dims.unwrap_or(widths.latent_dims);
     settings.config.decoder_dims = args.decoder_dims.unwrap_or(widths.decoder_dims);
     let bar = crate::progress::frames(args.iterations, "train", quiet);
-    let report = train(&args.src, &args.dst, &args.output, &settings, |p| {
+    let report = train(src, dst, &args.output, &settings, |p| {
         bar.set_position(p.iteration);
         let q = p
             .quality
