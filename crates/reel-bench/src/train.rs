@@ -70,7 +70,7 @@ pub fn train(args: &BenchTrainArgs) -> Result<()> {
 
 fn run(args: &BenchTrainArgs, dir: &Path) -> Result<()> {
     use reel_faceset::extract::{ExtractSettings, extract};
-    use reel_swap::data::{Batch, FaceData, Rng, fill};
+    use reel_swap::data::{Batch, FaceData, Picker, Rng, fill};
     use reel_swap::train::{TrainSettings, iteration_loss, optimiser, tensors};
     let every = ExtractSettings {
         min_change: 0.0,
@@ -121,7 +121,8 @@ fn run(args: &BenchTrainArgs, dir: &Path) -> Result<()> {
     let mut batches = [Batch::default(), Batch::default()];
     for (set, batch) in sets.iter().zip(&mut batches) {
         let r = args.resolution;
-        fill(&set.train, set.size, r, args.batch, true, &mut rng, batch);
+        let picks = Picker::uniform(&set.train).pick(args.batch, &mut rng);
+        fill(&set.train, &picks, set.size, r, true, &mut rng, batch);
     }
     let people = [
         tensors(&batches[0], args.batch, args.resolution, &dev)?,

@@ -15,6 +15,8 @@ use crate::SwapError;
 /// One face of a set, as extracted.
 pub struct Sample {
     pub image: Image,
+    /// Head turn in degrees (+ towards the image's right).
+    pub yaw: f32,
     /// Face mask, 0..1, at the crop's size.
     pub mask: Vec<f32>,
     /// Eyes and mouth, 0..1: errors there count more.
@@ -82,6 +84,7 @@ impl FaceData {
                     .collect(),
                 priority: prio.data,
                 image,
+                yaw: rec.pose.yaw,
             };
             if hold_every > 0 && i % hold_every == hold_every - 1 {
                 data.held_back.push(sample);
@@ -168,17 +171,62 @@ fn view(size: usize, res: usize, rng: Option<&mut Rng>) -> Affine {
     )
 }
 
-/// Fills `batch` with `n` samples at resolution `res`; `augment` turns on the random view,
-/// colour jitter and warp (off for measuring).
+/// Head turns within this many degrees share a bin when drawing evenly over yaw.
+const YAW_BIN: f32 = 5.0;
+
+/// How training draws its faces.
+pub struct Picker {
+    /// Indices of the faces, by bin; a bin is drawn at random, then a face in it.
+    bins: Vec<Vec<usize>>,
+}
+
+impl Picker {
+    /// Every face as likely as any other.
+    pub fn uniform(samples: &[Sample]) -> Picker {
+        Picker {
+            bins: vec![(0..samples.len()).collect()],
+        }
+    }
+
+    /// Faces drawn evenly over head turn (DeepFaceLab's uniform yaw): every 5-degree bin of
+    /// yaw that holds a face is as likely as any other, so the few profiles of a mostly
+    /// frontal set are learned as often as its many frontal faces.
+    pub fn by_yaw(samples: &[Sample]) -> Picker {
+        let mut bins: std::collections::BTreeMap<i32, Vec<usize>> = Default::default();
+        for (i, s) in samples.iter().enumerate() {
+            let yaw = if s.yaw.is_finite() { s.yaw } else { 0.0 };
+            bins.entry((yaw / YAW_BIN).floor() as i32)
+                .or_default()
+                .push(i);
+        }
+        Picker {
+            bins: bins.into_values().collect(),
+        }
+    }
+
+    /// `n` faces for a batch.
+    pub fn pick(&self, n: usize, rng: &mut Rng) -> Vec<usize> {
+        (0..n)
+            .map(|_| {
+                let bin = &self.bins[rng.below(self.bins.len())];
+                bin[rng.below(bin.len())]
+            })
+            .collect()
+    }
+}
+
+/// Fills `batch` with the samples `picks` at resolution `res`; `augment` turns on the random
+/// view, colour jitter and warp (off for measuring).
 pub fn fill(
     samples: &[Sample],
+    picks: &[usize],
     size: usize,
     res: usize,
-    n: usize,
     augment: bool,
     rng: &mut Rng,
     batch: &mut Batch,
 ) {
+    let n = picks.len();
     let plane = res * res;
     batch.input.resize(n * 3 * plane, 0.0);
     batch.target.resize(n * 3 * plane, 0.0);
@@ -187,11 +235,7 @@ pub fn fill(
     let mut px = [0.0f32; 3];
     let mut m = [0.0f32; 1];
     for b in 0..n {
-        let s = &samples[if augment {
-            rng.below(samples.len())
-        } else {
-            b % samples.len()
-        }];
+        let s = &samples[picks[b]];
         let img: Vec<f32> = s.image.data.iter().map(|&v| v as f32 / 255.0).collect();
         let map = view(size, res, if augment { Some(&mut *rng) } else { None });
         let (gain, bias) = if augment {
@@ -249,5 +293,42 @@ pub fn fill(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faces(yaws: &[f32]) -> Vec<Sample> {
+        yaws.iter()
+            .map(|&yaw| Sample {
+                image: Image::default(),
+                yaw,
+                mask: Vec::new(),
+                priority: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Ninety frontal faces and ten turned ones: drawn evenly over faces the turned ones come
+    /// up a tenth of the time, drawn evenly over yaw half of it.
+    #[test]
+    fn uniform_yaw_draws_rare_turns_as_often_as_common_ones() {
+        let mut yaws = vec![1.0f32; 90];
+        yaws.extend([40.0f32; 10]);
+        let set = faces(&yaws);
+        let mut rng = Rng::new(5);
+        let turned = |picks: Vec<usize>| picks.iter().filter(|&&i| i >= 90).count() as f32 / 8000.0;
+        let even = turned(Picker::by_yaw(&set).pick(8000, &mut rng));
+        let plain = turned(Picker::uniform(&set).pick(8000, &mut rng));
+        assert!((even - 0.5).abs() < 0.03, "evenly over yaw: {even}");
+        assert!((plain - 0.1).abs() < 0.02, "evenly over faces: {plain}");
+        // Every face of a bin is drawn, not only its first.
+        let seen: std::collections::HashSet<usize> = Picker::by_yaw(&set)
+            .pick(8000, &mut rng)
+            .into_iter()
+            .collect();
+        assert_eq!(seen.len(), 100);
     }
 }

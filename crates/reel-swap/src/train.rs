@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::SwapError;
 use crate::adam::Adam;
-use crate::data::{Batch, FaceData, Rng, Sample, fill};
+use crate::data::{Batch, FaceData, Picker, Rng, Sample, fill};
 use crate::model::{ModelConfig, Person, SwapModel};
 
 /// What `model.json` records beside the weights.
@@ -83,6 +83,8 @@ pub struct TrainSettings {
     pub pretrain: bool,
     /// A new model starts from this pretrained one's weights (a model being resumed ignores it).
     pub start_from: Option<PathBuf>,
+    /// Draw faces evenly over head turn rather than evenly over faces.
+    pub uniform_yaw: bool,
 }
 
 impl Default for TrainSettings {
@@ -99,6 +101,7 @@ impl Default for TrainSettings {
             consent: None,
             pretrain: false,
             start_from: None,
+            uniform_yaw: false,
         }
     }
 }
@@ -195,7 +198,8 @@ pub fn quality(
     let mut rng = Rng::new(0);
     let mut total = 0.0;
     for chunk in samples.chunks(8) {
-        fill(chunk, size, res, chunk.len(), false, &mut rng, &mut batch);
+        let in_order: Vec<usize> = (0..chunk.len()).collect();
+        fill(chunk, &in_order, size, res, false, &mut rng, &mut batch);
         let t = tensors(&batch, chunk.len(), res, dev)?;
         let (face, _) = model.reconstruct(&t.target, person)?;
         let s = ssim(
@@ -353,8 +357,9 @@ fn preview(
     let rows = a.len().min(b.len()).min(4);
     let mut rng = Rng::new(7);
     let (mut ba, mut bb) = (Batch::default(), Batch::default());
-    fill(&a[..rows], size, res, rows, false, &mut rng, &mut ba);
-    fill(&b[..rows], size, res, rows, false, &mut rng, &mut bb);
+    let in_order: Vec<usize> = (0..rows).collect();
+    fill(&a[..rows], &in_order, size, res, false, &mut rng, &mut ba);
+    fill(&b[..rows], &in_order, size, res, false, &mut rng, &mut bb);
     let (ta, tb) = (tensors(&ba, rows, res, dev)?, tensors(&bb, rows, res, dev)?);
     let columns = [
         ta.target.clone(),
@@ -525,28 +530,19 @@ pub fn train(
     if info.history.is_empty() {
         evaluate(&mut info)?;
     }
+    let picker = |set: &FaceData| match settings.uniform_yaw {
+        true => Picker::by_yaw(&set.train),
+        false => Picker::uniform(&set.train),
+    };
+    let (pick_a, pick_b) = (picker(&a), picker(&b));
     loop {
         if settings.iterations.is_some_and(|n| info.iterations >= n) {
             break;
         }
-        fill(
-            &a.train,
-            a.size,
-            res,
-            settings.batch,
-            true,
-            &mut rng,
-            &mut batch_a,
-        );
-        fill(
-            &b.train,
-            b.size,
-            res,
-            settings.batch,
-            true,
-            &mut rng,
-            &mut batch_b,
-        );
+        for (set, picker, batch) in [(&a, &pick_a, &mut batch_a), (&b, &pick_b, &mut batch_b)] {
+            let picks = picker.pick(settings.batch, &mut rng);
+            fill(&set.train, &picks, set.size, res, true, &mut rng, batch);
+        }
         let (ta, tb) = (
             tensors(&batch_a, settings.batch, res, &dev)?,
             tensors(&batch_b, settings.batch, res, &dev)?,

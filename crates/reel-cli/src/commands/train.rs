@@ -53,6 +53,10 @@ pub struct TrainArgs {
     /// Decoder width (SAEHD: 64) [default: 32, or the model's when resuming].
     #[arg(long)]
     pub decoder_dims: Option<usize>,
+    /// Draw faces evenly over head turn (yaw) rather than evenly over faces, so that the few
+    /// turned faces of a mostly frontal set are learned as often as its many frontal ones.
+    #[arg(long)]
+    pub uniform_yaw: bool,
     /// Stop at this many iterations in total (by default: train until Ctrl-C).
     #[arg(long)]
     pub iterations: Option<u64>,
@@ -129,6 +133,7 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         consent,
         pretrain: args.pretrain.is_some(),
         start_from: args.start_from.clone(),
+        uniform_yaw: args.uniform_yaw,
         ..TrainSettings::default()
     };
     settings.config.resolution = args.resolution;
