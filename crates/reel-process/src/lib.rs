@@ -9,6 +9,7 @@ pub mod beauty;
 pub mod blend;
 pub mod color;
 pub mod deage;
+pub mod grain;
 pub mod marking;
 pub mod photo_swap;
 pub mod pipeline;

@@ -1,7 +1,7 @@
 //! `reel swap --model`: every frame, each chosen face is aligned, encoded, drawn as person A by
 //! the trained model, steadied against the last frame's drawing, colour-matched to the frame,
-//! and pasted back through the model's own mask, eroded and feathered and kept inside the
-//! target's face.
+//! given the plate's grain, and pasted back through the model's own mask, eroded and feathered
+//! and kept inside the target's face.
 
 use std::path::Path;
 
@@ -13,6 +13,7 @@ use reel_face::{Alignment, Face};
 use reel_image::{Image, Point};
 use reel_process::blend::{Blend, paste};
 use reel_process::color::{ColorMatch, transfer};
+use reel_process::grain;
 use reel_process::steady::Steady;
 use reel_process::{FrameProcessor, ProcessError, face_size};
 
@@ -29,8 +30,14 @@ pub struct ModelSwap {
     color: ColorMatch,
     blend: Blend,
     steady: Steady,
+    /// How much of the plate's grain the drawn face is given (0 to 1).
+    grain: f32,
+    frames: u64,
     _weights: VarMap,
 }
+
+/// How much of the plate's grain the drawn face is given unless set.
+pub const GRAIN: f32 = 1.0;
 
 /// How much of the drawn face's small frame-to-frame changes is held back unless set.
 pub const STEADY: f32 = 0.5;
@@ -49,6 +56,8 @@ impl ModelSwap {
             color: ColorMatch::Reinhard,
             blend: Blend::MultiBand,
             steady: Steady::new(STEADY),
+            grain: GRAIN,
+            frames: 0,
             _weights: weights,
         })
     }
@@ -68,6 +77,13 @@ impl ModelSwap {
     /// How much of the drawn face's shimmer from frame to frame is held back (0 to 1).
     pub fn with_steady(mut self, strength: f32) -> ModelSwap {
         self.steady = Steady::new(strength);
+        self
+    }
+
+    /// How much of the plate's grain the drawn face is given, 0 (none) to 1 (as much as the
+    /// plate has where the face goes).
+    pub fn with_grain(mut self, amount: f32) -> ModelSwap {
+        self.grain = amount.clamp(0.0, 1.0);
         self
     }
 
@@ -119,6 +135,7 @@ impl FrameProcessor for ModelSwap {
         let r = self.model.config.resolution;
         let plane = r * r;
         self.steady.next_frame();
+        self.frames += 1;
         for face in faces {
             let Some(align) = Alignment::new(&face.landmarks, r, self.info.face_margin) else {
                 continue;
@@ -189,6 +206,22 @@ impl FrameProcessor for ModelSwap {
                     alpha[i] = o * ((m - 0.5) / 0.4).clamp(0.0, 1.0);
                     face_px[i] = sample(&drawn, r, plane, 3, c.x, c.y);
                 }
+            }
+            if self.grain > 0.0 {
+                // The plate's grain where the face goes, made up in the drawn face.
+                let plate: Vec<[f32; 3]> = (0..w * h)
+                    .map(|i| {
+                        let at = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
+                        [0, 1, 2].map(|k| frame.data[at + k] as f32)
+                    })
+                    .collect();
+                let missing = grain::missing(
+                    grain::level(&plate, w, h, &alpha),
+                    grain::level(&face_px, w, h, &alpha),
+                    self.grain,
+                );
+                let seed = self.frames << 20 ^ u64::from(face.id);
+                grain::add(&mut face_px, &alpha, missing, seed);
             }
             paste(frame, (x0, y0, w, h), &face_px, &alpha, self.blend);
         }

@@ -9,7 +9,7 @@ use reel_process::{FrameProcessor, ProcessError};
 use crate::SwapError;
 use crate::model_swap::ModelSwap;
 
-const MODEL_SWAP_SETTINGS: [Setting; 4] = [
+const MODEL_SWAP_SETTINGS: [Setting; 5] = [
     Setting {
         name: "model",
         help: "a model folder made by `reel train` (its source person's face goes on)",
@@ -21,6 +21,11 @@ const MODEL_SWAP_SETTINGS: [Setting; 4] = [
         name: "steady",
         help: "how much of the drawn face's shimmer from frame to frame is held back, 0 (off) to 1",
         default: Some("0.5"),
+    },
+    Setting {
+        name: "grain",
+        help: "how much of the plate's grain the drawn face is given, 0 (none) to 1 (all)",
+        default: Some("1.0"),
     },
 ];
 
@@ -43,15 +48,23 @@ fn build(o: &reel_process::Options) -> Result<Box<dyn FrameProcessor>, ProcessEr
         .into_iter()
         .next()
         .ok_or_else(|| ProcessError::Settings("give the model folder (--model)".into()))?;
-    let steady = number(o, "steady", crate::model_swap::STEADY)?;
-    if !(0.0..=1.0).contains(&steady) {
-        return Err(ProcessError::Settings(format!(
-            "steady must be from 0 to 1, not {steady}"
-        )));
-    }
+    let fraction = |name: &str, default: f32| {
+        let v = number(o, name, default)?;
+        match (0.0..=1.0).contains(&v) {
+            true => Ok(v),
+            false => Err(ProcessError::Settings(format!(
+                "{name} must be from 0 to 1, not {v}"
+            ))),
+        }
+    };
+    let steady = fraction("steady", crate::model_swap::STEADY)?;
+    let grain = fraction("grain", crate::model_swap::GRAIN)?;
     let swap = ModelSwap::load(&dir).map_err(process_error)?;
     Ok(Box::new(
-        swap.with_color(color).with_blend(blend).with_steady(steady),
+        swap.with_color(color)
+            .with_blend(blend)
+            .with_steady(steady)
+            .with_grain(grain),
     ))
 }
 

@@ -148,6 +148,10 @@ pub struct SwapArgs {
     /// (off) to 1; changes as large as a blink always pass [default: 0.5].
     #[arg(long)]
     pub steady: Option<f32>,
+    /// With --model: how much of the plate's grain the drawn face is given, 0 (none) to 1 (as
+    /// much as the plate has where the face goes) [default: 1].
+    #[arg(long)]
+    pub grain: Option<f32>,
     /// Put the face on without a recorded consent, for this reason (a face that needs none,
     /// such as your own or a fictional one); the reason is printed and recorded.
     #[arg(long, value_name = "REASON")]
@@ -187,9 +191,9 @@ pub fn deage(args: &DeageArgs, quiet: bool) -> Result {
 }
 
 pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
-    if args.steady.is_some() && args.model.is_none() {
+    if (args.steady.is_some() || args.grain.is_some()) && args.model.is_none() {
         return Err(Failure::usage(
-            "--steady steadies a trained model's drawing: give it with --model",
+            "--steady and --grain act on a trained model's drawing: give them with --model",
         ));
     }
     let step = match &args.model {
@@ -200,6 +204,7 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
                 "color": args.color,
                 "blend": args.blend,
                 "steady": args.steady,
+                "grain": args.grain,
             })),
         ),
         None => (
