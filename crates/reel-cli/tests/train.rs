@@ -309,6 +309,29 @@ fn a_pretrained_model_starts_pairs_ahead_and_puts_no_face_on() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The adversarial term trains beside the model, its discriminator saved with each checkpoint
+/// and read back on resuming; a bad power is refused before anything is written.
+#[test]
+fn the_adversarial_term_trains_saves_and_resumes() {
+    let dir = std::env::temp_dir().join(format!("reel-cli-gan-{}", std::process::id()));
+    let model = dir.join("model");
+    let r = train(&model, 3, &["--gan-power", "0.1", "--evaluate-every", "3"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let saved = model.join("discriminator.safetensors");
+    let weights = std::fs::read(&saved).unwrap();
+    let r = train(&model, 5, &["--gan-power", "0.1"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(info(&model)["iterations"], 5);
+    // The discriminator went on learning from where it was.
+    assert_ne!(std::fs::read(&saved).unwrap(), weights);
+    for power in ["nan", "-1", "11"] {
+        let r = train(&dir.join("other"), 1, &["--gan-power", power]);
+        assert_eq!(r.status.code(), Some(2), "{power}");
+        assert!(!dir.join("other").exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The LIAE design learns too, and its checkpoint is not taken for a DF model's.
 #[test]
 fn the_liae_design_learns_and_is_kept_apart_from_df() {

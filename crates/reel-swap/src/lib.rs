@@ -6,6 +6,7 @@
 pub mod adam;
 pub mod conv;
 pub mod data;
+pub mod gan;
 pub mod model;
 pub mod model_swap;
 pub mod register;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::SwapError;
 use crate::adam::Adam;
 use crate::data::{Batch, FaceData, Picker, Rng, Sample, fill};
+use crate::gan::Gan;
 use crate::model::{ModelConfig, Person, SwapModel};
 
 /// What `model.json` records beside the weights.
@@ -85,6 +86,8 @@ pub struct TrainSettings {
     pub start_from: Option<PathBuf>,
     /// Draw faces evenly over head turn rather than evenly over faces.
     pub uniform_yaw: bool,
+    /// Weight of the adversarial term (0: off; DeepFaceLab suggests 0.1).
+    pub gan_power: f64,
 }
 
 impl Default for TrainSettings {
@@ -102,6 +105,7 @@ impl Default for TrainSettings {
             pretrain: false,
             start_from: None,
             uniform_yaw: false,
+            gan_power: 0.0,
         }
     }
 }
@@ -165,10 +169,16 @@ pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<Ada
 
 /// One iteration's loss: both people drawn back from their warped faces.
 pub fn iteration_loss(model: &SwapModel, a: &Tensors, b: &Tensors) -> candle_core::Result<Tensor> {
-    loss(model, a, Person::A)? + loss(model, b, Person::B)?
+    Ok(iteration(model, a, b)?.0)
 }
 
-fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<Tensor> {
+/// One iteration's loss, and A's faces as the model drew them back.
+fn iteration(model: &SwapModel, a: &Tensors, b: &Tensors) -> candle_core::Result<(Tensor, Tensor)> {
+    let (loss_a, face_a) = loss(model, a, Person::A)?;
+    Ok(((loss_a + loss(model, b, Person::B)?.0)?, face_a))
+}
+
+fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<(Tensor, Tensor)> {
     let (face, mask) = model.reconstruct(&t.input, person)?;
     let pm = face.broadcast_mul(&t.mask)?;
     let tm = t.target.broadcast_mul(&t.mask)?;
@@ -179,7 +189,8 @@ fn loss(model: &SwapModel, t: &Tensors, person: Person) -> candle_core::Result<T
         .broadcast_mul(&t.priority)?
         .mean_all()?;
     let mask_loss = (&mask - &t.mask)?.sqr()?.mean_all()?;
-    (dssim * 10.0)? + (mse * 10.0)? + (focus * 30.0)? + (mask_loss * 10.0)?
+    let total = ((dssim * 10.0)? + (mse * 10.0)? + (focus * 30.0)? + (mask_loss * 10.0)?)?;
+    Ok((total, face))
 }
 
 /// Held-back reconstruction quality: masked SSIM of the person's own faces drawn back.
@@ -400,6 +411,12 @@ pub fn train(
 ) -> Result<TrainReport, SwapError> {
     let cfg = settings.config;
     check_config(&cfg)?;
+    if !(settings.gan_power.is_finite() && (0.0..=10.0).contains(&settings.gan_power)) {
+        return Err(SwapError::Settings(format!(
+            "--gan-power must be from 0 to 10, not {}",
+            settings.gan_power
+        )));
+    }
     if settings.batch == 0 || settings.batch > 256 {
         return Err(SwapError::Settings(
             "--batch must be between 1 and 256".into(),
@@ -503,6 +520,23 @@ pub fn train(
     }
     let mut opt = optimiser(&varmap, settings.learning_rate)?;
     restore_optimiser(out, &info, &mut opt)?;
+    let mut gan = match settings.gan_power > 0.0 {
+        true => Some(Gan::new(
+            settings.gan_power,
+            settings.learning_rate,
+            out,
+            &dev,
+        )?),
+        false => None,
+    };
+    // The discriminator is saved with each checkpoint, through a temporary file.
+    let save_all = |opt: &Adam, info: &ModelInfo, gan: &Option<Gan>| -> Result<(), SwapError> {
+        save(out, &varmap, opt, info)?;
+        if let Some(gan) = gan {
+            save_atomic(out.join(crate::gan::WEIGHTS), |temp| gan.save(temp))?;
+        }
+        Ok(())
+    };
     let mut rng = Rng::new(settings.seed ^ info.iterations);
     let (mut batch_a, mut batch_b) = (Batch::default(), Batch::default());
     let res = cfg.resolution;
@@ -547,12 +581,19 @@ pub fn train(
             tensors(&batch_a, settings.batch, res, &dev)?,
             tensors(&batch_b, settings.batch, res, &dev)?,
         );
-        let l = iteration_loss(&model, &ta, &tb)?;
+        let (mut l, face_a) = iteration(&model, &ta, &tb)?;
+        if let Some(gan) = &gan {
+            l = (l + gan.model_loss(&face_a.broadcast_mul(&ta.mask)?)?)?;
+        }
         let loss_value = l.to_scalar::<f32>()?;
         if !loss_value.is_finite() {
             return Err(diverged(info.iterations, out));
         }
         opt.backward_step(&l)?;
+        if let Some(gan) = &mut gan {
+            let real = ta.target.broadcast_mul(&ta.mask)?;
+            gan.step(&real, &face_a.broadcast_mul(&ta.mask)?)?;
+        }
         info.iterations += 1;
         info.seconds = seconds_before + started.elapsed().as_secs_f64();
         let q = if info.iterations.is_multiple_of(settings.evaluate_every) {
@@ -572,7 +613,7 @@ pub fn train(
             last_preview = Instant::now();
         }
         if last_save.elapsed() >= settings.save_every {
-            save(out, &varmap, &opt, &info)?;
+            save_all(&opt, &info, &gan)?;
             last_save = Instant::now();
         }
         if !keep_going {
@@ -582,7 +623,7 @@ pub fn train(
     if info.history.last().is_none_or(|h| h.0 != info.iterations) {
         evaluate(&mut info)?;
     }
-    save(out, &varmap, &opt, &info)?;
+    save_all(&opt, &info, &gan)?;
     write_preview()?;
     Ok(TrainReport {
         iterations: info.iterations - first,
