@@ -198,6 +198,7 @@ def cases():
     add(tr, "pretrain with a pair", ["train", "--pretrain", "frames", "--src", "frames", "--dst", "frames", "-o", "m"])
     add(tr, "pretrain set missing", ["train", "--pretrain", "nothere", "-o", "m"])
     add(tr, "start from a missing model", ["train", "--src", "frames", "--dst", "frames", "-o", "m", "--start-from", "nothere"])
+    add(tr, "gan power nan", ["train", "--src", "frames", "--dst", "frames", "-o", "m", "--gan-power", "nan"])
     add(tr, "start from a text file", ["train", "--src", "frames", "--dst", "frames", "-o", "m", "--start-from", "notes.txt"])
 
     fs = "faceset"
