@@ -539,6 +539,11 @@ impl CustomOp3 for Forward {
                             .map(move |rows| (plan, rows))
                     })
                     .collect();
+                // Fewer bands than threads too (a small layer): each product goes round instead.
+                let inner = match jobs.len() < rayon::current_num_threads() {
+                    true => Parallelism::Rayon(0),
+                    false => Parallelism::None,
+                };
                 let outputs: Vec<Vec<f32>> = jobs
                     .par_iter()
                     .with_max_len(1)
@@ -548,7 +553,7 @@ impl CustomOp3 for Forward {
                         let mut out = vec![0f32; d.c_out * band];
                         with_scratch(d.patch(plan.pass.kernel) * band, |col| {
                             let target = (&mut out[..], band);
-                            band_product(plan, rows.clone(), image, col, target, Parallelism::None)
+                            band_product(plan, rows.clone(), image, col, target, inner)
                         });
                         out
                     })
