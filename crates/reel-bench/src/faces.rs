@@ -1,7 +1,6 @@
 //! `reel bench faces`: median timings of each stage, beside MediaPipe's own on the same frames.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use clap::Args;
@@ -11,7 +10,7 @@ use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, probe};
 use serde_json::Value;
 
 use crate::common::{analysis_ms, dump, fps, load, time_each};
-use crate::{BenchError, Result, reference_script, sample};
+use crate::{BenchError, Result, reference_script, run_reference, sample};
 
 #[derive(Args)]
 pub struct BenchFacesArgs {
@@ -172,20 +171,10 @@ fn reference(
     hd: &[Image],
     fhd: &[Image],
 ) -> Option<Value> {
-    let script = reference_script(args.reference.as_deref(), "bench_mediapipe.py").ok()?;
     let prepared = dump(vga, &dir.join("vga.rgb"))
         .and_then(|_| dump(hd, &dir.join("720p.rgb")))
         .and_then(|_| dump(fhd, &dir.join("1080p.rgb")));
     prepared.ok()?;
-    let out = Command::new(&args.python)
-        .arg(&script)
-        .arg(dir)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last()?).ok()
+    let reference = args.reference.as_deref();
+    run_reference(&args.python, reference, "bench_mediapipe.py", [dir])
 }

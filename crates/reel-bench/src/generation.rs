@@ -3,7 +3,6 @@
 //! on the very same weights and inputs, in the same run.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -15,7 +14,7 @@ use reel_diffusion::weights::Weights;
 use serde_json::{Value, json};
 
 use crate::common::median;
-use crate::{BenchError, Result, reference_script};
+use crate::{BenchError, Result, reference_script, run_reference};
 
 #[derive(Args)]
 pub struct BenchGenArgs {
@@ -225,19 +224,17 @@ fn run(args: &BenchGenArgs, width: usize, height: usize, dir: &Path) -> Result<(
 }
 
 fn reference(args: &BenchGenArgs, dir: &Path) -> Option<Value> {
-    let script = reference_script(args.reference.as_deref(), "bench_wan.py").ok()?;
-    let out = Command::new(&args.python)
-        .arg(&script)
-        .arg(dir)
-        .arg(args.steps.to_string())
-        .arg(GUIDANCE.to_string())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last()?).ok()
+    let steps = [
+        dir.as_os_str().to_owned(),
+        args.steps.to_string().into(),
+        GUIDANCE.to_string().into(),
+    ];
+    run_reference(
+        &args.python,
+        args.reference.as_deref(),
+        "bench_wan.py",
+        steps,
+    )
 }
 
 fn parse_size(size: &str) -> Result<(usize, usize)> {

@@ -102,6 +102,25 @@ const SCRIPTS: [(&str, &str); 4] = [
     ),
 ];
 
+/// Runs reference script `name` (found as [`reference_script`] finds it) with `python` and
+/// `args`, and reads the JSON object it prints last; None when that Python cannot run it.
+fn run_reference(
+    python: &str,
+    dir: Option<&Path>,
+    name: &str,
+    args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+) -> Option<serde_json::Value> {
+    let script = reference_script(dir, name).ok()?;
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last()?).ok()
+}
+
 /// The path of reference script `name`: in `dir` (or `$REEL_REFERENCE`) when given, else the
 /// built-in copy written to a temporary file.
 fn reference_script(dir: Option<&Path>, name: &str) -> Result<PathBuf> {

@@ -6,9 +6,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Args;
-use serde_json::Value;
 
-use crate::{BenchError, Result, reference_script, sample};
+use crate::{BenchError, Result, reference_script, run_reference, sample};
 
 #[derive(Args)]
 pub struct BenchTranscribeArgs {
@@ -37,18 +36,12 @@ fn basic_pitch_seconds(
     threads: usize,
     runs: usize,
 ) -> Option<f64> {
-    let script = reference_script(reference, "bench_basic_pitch.py").ok()?;
-    let out = Command::new(python)
-        .arg(&script)
-        .arg(wav)
-        .arg(threads.to_string())
-        .arg(runs.max(1).to_string())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    serde_json::from_str::<Value>(text.lines().last()?).ok()?["seconds"].as_f64()
+    let args = [
+        wav.as_os_str().to_owned(),
+        threads.to_string().into(),
+        runs.max(1).to_string().into(),
+    ];
+    run_reference(python, reference, "bench_basic_pitch.py", args)?["seconds"].as_f64()
 }
 
 /// `reel bench transcribe`: piano transcription speed as a multiple of real time, on one core

@@ -1,7 +1,6 @@
 //! `reel bench train`: swap-model training speed, and the trained model's swap speed.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -13,7 +12,7 @@ use reel_swap::model::{Architecture, ModelConfig};
 use serde_json::Value;
 
 use crate::common::{edit_timed, load, median};
-use crate::{BenchError, Result, reference_script, sample};
+use crate::{BenchError, Result, reference_script, run_reference, sample};
 
 #[derive(Args)]
 pub struct BenchTrainArgs {
@@ -252,8 +251,6 @@ fn run(args: &BenchTrainArgs, dir: &Path) -> Result<()> {
 
     // reel's whole loop: augmenting fresh batches, stepping, checkpointing.
     let model = dir.join("model");
-    settings.iterations = Some(1);
-    reel_swap::train::train(&a, &b, &model, &settings, |_| true)?;
     settings.iterations = Some(2 + args.iterations.max(1));
     let mut marks = Vec::new();
     reel_swap::train::train(&a, &b, &model, &settings, |_| {
@@ -287,16 +284,10 @@ fn run(args: &BenchTrainArgs, dir: &Path) -> Result<()> {
 }
 
 fn reference(args: &BenchTrainArgs, dir: &Path) -> Option<Value> {
-    let script = reference_script(args.reference.as_deref(), "bench_swap_train.py").ok()?;
-    let out = Command::new(&args.python)
-        .arg(&script)
-        .arg(dir)
-        .arg(args.iterations.max(1).to_string())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last()?).ok()
+    let iterations = [
+        dir.as_os_str().to_owned(),
+        args.iterations.max(1).to_string().into(),
+    ];
+    let reference = args.reference.as_deref();
+    run_reference(&args.python, reference, "bench_swap_train.py", iterations)
 }

@@ -12,34 +12,41 @@ const RESIDUAL_OF_NOISE: f32 = 0.942_809;
 const MAD_TO_SD: f32 = 1.482_6;
 
 /// The grain of an RGB region (`w` x `h`, levels 0..255) where `weight` is above one half: the
-/// noise standard deviation of each channel, in levels.
-pub fn level(pixels: &[[f32; 3]], w: usize, h: usize, weight: &[f32]) -> [f32; 3] {
-    let mut residuals: [Vec<f32>; 3] = Default::default();
-    for y in 1..h.saturating_sub(1) {
-        for x in 1..w.saturating_sub(1) {
-            let i = y * w + x;
-            if weight[i] <= 0.5 {
-                continue;
-            }
-            for (c, r) in residuals.iter_mut().enumerate() {
+/// noise standard deviation of each channel, in levels. `scratch` holds one channel's residuals
+/// at a time, kept by the caller from frame to frame.
+pub fn level(
+    pixels: &[[f32; 3]],
+    w: usize,
+    h: usize,
+    weight: &[f32],
+    scratch: &mut Vec<f32>,
+) -> [f32; 3] {
+    let mut out = [0.0; 3];
+    for (c, sd) in out.iter_mut().enumerate() {
+        scratch.clear();
+        for y in 1..h.saturating_sub(1) {
+            for x in 1..w.saturating_sub(1) {
+                let i = y * w + x;
+                if weight[i] <= 0.5 {
+                    continue;
+                }
                 let mut sum = 0.0;
                 for dy in 0..3 {
                     for dx in 0..3 {
                         sum += pixels[(y + dy - 1) * w + x + dx - 1][c];
                     }
                 }
-                r.push((pixels[i][c] - sum / 9.0).abs());
+                scratch.push((pixels[i][c] - sum / 9.0).abs());
             }
         }
-    }
-    residuals.map(|mut r| {
-        if r.is_empty() {
-            return 0.0;
+        if scratch.is_empty() {
+            continue;
         }
-        let mid = r.len() / 2;
-        let median = *r.select_nth_unstable_by(mid, f32::total_cmp).1;
-        median * MAD_TO_SD / RESIDUAL_OF_NOISE
-    })
+        let mid = scratch.len() / 2;
+        let median = *scratch.select_nth_unstable_by(mid, f32::total_cmp).1;
+        *sd = median * MAD_TO_SD / RESIDUAL_OF_NOISE;
+    }
+    out
 }
 
 /// Adds Gaussian grain of standard deviation `sd` (levels, per channel) to `pixels` where
@@ -96,14 +103,14 @@ mod tests {
         let (w, h) = (120, 100);
         let everywhere = vec![1.0; w * h];
         assert!(
-            level(&smooth(w, h), w, h, &everywhere)
+            level(&smooth(w, h), w, h, &everywhere, &mut Vec::new())
                 .iter()
                 .all(|&l| l < 0.1)
         );
         for sd in [2.0f32, 6.0] {
             let mut p = smooth(w, h);
             add(&mut p, &everywhere, [sd, sd * 0.5, sd], 3);
-            let l = level(&p, w, h, &everywhere);
+            let l = level(&p, w, h, &everywhere, &mut Vec::new());
             for (got, want) in l.iter().zip([sd, sd * 0.5, sd]) {
                 assert!(
                     (got / want - 1.0).abs() < 0.08,

@@ -246,13 +246,7 @@ mod tests {
     /// The fused update follows candle's AdamW (weight decay 0) step for step.
     #[test]
     fn matches_candle_adamw() {
-        let params = ParamsAdamW {
-            lr: 0.01,
-            beta1: 0.5,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        };
+        let params = crate::train::adam_settings(0.01);
         let start: Vec<f32> = (0..40_000)
             .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
             .collect();
@@ -303,13 +297,7 @@ mod tests {
     /// A restored optimiser steps exactly as the one whose state it took.
     #[test]
     fn saved_state_resumes_the_same_steps() {
-        let params = ParamsAdamW {
-            lr: 0.01,
-            beta1: 0.5,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        };
+        let params = crate::train::adam_settings(0.01);
         let target = Tensor::arange(0f32, 300.0, &Device::Cpu).unwrap();
         let model = |varmap: &VarMap| {
             let vb = candle_nn::VarBuilder::from_varmap(varmap, DType::F32, &Device::Cpu);

@@ -401,15 +401,7 @@ impl Plan<'_> {
             dy: 0,
             dx: 0,
         };
-        let mut weight = vec![0f32; self.weight.len()];
-        for (o, kernels) in self.weight.chunks_exact(d.c_in * taps).enumerate() {
-            for (i, kernel) in kernels.chunks_exact(taps).enumerate() {
-                let dst = &mut weight[(i * d.c_out + o) * taps..][..taps];
-                dst.iter_mut()
-                    .zip(kernel.iter().rev())
-                    .for_each(|(a, &b)| *a = b);
-            }
-        }
+        let weight = flip_kernels(&self.weight, d.c_out, d.c_in, taps);
         let dims = pass.dims(d.c_out, (d.out_h, d.out_w), d.c_in)?;
         if (dims.out_h, dims.out_w) != (d.h, d.w) {
             bail!("the adjoint of {p:?} does not give back the input size");
@@ -422,6 +414,55 @@ impl Plan<'_> {
             weight: Cow::Owned(weight),
         }))
     }
+}
+
+/// Kernels (A, B, taps) as (B, A, taps), each flipped (its taps reversed): the adjoint
+/// convolution's weights from a pass's, and back.
+fn flip_kernels(kernels: &[f32], a: usize, b: usize, taps: usize) -> Vec<f32> {
+    let mut out = vec![0f32; kernels.len()];
+    for (i, row) in kernels.chunks_exact(b * taps).enumerate() {
+        for (j, kernel) in row.chunks_exact(taps).enumerate() {
+            let dst = &mut out[(j * a + i) * taps..][..taps];
+            dst.iter_mut()
+                .zip(kernel.iter().rev())
+                .for_each(|(d, &k)| *d = k);
+        }
+    }
+    out
+}
+
+/// Runs `f` on each band of an adjoint pass's output rows with the band's columns: the
+/// pass's share of one image's output gradient `layer` (gathered whole first for an upsampling
+/// pass) unfolded through the adjoint convolution `adj` of `plan`.
+fn for_adjoint_bands(
+    plan: &Plan,
+    adj: &Plan,
+    layer: &[f32],
+    mut f: impl FnMut(std::ops::Range<usize>, &[f32]),
+) {
+    let (p, d) = (&plan.pass, &plan.dims);
+    let (ap, ad) = (&adj.pass, &adj.dims);
+    let patch = ad.patch(ap.kernel);
+    let band_rows = ap.band_rows(ad);
+    let whole = if p.step == 1 {
+        0
+    } else {
+        d.c_out * d.positions()
+    };
+    with_scratch(whole + patch * band_rows * ad.out_w, |buffer| {
+        let (gathered, col) = buffer.split_at_mut(whole);
+        let gradient: &[f32] = if p.step == 1 {
+            layer
+        } else {
+            p.gather(d, 0..d.out_h, layer, gathered);
+            gathered
+        };
+        for rows in bands(ad.out_h, band_rows) {
+            let col = &mut col[..patch * rows.len() * ad.out_w];
+            ap.unfold(ad, adj.taps(), gradient, rows.clone(), col);
+            f(rows, col);
+        }
+    });
 }
 
 /// The passes of layer `g` for images (C_in, H, W) and `c_out` outputs, with their weights
@@ -706,36 +747,19 @@ impl CustomOp2 for InputGrad {
                 if let Some(adj) = adjoint {
                     // Stride 1: the input gradient is the output gradient convolved with the
                     // flipped kernel, unfolding C_out channels instead of folding C_in.
-                    let (ap, ad) = (&adj.pass, &adj.dims);
-                    let patch = ad.patch(ap.kernel);
-                    let band_rows = ap.band_rows(ad);
-                    let whole = if p.step == 1 {
-                        0
-                    } else {
-                        d.c_out * d.positions()
-                    };
-                    with_scratch(whole + patch * band_rows * ad.out_w, |buffer| {
-                        let (gathered, col) = buffer.split_at_mut(whole);
-                        let image: &[f32] = if p.step == 1 {
-                            g_out
-                        } else {
-                            p.gather(d, 0..d.out_h, g_out, gathered);
-                            gathered
-                        };
-                        for rows in bands(ad.out_h, band_rows) {
-                            let band = rows.len() * ad.out_w;
-                            let col = &mut col[..patch * band];
-                            ap.unfold(ad, adj.taps(), image, rows.clone(), col);
-                            matmul(
-                                (ad.c_out, band, patch),
-                                (&mut dst[rows.start * ad.out_w..], ad.positions()),
-                                true,
-                                Operand::rows(&adj.weight, patch),
-                                Operand::rows(col, band),
-                                1.0,
-                                par,
-                            );
-                        }
+                    let ad = &adj.dims;
+                    let patch = ad.patch(adj.pass.kernel);
+                    for_adjoint_bands(plan, adj, g_out, |rows, col| {
+                        let band = rows.len() * ad.out_w;
+                        matmul(
+                            (ad.c_out, band, patch),
+                            (&mut dst[rows.start * ad.out_w..], ad.positions()),
+                            true,
+                            Operand::rows(&adj.weight, patch),
+                            Operand::rows(col, band),
+                            1.0,
+                            par,
+                        );
                     });
                     continue;
                 }
@@ -813,36 +837,19 @@ impl CustomOp2 for WeightGrad {
                 let acc = &mut acc[at..at + pass_len(plan)];
                 at += pass_len(plan);
                 if let Some(adj) = adjoint {
-                    let (ap, ad) = (&adj.pass, &adj.dims);
-                    let a_patch = ad.patch(ap.kernel);
-                    let band_rows = ap.band_rows(ad);
-                    let whole = if p.step == 1 {
-                        0
-                    } else {
-                        d.c_out * d.positions()
-                    };
-                    with_scratch(whole + a_patch * band_rows * ad.out_w, |buffer| {
-                        let (gathered, col) = buffer.split_at_mut(whole);
-                        let gradient: &[f32] = if p.step == 1 {
-                            g_out
-                        } else {
-                            p.gather(d, 0..d.out_h, g_out, gathered);
-                            gathered
-                        };
-                        for rows in bands(ad.out_h, band_rows) {
-                            let band = rows.len() * ad.out_w;
-                            let col = &mut col[..a_patch * band];
-                            ap.unfold(ad, adj.taps(), gradient, rows.clone(), col);
-                            matmul(
-                                (c_in, a_patch, band),
-                                (acc, a_patch),
-                                true,
-                                Operand::rows(&image[rows.start * ad.out_w..], ad.positions()),
-                                Operand::transposed(col, band),
-                                1.0,
-                                par,
-                            );
-                        }
+                    let ad = &adj.dims;
+                    let a_patch = ad.patch(adj.pass.kernel);
+                    for_adjoint_bands(plan, adj, g_out, |rows, col| {
+                        let band = rows.len() * ad.out_w;
+                        matmul(
+                            (c_in, a_patch, band),
+                            (acc, a_patch),
+                            true,
+                            Operand::rows(&image[rows.start * ad.out_w..], ad.positions()),
+                            Operand::transposed(col, band),
+                            1.0,
+                            par,
+                        );
                     });
                     continue;
                 }
@@ -872,7 +879,7 @@ impl CustomOp2 for WeightGrad {
         };
         let start = || vec![0f32; total];
         let (image_len, grad_len) = (c_in * h * w, c_out * lh * lw);
-        let passes = if matches!(par, Parallelism::None) {
+        let mut passes = if matches!(par, Parallelism::None) {
             input
                 .par_chunks_exact(image_len)
                 .zip(grad.par_chunks_exact(grad_len))
@@ -889,21 +896,13 @@ impl CustomOp2 for WeightGrad {
                 .fold(start(), accumulate)
         };
         // Adjoint passes' gradients back to (C_out, C_in * K * K), kernel unflipped.
-        let mut passes = passes;
         let mut at = 0;
         for (plan, adjoint) in plans.iter().zip(&adjoints) {
             let len = pass_len(plan);
             if adjoint.is_some() {
                 let taps = plan.pass.kernel * plan.pass.kernel;
-                let flipped = passes[at..at + len].to_vec();
-                for (i, row) in flipped.chunks_exact(c_out * taps).enumerate() {
-                    for (o, kernel) in row.chunks_exact(taps).enumerate() {
-                        let dst = &mut passes[at + (o * c_in + i) * taps..][..taps];
-                        dst.iter_mut()
-                            .zip(kernel.iter().rev())
-                            .for_each(|(a, &b)| *a = b);
-                    }
-                }
+                let unflipped = flip_kernels(&passes[at..at + len], c_in, c_out, taps);
+                passes[at..at + len].copy_from_slice(&unflipped);
             }
             at += len;
         }

@@ -33,6 +33,9 @@ pub struct ModelSwap {
     /// How much of the plate's grain the drawn face is given (0 to 1).
     grain: f32,
     frames: u64,
+    /// The plate where the face goes, and the grain measure's residuals, kept between frames.
+    plate: Vec<[f32; 3]>,
+    residuals: Vec<f32>,
     _weights: VarMap,
 }
 
@@ -58,6 +61,8 @@ impl ModelSwap {
             steady: Steady::new(STEADY),
             grain: GRAIN,
             frames: 0,
+            plate: Vec::new(),
+            residuals: Vec::new(),
             _weights: weights,
         })
     }
@@ -209,15 +214,15 @@ impl FrameProcessor for ModelSwap {
             }
             if self.grain > 0.0 {
                 // The plate's grain where the face goes, made up in the drawn face.
-                let plate: Vec<[f32; 3]> = (0..w * h)
-                    .map(|i| {
-                        let at = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
-                        [0, 1, 2].map(|k| frame.data[at + k] as f32)
-                    })
-                    .collect();
+                self.plate.clear();
+                self.plate.extend((0..w * h).map(|i| {
+                    let at = ((y0 + i / w) * frame.width + x0 + i % w) * 3;
+                    [0, 1, 2].map(|k| frame.data[at + k] as f32)
+                }));
+                let scratch = &mut self.residuals;
                 let missing = grain::missing(
-                    grain::level(&plate, w, h, &alpha),
-                    grain::level(&face_px, w, h, &alpha),
+                    grain::level(&self.plate, w, h, &alpha, scratch),
+                    grain::level(&face_px, w, h, &alpha, scratch),
                     self.grain,
                 );
                 let seed = self.frames << 20 ^ u64::from(face.id);

@@ -155,16 +155,18 @@ pub fn tensors(b: &Batch, n: usize, res: usize, dev: &Device) -> candle_core::Re
 
 /// The optimiser training uses (Adam with DeepFaceLab's first-moment decay of 0.5).
 pub fn optimiser(varmap: &VarMap, learning_rate: f64) -> candle_core::Result<Adam> {
-    Adam::over(
-        varmap,
-        ParamsAdamW {
-            lr: learning_rate,
-            beta1: 0.5,
-            beta2: 0.999,
-            eps: 1e-7,
-            weight_decay: 0.0,
-        },
-    )
+    Adam::over(varmap, adam_settings(learning_rate))
+}
+
+/// Adam's settings for training.
+pub(crate) fn adam_settings(learning_rate: f64) -> ParamsAdamW {
+    ParamsAdamW {
+        lr: learning_rate,
+        beta1: 0.5,
+        beta2: 0.999,
+        eps: 1e-7,
+        weight_decay: 0.0,
+    }
 }
 
 /// One iteration's loss: both people drawn back from their warped faces.

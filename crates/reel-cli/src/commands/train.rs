@@ -147,13 +147,12 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
     settings.config.architecture = args.architecture.into();
     // Widths not given: the model's own when resuming one (or starting from one), else the
     // defaults.
-    let start = args.start_from.as_deref().unwrap_or(&args.output);
-    let widths = match reel_swap::train::read_info(&args.output)
-        .or_else(|_| reel_swap::train::read_info(start))
-    {
-        Ok(info) => info.config,
-        Err(_) => settings.config,
-    };
+    let existing = [Some(args.output.as_path()), args.start_from.as_deref()];
+    let widths = existing
+        .into_iter()
+        .flatten()
+        .find_map(|dir| reel_swap::train::read_info(dir).ok())
+        .map_or(settings.config, |info| info.config);
     settings.config.encoder_dims = args.encoder_dims.unwrap_or(widths.encoder_dims);
     settings.config.latent_dims = args.latent_dims.unwrap_or(widths.latent_dims);
     settings.config.decoder_dims = args.decoder_dims.unwrap_or(widths.decoder_dims);
