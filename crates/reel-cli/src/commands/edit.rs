@@ -216,7 +216,12 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
     // them.
     let mut also_read: Vec<PathBuf> = args.photos.clone();
     if let Some(dir) = &args.model {
-        let files = ["model.safetensors", "model.json", "optimiser.safetensors"];
+        let files = [
+            "model.safetensors",
+            "model.json",
+            "optimiser.safetensors",
+            "discriminator.safetensors",
+        ];
         also_read.extend(files.map(|f| dir.join(f)));
         also_read.push(dir.clone());
     }
