@@ -69,14 +69,14 @@ pub struct Detector {
 
 /// Halvings that bring a frame's chips (of the largest tile a mark on it can have) to about
 /// three pixels.
-pub(crate) fn halvings_for(width: usize, height: usize) -> usize {
+fn halvings_for(width: usize, height: usize) -> usize {
     let chip = 0.3 * width.min(height) as f32 / TILE as f32;
     (chip / 3.0).log2().floor().max(0.0) as usize
 }
 
 /// A frame's whitened detail at a pyramid level, as the search sees it.
 #[derive(Default)]
-pub(crate) struct Whitener {
+struct Whitener {
     luma: Vec<f32>,
     half: Vec<f32>,
     blur: Vec<f32>,
@@ -86,9 +86,11 @@ pub(crate) struct Whitener {
 }
 
 impl Whitener {
-    /// Luma, halved `halvings` times, less its 3 x 3 mean, divided by the local RMS of that
-    /// detail and clipped, so that busy texture does not drown the pattern.
-    pub(crate) fn whiten(&mut self, image: &Image, halvings: usize) -> &[f32] {
+    /// Luma, halved `halvings` times, less its 5 x 5 mean; that detail is divided by its local
+    /// RMS and clipped (so that no edge dominates), then divided by the local RMS again: each
+    /// pixel weighs 1/variance, as a matched filter weighs a pattern of even strength in noise
+    /// that is strong in busy texture and weak in flat areas.
+    fn whiten(&mut self, image: &Image, halvings: usize) -> &[f32] {
         // Luma averaged over blocks of 2^halvings pixels, straight from the RGB.
         let block = 1usize << halvings;
         let (w, h) = (image.width >> halvings, image.height >> halvings);
@@ -114,15 +116,16 @@ impl Whitener {
                 *l = a * norm;
             }
         }
-        box_mean(&self.luma, w, h, 1, &mut self.blur, &mut self.tmp);
+        box_mean(&self.luma, w, h, 2, &mut self.blur, &mut self.tmp);
         for (b, &l) in self.blur.iter_mut().zip(&self.luma) {
             *b = l - *b;
         }
         self.squares.clear();
         self.squares.extend(self.blur.iter().map(|d| d * d));
-        box_mean(&self.squares, w, h, 8, &mut self.energy, &mut self.tmp);
+        box_mean(&self.squares, w, h, 4, &mut self.energy, &mut self.tmp);
         for (d, &e) in self.blur.iter_mut().zip(self.energy.iter()) {
-            *d = (*d / (e + 1.0).sqrt()).clamp(-3.0, 3.0);
+            let rms = (e + 1.0).sqrt();
+            *d = (*d / rms).clamp(-3.0, 3.0) / rms;
         }
         &self.blur
     }
@@ -396,7 +399,7 @@ fn fold(level: &Level, period: f32) -> Vec<f32> {
 
 /// A plane folded onto one tile of `FOLD x FOLD` bins at `period` pixels: each bin the mean of
 /// the pixels at its phase.
-pub(crate) fn fold_plane(plane: &[f32], w: usize, h: usize, period: f32) -> Vec<f32> {
+fn fold_plane(plane: &[f32], w: usize, h: usize, period: f32) -> Vec<f32> {
     let bin = |i: usize| -> usize {
         let phase = ((i as f64 + 0.5) / period as f64).fract();
         ((phase * FOLD as f64) as usize).min(FOLD - 1)
@@ -421,7 +424,7 @@ pub(crate) fn fold_plane(plane: &[f32], w: usize, h: usize, period: f32) -> Vec<
 }
 
 /// Every chip's value in a fold whose tile starts at bin `shift` (row-major).
-pub(crate) fn read_chips(fold: &[f32], shift: usize) -> [f32; CHIPS] {
+fn read_chips(fold: &[f32], shift: usize) -> [f32; CHIPS] {
     let profile: [f32; SUB] = std::array::from_fn(|i| bump((i as f32 + 0.5) / SUB as f32));
     let (sx, sy) = (shift % FOLD, shift / FOLD);
     let mut chips = [0f32; CHIPS];

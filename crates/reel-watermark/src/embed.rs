@@ -1,21 +1,22 @@
 //! Putting the mark on a frame: the tile, scaled to the frame's size, added to every pixel's
-//! luma (the same amount to R, G and B, so colour is untouched), stronger where the picture is
-//! busy and weaker where it is flat, at a fixed overall strength.
+//! luma (the same amount to R, G and B, so colour is untouched), a little weaker where the
+//! picture is flat, at a fixed overall strength.
 
 use reel_image::Image;
 
 use crate::code;
-use crate::detect::{Whitener, fold_plane, halvings_for, read_chips};
 use crate::pattern::{self, CHIPS, Layout, TILE};
 
-/// The mark's RMS amplitude in luma levels: 1.8 keeps marked frames near 43 dB PSNR.
-pub const DEFAULT_STRENGTH: f32 = 1.8;
-/// Share of the picture's own contribution to each chip that is cancelled, and the most any
-/// chip is moved for it (in chip amplitudes).
-const HOST_CANCEL: f32 = 0.8;
-const MAX_CANCEL: f32 = 1.5;
-/// Side of the blocks the busyness mask is measured on.
+/// The mark's RMS amplitude in luma levels: 1.7 keeps marked frames above 42 dB PSNR.
+pub const DEFAULT_STRENGTH: f32 = 1.7;
+/// Side of the blocks the flatness mask is measured on.
 const BLOCK: usize = 8;
+/// How far the mask follows the picture's busyness (an exponent), and how weak it lets the mark
+/// become in the flattest blocks. A mark of even strength is read best (the reader weighs every
+/// pixel by how little the picture's own detail hides it there, and flat areas are where
+/// compression keeps a faint pattern), so the mask only softens it where the eye is keenest.
+const MASK_EXPONENT: f32 = 0.3;
+const MASK_FLOOR: f32 = 0.7;
 
 /// The tile's side for a frame: a quarter of its short side (chips of 1/128 of it, three pixels
 /// at least): coarse enough to live through compression and halving, fine enough that the
@@ -27,11 +28,6 @@ pub fn period(width: usize, height: usize) -> usize {
 /// Marks frames with one payload; keeps its tile and masks between frames of one size.
 pub struct Embedder {
     chips: [f32; CHIPS],
-    /// This frame's chips, less what the picture itself already puts on each.
-    adjusted: [f32; CHIPS],
-    /// How much a unit chip moves what a reader sees of it, measured on the first frame.
-    gains: Option<[f32; CHIPS]>,
-    whitener: Whitener,
     strength: f32,
     period: usize,
     tile: Vec<f32>,
@@ -46,12 +42,8 @@ impl Embedder {
     }
 
     pub fn with_strength(payload: u64, strength: f32) -> Embedder {
-        let chips = Layout::new().chips(&code::encode(payload));
         Embedder {
-            chips,
-            adjusted: chips,
-            gains: None,
-            whitener: Whitener::default(),
+            chips: Layout::new().chips(&code::encode(payload)),
             strength,
             period: 0,
             tile: Vec::new(),
@@ -70,45 +62,10 @@ impl Embedder {
         let period = period(w, h);
         if period != self.period {
             self.period = period;
-            self.gains = None;
-        }
-        let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
-        self.measure_activity(image, bw, bh);
-        // Informed embedding: what the picture already contributes to each chip, as a reader
-        // sees it, is taken off the chip, so that the picture does not drown the mark.
-        let halvings = halvings_for(w, h);
-        let level_period = period as f32 / (1usize << halvings) as f32;
-        let (lw, lh) = (w >> halvings, h >> halvings);
-        let host = read_chips(
-            &fold_plane(self.whitener.whiten(image, halvings), lw, lh, level_period),
-            0,
-        );
-        if self.gains.is_none() {
-            let mut probe = image.clone();
             self.tile = pattern::render(&self.chips, period);
-            self.add(&mut probe, bw);
-            let seen = read_chips(
-                &fold_plane(self.whitener.whiten(&probe, halvings), lw, lh, level_period),
-                0,
-            );
-            let mut gains = [0f32; CHIPS];
-            for (j, g) in gains.iter_mut().enumerate() {
-                *g = (seen[j] - host[j]) / self.chips[j];
-            }
-            let mut sorted = gains;
-            sorted.sort_by(f32::total_cmp);
-            let median = sorted[CHIPS / 2].max(1e-6);
-            for g in gains.iter_mut() {
-                *g = g.clamp(0.5 * median, 2.0 * median);
-            }
-            self.gains = Some(gains);
         }
-        let gains = self.gains.expect("measured above");
-        for j in 0..CHIPS {
-            let correction = (HOST_CANCEL * host[j] / gains[j]).clamp(-MAX_CANCEL, MAX_CANCEL);
-            self.adjusted[j] = self.chips[j] - correction;
-        }
-        self.tile = pattern::render(&self.adjusted, period);
+        let bw = w.div_ceil(BLOCK);
+        self.measure_activity(image, bw, h.div_ceil(BLOCK));
         self.add(image, bw);
     }
 
@@ -137,7 +94,8 @@ impl Embedder {
     }
 
     /// Fills `smoothed` with each block's amplitude: its busyness (mean luma gradient, averaged
-    /// with its neighbours) relative to the frame's, bounded, scaled to the set strength.
+    /// with its neighbours) relative to the frame's, softened and bounded, scaled to the set
+    /// strength.
     fn measure_activity(&mut self, image: &Image, bw: usize, bh: usize) {
         let (w, h) = (image.width, image.height);
         self.activity.clear();
@@ -197,7 +155,9 @@ impl Embedder {
         let floor = 2.0;
         let mut power = 0.0;
         for a in self.smoothed.iter_mut() {
-            *a = ((*a + floor) / (mean + floor)).clamp(0.35, 2.5);
+            *a = ((*a + floor) / (mean + floor))
+                .powf(MASK_EXPONENT)
+                .clamp(MASK_FLOOR, 1.0);
             power += *a * *a;
         }
         let gain = self.strength / (power / self.smoothed.len() as f32).sqrt();
