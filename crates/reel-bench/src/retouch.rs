@@ -52,7 +52,10 @@ pub fn retouch(args: &BenchRetouchArgs) -> Result<()> {
             ("beauty 0.7 + watermark", || {
                 Ok(Chain::new()
                     .then(Beauty::new(BeautySettings::default())?)
-                    .then(reel_process::Watermark::new(0x0123_4567_89AB_CDEF)))
+                    .then(reel_process::Watermark::new(reel_watermark::Marker::new(
+                        0x0123_4567_89AB_CDEF,
+                        None,
+                    ))))
             }),
             ("swap from a photo", || {
                 let photo = sample("grace_hopper.jpg");

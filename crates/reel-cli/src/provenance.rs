@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use reel_core::output::Seal;
 use reel_credentials::{Credentials, Identity, Sealer, SourceType};
+use reel_watermark::{Disclosure, Marker};
 use serde_json::Value;
 
 use crate::failure::Result;
@@ -26,6 +27,10 @@ pub struct SignArgs {
     /// by default a fresh random one for every output.
     #[arg(long, value_name = "HEX", value_parser = parse_payload)]
     pub watermark_id: Option<u64>,
+    /// Burn a visible disclosure into the top-left corner of the first 2 seconds (of every
+    /// still): "AI-MODIFIED" on edited footage, "AI-GENERATED" on generated media.
+    #[arg(long)]
+    pub label: bool,
 }
 
 fn parse_payload(text: &str) -> std::result::Result<u64, String> {
@@ -45,9 +50,11 @@ impl SignArgs {
     }
 }
 
-/// A job's watermark payload and the sealer that signs its files.
+/// A job's watermark payload, its visible label if asked for, and the sealer that signs its
+/// files.
 pub struct Provenance {
     pub payload: u64,
+    pub label: Option<Disclosure>,
     sealer: Arc<Sealer>,
 }
 
@@ -74,6 +81,16 @@ impl Provenance {
         consent: Option<Value>,
     ) -> Result<Provenance> {
         let payload = sign.watermark_id.unwrap_or_else(new_payload);
+        let label = sign.label.then_some(match source_type {
+            SourceType::CompositeWithTrainedAlgorithmicMedia => Disclosure::Modified,
+            SourceType::TrainedAlgorithmicMedia | SourceType::AlgorithmicMedia => {
+                Disclosure::Generated
+            }
+        });
+        let mut parameters = parameters;
+        if let (Some(label), Some(settings)) = (label, parameters.as_object_mut()) {
+            settings.insert("visible_label".into(), label.text().into());
+        }
         let credentials = Credentials {
             action,
             source_type,
@@ -89,8 +106,14 @@ impl Provenance {
         };
         Ok(Provenance {
             payload,
+            label,
             sealer: Arc::new(Sealer::new(credentials, sign.identity()?)),
         })
+    }
+
+    /// What marks this job's frames: its label, if any, and its watermark.
+    pub fn marker(&self) -> Marker {
+        Marker::new(self.payload, self.label)
     }
 
     pub fn seal(&self) -> Option<Arc<dyn Seal>> {

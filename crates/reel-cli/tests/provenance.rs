@@ -169,6 +169,69 @@ fn every_output_kind_is_labelled() {
 }
 
 #[test]
+fn label_burns_a_disclosure_into_the_first_two_seconds_and_says_so() {
+    let dir = Scratch::new("provenance-label");
+    // Three seconds at 25 fps: frames 0-49 are the first two seconds.
+    let clip = dir.path("clip.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=480x270:rate=25",
+        "-frames:v",
+        "75",
+        "-pix_fmt",
+        "yuv420p",
+        s(&clip),
+    ]);
+    let id = "00c0ffee00c0ffee";
+    let plain = dir.path("plain.mp4");
+    let labelled = dir.path("labelled.mp4");
+    for (out, label) in [(&plain, false), (&labelled, true)] {
+        let mut args = vec![
+            "mark",
+            s(&clip),
+            "-o",
+            s(out),
+            "--watermark-id",
+            id,
+            "--quiet",
+        ];
+        if label {
+            args.push("--label");
+        }
+        let r = reel(&args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let (a, b) = (frames(&plain), frames(&labelled));
+    assert_eq!((a.len(), b.len()), (75, 75));
+    // The corner where the label goes, against the same file marked without it.
+    let corner_difference = |x: &reel_image::Image, y: &reel_image::Image| {
+        let mut sum = 0.0;
+        for row in 0..40 {
+            for col in 0..160 {
+                let i = (row * x.width + col) * 3;
+                sum += (x.data[i] as f64 - y.data[i] as f64).abs();
+            }
+        }
+        sum / (40.0 * 160.0)
+    };
+    for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+        let d = corner_difference(x, y);
+        if k < 50 {
+            assert!(d > 20.0, "frame {k} should be labelled: {d}");
+        } else {
+            assert!(d < 3.0, "frame {k} should not be labelled: {d}");
+        }
+    }
+    let v = verify(&labelled);
+    assert_eq!(v["c2pa"]["state"], "valid", "{v}");
+    let edited = &v["c2pa"]["actions"][1];
+    assert_eq!(edited["parameters"]["visible_label"], "AI-MODIFIED", "{v}");
+    assert_eq!(v["watermark"]["payload"], id, "{v}");
+}
+
+#[test]
 fn mark_labels_a_file_made_elsewhere() {
     let dir = Scratch::new("provenance-mark");
     let input = sample("portrait.jpg");

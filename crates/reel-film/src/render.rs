@@ -31,6 +31,8 @@ pub struct RenderJob<'a> {
     pub seal: Option<Arc<dyn Seal>>,
     /// The watermark payload every frame carries.
     pub watermark: Option<u64>,
+    /// The visible label on the first seconds, if asked for.
+    pub label: Option<reel_watermark::Disclosure>,
 }
 
 /// What was rendered.
@@ -145,7 +147,9 @@ fn encode(
         seal: job.seal.clone(),
         frame_rate: None,
     };
-    let mut embedder = job.watermark.map(reel_watermark::Embedder::new);
+    let mut marker = job
+        .watermark
+        .map(|payload| reel_watermark::Marker::new(payload, job.label));
     let mut marked = reel_image::Image::default();
     let mut encoder = Encoder::create(job.output, width, height, &settings)?;
     let mut compositor = Compositor::new(width, height, fps);
@@ -159,10 +163,10 @@ fn encode(
                 style: timeline.styles[frame as usize],
             };
             let image = compositor.draw(shot, &state)?;
-            let image = match embedder.as_mut() {
-                Some(embedder) => {
+            let image = match marker.as_mut() {
+                Some(marker) => {
                     marked.clone_from(image);
-                    embedder.mark(&mut marked);
+                    marker.mark(&mut marked, frame as f64 / fps as f64);
                     &marked
                 }
                 None => image,

@@ -9,7 +9,7 @@ pub mod png;
 pub mod resize;
 mod warp;
 
-pub use draw::{Canvas, GLYPH_HEIGHT};
+pub use draw::{CAPTION_GLYPH, Canvas, GLYPH_HEIGHT, caption_width};
 pub use geometry::{Affine, Point};
 pub use warp::{Border, TensorSpec, sample, warp_rgb, warp_to_tensor};
 

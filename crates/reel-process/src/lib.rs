@@ -75,6 +75,9 @@ pub trait FrameProcessor: Send {
     /// Edits `frame` for the faces chosen in it (already analysed, landmarks smoothed); a
     /// whole-frame processor is called on every frame, with whatever faces it has.
     fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError>;
+    /// Told the time of the frame it is about to process, in seconds from the video's start
+    /// (a still is at 0), for steps that differ over time.
+    fn frame_time(&mut self, _seconds: f64) {}
 }
 
 /// Processors applied one after the other to every frame.
@@ -103,6 +106,13 @@ impl Chain {
 
     pub fn names(&self) -> Vec<&'static str> {
         self.steps.iter().map(|s| s.name()).collect()
+    }
+
+    /// Tells every step the time of the frame to come.
+    pub fn at_time(&mut self, seconds: f64) {
+        for step in &mut self.steps {
+            step.frame_time(seconds);
+        }
     }
 
     /// Runs every step on the frame: face processors where the frame has faces, whole-frame

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reel_core::output::Seal;
 use reel_video::{Codec, Decoder, Frame};
-use reel_watermark::{Detection, Detector, Embedder};
+use reel_watermark::{Detection, Detector, Marker};
 
 use crate::ProcessError;
 use crate::pipeline::{self, Report};
@@ -15,22 +15,22 @@ use crate::pipeline::{self, Report};
 /// seconds settle it, and a long file is not read to its end.
 pub const FRAMES_READ: usize = 120;
 
-/// Marks every frame of `input` into `output` (audio and timing kept, labelled by `seal`).
+/// Marks every frame of `input` into `output` (audio and timing kept, signed by `seal`).
 pub fn mark_file(
     input: &Path,
     output: &Path,
     codec: Codec,
     crf: u8,
     seal: Option<Arc<dyn Seal>>,
-    payload: u64,
+    mut marker: Marker,
     progress: impl FnMut(u64, Option<u64>) -> bool,
 ) -> Result<Report, ProcessError> {
-    let mut embedder = Embedder::new(payload);
     let mark = |frame: &mut Frame| {
         if reel_core::stop::requested() {
             return Err(ProcessError::Cancelled);
         }
-        embedder.mark(&mut frame.image);
+        let seconds = frame.time.map_or(0.0, |t| t.seconds());
+        marker.mark(&mut frame.image, seconds);
         Ok(true)
     };
     pipeline::stream(input, output, codec, crf, seal, mark, progress)

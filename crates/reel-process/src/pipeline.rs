@@ -61,6 +61,7 @@ pub fn run(
                 .unwrap_or(frame.index as f64 / 25.0);
             let faces = analyzer.analyze(&frame.image, time)?;
             let chosen = selection.choose(&frame.image, faces)?;
+            chain.at_time(time);
             chain.process(&mut frame.image, &chosen)?;
             Ok(!chosen.is_empty())
         },
@@ -117,14 +118,14 @@ pub(crate) fn stream(
 }
 
 /// Renders one frame before and after the chain, side by side, into an image file (marked
-/// with `watermark`'s payload and labelled by `seal`).
+/// by `marker` and signed by `seal`).
 #[allow(clippy::too_many_arguments)]
 pub fn compare(
     input: &Path,
     index: u64,
     sheet: &Path,
     seal: Option<Arc<dyn Seal>>,
-    watermark: Option<u64>,
+    marker: Option<reel_watermark::Marker>,
     analysis: AnalyzerSettings,
     selection: &mut FaceSelection,
     chain: &mut Chain,
@@ -154,8 +155,8 @@ pub fn compare(
     chain.process(&mut frame.image, &chosen)?;
     let mut out = side_by_side(&before, &frame.image);
     // The sheet is a file of its own: marked whole, after it is put together.
-    if let Some(payload) = watermark {
-        reel_watermark::Embedder::new(payload).mark(&mut out);
+    if let Some(mut marker) = marker {
+        marker.mark(&mut out, 0.0);
     }
     let mut enc = Encoder::create(
         sheet,

@@ -1,16 +1,23 @@
-//! The watermark as a processor: a whole-frame step at the end of every chain, faces or not.
+//! The watermark (and the visible label, when asked for) as a processor: a whole-frame step at
+//! the end of every chain, faces or not.
 
 use reel_face::Face;
 use reel_image::Image;
-use reel_watermark::Embedder;
+use reel_watermark::Marker;
 
 use crate::{FrameProcessor, ProcessError};
 
-pub struct Watermark(Embedder);
+pub struct Watermark {
+    marker: Marker,
+    seconds: f64,
+}
 
 impl Watermark {
-    pub fn new(payload: u64) -> Watermark {
-        Watermark(Embedder::new(payload))
+    pub fn new(marker: Marker) -> Watermark {
+        Watermark {
+            marker,
+            seconds: 0.0,
+        }
     }
 }
 
@@ -24,7 +31,11 @@ impl FrameProcessor for Watermark {
     }
 
     fn process(&mut self, frame: &mut Image, _faces: &[&Face]) -> Result<(), ProcessError> {
-        self.0.mark(frame);
+        self.marker.mark(frame, self.seconds);
         Ok(())
+    }
+
+    fn frame_time(&mut self, seconds: f64) {
+        self.seconds = seconds;
     }
 }

@@ -1,8 +1,10 @@
 //! reel's invisible watermark. A 64-bit payload (with a CRC-32 and a convolutional code) rides on
 //! a tile of 32 x 32 pseudo-random chips repeated over the whole frame and added to its luma,
-//! masked by the picture's busyness. Reading it back needs no original: the tile's repetition
+//! a little weaker where the picture is flat. Reading it back needs no original: the tile's repetition
 //! gives away its scale, a fixed synchronisation share its position, so the mark survives
 //! re-encoding, downscaling, cropping and brightness changes; a video's frames are summed.
+//!
+//! The visible label that may go with it (`--label`) is drawn here too, under the mark.
 //!
 //! A payload is only reported when its CRC holds, which noise passes once in 2^32 decodes; a
 //! search makes at most three decodes, so an unmarked file is called marked less than once in
@@ -10,10 +12,12 @@
 
 pub mod code;
 mod detect;
+mod disclosure;
 mod embed;
 pub mod pattern;
 
 pub use detect::{Detection, Detector};
+pub use disclosure::{Disclosure, LABELLED_SECONDS, Marker};
 pub use embed::{DEFAULT_STRENGTH, Embedder, period};
 
 /// Searches one image (a still, or a single frame).

@@ -386,7 +386,7 @@ fn run_reading(
             args.frame,
             sheet,
             provenance.seal(),
-            Some(provenance.payload),
+            Some(provenance.marker()),
             analysis,
             &mut selection,
             &mut chain,
@@ -410,7 +410,7 @@ fn run_reading(
     reel_core::output::check_distinct(&inputs, &[output])?;
     let codec = args.output_args.codec_for(output)?;
     let bar = progress::frames(None, &chain.names().join("+"), quiet);
-    let mut chain = chain.then(Watermark::new(provenance.payload));
+    let mut chain = chain.then(Watermark::new(provenance.marker()));
     let report = pipeline::run(
         &args.input,
         output,

@@ -140,6 +140,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
         recogniser: args.recogniser.as_deref(),
         seal: provenance.seal(),
         watermark: Some(provenance.payload),
+        label: provenance.label,
     };
     let bar = crate::progress::frames(None, "film", quiet);
     let rendered = reel_film::render::render(&job, |done, total| {

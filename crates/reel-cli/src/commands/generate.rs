@@ -204,7 +204,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         frame_rate: Some((args.fps as i64, 1)),
     };
     let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
-    let mut embedder = reel_watermark::Embedder::new(provenance.payload);
+    let mut marker = provenance.marker();
     if !quiet && args.noise.is_none() {
         eprintln!("seed {seed}");
     }
@@ -259,7 +259,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             let rgb: Vec<f32> = chunk.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()?;
             for frame in rgb.chunks_exact(3 * width * height) {
                 to_image(frame, &mut image);
-                embedder.mark(&mut image);
+                marker.mark(&mut image, written as f64 / args.fps as f64);
                 encoder
                     .write(
                         &image,

@@ -203,7 +203,7 @@ pub fn mark(args: &MarkArgs, quiet: bool) -> Result {
         codec,
         args.output_args.crf,
         provenance.seal(),
-        provenance.payload,
+        provenance.marker(),
         |done, total| progress::advance(&bar, done, total),
     );
     bar.finish_and_clear();
