@@ -95,6 +95,13 @@ fn preview_keeps_every_frame_the_duration_and_the_audio() {
         assert!(yaw.abs() < 30.0, "a frontal speaker, yaw {yaw}");
     }
     assert_eq!(dir.listing(), ["faces.json", "preview.mp4"]);
+
+    // A video of reel's making like any other: signed, and marked in its pixels.
+    let r = reel(&["verify", s(&preview), "--json"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["c2pa"]["state"], "valid", "{v}");
+    assert_eq!(v["watermark"]["matches_manifest"], true, "{v}");
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub struct AnalyzeJob<'a> {
     pub crf: u8,
     pub settings: AnalyzerSettings,
     pub preview_mask: Option<PreviewMask>,
+    /// Signs the preview (its content credentials) before it takes its name.
+    pub seal: Option<std::sync::Arc<dyn reel_core::output::Seal>>,
+    /// Marks the preview's frames, as every video reel writes.
+    pub marker: Option<reel_watermark::Marker>,
 }
 
 /// Runs the job; `progress` hears (frames done, total) and returns false to cancel (nothing is
@@ -53,6 +57,7 @@ pub fn run(
     let mut person = Vec::new();
     let total = info.declared_frames.filter(|_| !info.is_still);
     let mut encoder: Option<Encoder> = None;
+    let mut marker = job.marker;
     let mut frame = Frame::default();
     let mut summary = Summary::default();
     while decoder.next_frame(&mut frame)? {
@@ -82,8 +87,11 @@ pub fn run(
             let person_mask = segmenter.is_some().then_some(person.as_slice());
             draw::tint_masks(&mut frame.image, faces, region, person_mask);
             draw::draw_faces(&mut frame.image, faces);
+            if let Some(marker) = marker.as_mut() {
+                marker.mark(&mut frame.image, time.unwrap_or(0.0));
+            }
             if encoder.is_none() {
-                let mut s = EncoderSettings::like_source(job.codec, &info);
+                let mut s = EncoderSettings::like_source(job.codec, &info).sealed(job.seal.clone());
                 s.crf = job.crf;
                 encoder = Some(Encoder::create(
                     path,

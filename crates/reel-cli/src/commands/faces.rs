@@ -131,6 +131,21 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         Some("person") => Some(PreviewMask::Person),
         _ => None,
     };
+    // The preview is a video of reel's making: signed and marked like every other.
+    let provenance = match &args.preview {
+        Some(_) => Some(crate::provenance::Provenance::new(
+            &args.output.sign,
+            "c2pa.edited",
+            reel_credentials::SourceType::CompositeWithTrainedAlgorithmicMedia,
+            serde_json::json!({ "processors": [{
+                "name": "analysis preview",
+                "settings": { "mask": args.preview_mask },
+            }] }),
+            &[&args.input],
+            None,
+        )?),
+        None => None,
+    };
     let job = AnalyzeJob {
         input: &args.input,
         json: args.json.as_deref(),
@@ -139,12 +154,17 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         crf: args.output.crf,
         settings,
         preview_mask,
+        seal: provenance.as_ref().and_then(|p| p.seal()),
+        marker: provenance.as_ref().map(|p| p.marker()),
     };
     let bar = progress::frames(None, "analyze", quiet);
     let summary =
         reel_process::analyze::run(job, |done, total| progress::advance(&bar, done, total));
     bar.finish_and_clear();
     let summary = summary?;
+    if let Some(provenance) = &provenance {
+        provenance.report(quiet);
+    }
     if !quiet {
         eprintln!(
             "{}: {} frames, faces in {}, {} distinct face{}, at most {} at once",
