@@ -76,7 +76,7 @@ impl Provenance {
         sign: &SignArgs,
         action: &'static str,
         source_type: SourceType,
-        parameters: Value,
+        mut parameters: Value,
         sources: &[&Path],
         consent: Option<Value>,
     ) -> Result<Provenance> {
@@ -87,7 +87,6 @@ impl Provenance {
                 Disclosure::Generated
             }
         });
-        let mut parameters = parameters;
         if let (Some(label), Some(settings)) = (label, parameters.as_object_mut()) {
             settings.insert("visible_label".into(), label.text().into());
         }

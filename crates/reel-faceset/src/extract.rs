@@ -209,8 +209,7 @@ fn extract_into(
             }
             let time = frame.time.map(|t| t.seconds());
             // Tracking needs every frame; only every n-th is considered for the set.
-            let faces =
-                analyzer.analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))?;
+            let faces = analyzer.analyze(&frame.image, frame.seconds())?;
             if frame.index % settings.every != 0 {
                 continue;
             }

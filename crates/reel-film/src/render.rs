@@ -166,7 +166,7 @@ fn encode(
             let image = match marker.as_mut() {
                 Some(marker) => {
                     marked.clone_from(image);
-                    marker.mark(&mut marked, frame as f64 / fps as f64);
+                    marker.mark(&mut marked, frame_time(frame, fps).seconds());
                     &marked
                 }
                 None => image,

@@ -207,22 +207,33 @@ impl Canvas<'_> {
     /// Writes `text` in the 5x7 caption font with its top-left corner at (x, y), each glyph
     /// pixel a `scale` square; characters it has no glyph for are left blank.
     pub fn caption(&mut self, x: isize, y: isize, text: &str, scale: isize, color: [u8; 3]) {
-        let advance = (CAPTION_GLYPH.0 as isize + 1) * scale;
+        self.glyphs(x, y, text, scale, color, CAPTION_GLYPH.0, caption_glyph);
+    }
+
+    /// Draws `text` from a bitmap font `width` pixels wide (rows of bits, left pixel highest),
+    /// a blank column between glyphs.
+    #[allow(clippy::too_many_arguments)]
+    fn glyphs<const ROWS: usize>(
+        &mut self,
+        x: isize,
+        y: isize,
+        text: &str,
+        scale: isize,
+        color: [u8; 3],
+        width: usize,
+        font: fn(char) -> Option<[u8; ROWS]>,
+    ) {
+        let advance = (width as isize + 1) * scale;
         for (k, c) in text.chars().enumerate() {
-            let Some(rows) = caption_glyph(c) else {
+            let Some(rows) = font(c) else {
                 continue;
             };
             let gx = x + k as isize * advance;
             for (r, bits) in rows.iter().enumerate() {
-                for col in 0..CAPTION_GLYPH.0 as isize {
-                    if bits & (0x10 >> col) != 0 {
-                        self.fill(
-                            gx + col * scale,
-                            y + r as isize * scale,
-                            scale,
-                            scale,
-                            color,
-                        );
+                for col in 0..width {
+                    if bits & (1 << (width - 1 - col)) != 0 {
+                        let (px, py) = (gx + col as isize * scale, y + r as isize * scale);
+                        self.fill(px, py, scale, scale, color);
                     }
                 }
             }
@@ -256,20 +267,6 @@ impl Canvas<'_> {
 
     /// Writes `text` with its top-left corner at (x, y), each glyph pixel a `scale` square.
     pub fn text(&mut self, x: isize, y: isize, text: &str, scale: isize, color: [u8; 3]) {
-        for (k, c) in text.chars().enumerate() {
-            let Some(rows) = glyph(c) else { continue };
-            let gx = x + k as isize * 4 * scale;
-            for (r, bits) in rows.iter().enumerate() {
-                for col in 0..3 {
-                    if bits & (4 >> col) != 0 {
-                        for sy in 0..scale {
-                            for sx in 0..scale {
-                                self.put(gx + col * scale + sx, y + r as isize * scale + sy, color);
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        self.glyphs(x, y, text, scale, color, 3, glyph);
     }
 }

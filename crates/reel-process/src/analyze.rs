@@ -62,7 +62,8 @@ pub fn run(
     let mut summary = Summary::default();
     while decoder.next_frame(&mut frame)? {
         let time = frame.time.map(|t| t.seconds());
-        let faces = analyzer.analyze(&frame.image, time.unwrap_or(frame.index as f64 / 25.0))?;
+        let seconds = frame.seconds();
+        let faces = analyzer.analyze(&frame.image, seconds)?;
         summary.add(frame.index, faces);
         if let (Some(path), None) = (job.json, &json) {
             let head = serde_json::json!({
@@ -88,7 +89,7 @@ pub fn run(
             draw::tint_masks(&mut frame.image, faces, region, person_mask);
             draw::draw_faces(&mut frame.image, faces);
             if let Some(marker) = marker.as_mut() {
-                marker.mark(&mut frame.image, time.unwrap_or(0.0));
+                marker.mark(&mut frame.image, seconds);
             }
             if encoder.is_none() {
                 let mut s = EncoderSettings::like_source(job.codec, &info).sealed(job.seal.clone());

@@ -29,7 +29,7 @@ pub fn mark_file(
         if reel_core::stop::requested() {
             return Err(ProcessError::Cancelled);
         }
-        let seconds = frame.time.map_or(0.0, |t| t.seconds());
+        let seconds = frame.seconds();
         marker.mark(&mut frame.image, seconds);
         Ok(true)
     };

@@ -55,10 +55,7 @@ pub fn run(
         crf,
         seal,
         |frame| {
-            let time = frame
-                .time
-                .map(|t| t.seconds())
-                .unwrap_or(frame.index as f64 / 25.0);
+            let time = frame.seconds();
             let faces = analyzer.analyze(&frame.image, time)?;
             let chosen = selection.choose(&frame.image, faces)?;
             chain.at_time(time);

@@ -65,6 +65,8 @@ pub const FORMAT: u32 = 2;
 pub const INFO: &str = "model.json";
 /// The optimiser's state, so that a resumed run goes on as if it had never stopped.
 pub const OPTIMISER: &str = "optimiser.safetensors";
+/// Every file a model's folder holds.
+pub const FILES: [&str; 4] = [WEIGHTS, INFO, OPTIMISER, crate::gan::WEIGHTS];
 
 pub struct TrainSettings {
     pub config: ModelConfig,
@@ -522,15 +524,9 @@ pub fn train(
     }
     let mut opt = optimiser(&varmap, settings.learning_rate)?;
     restore_optimiser(out, &info, &mut opt)?;
-    let mut gan = match settings.gan_power > 0.0 {
-        true => Some(Gan::new(
-            settings.gan_power,
-            settings.learning_rate,
-            out,
-            &dev,
-        )?),
-        false => None,
-    };
+    let mut gan = (settings.gan_power > 0.0)
+        .then(|| Gan::new(settings.gan_power, settings.learning_rate, out, &dev))
+        .transpose()?;
     // The discriminator is saved with each checkpoint, through a temporary file.
     let save_all = |opt: &Adam, info: &ModelInfo, gan: &Option<Gan>| -> Result<(), SwapError> {
         save(out, &varmap, opt, info)?;
@@ -584,17 +580,24 @@ pub fn train(
             tensors(&batch_b, settings.batch, res, &dev)?,
         );
         let (mut l, face_a) = iteration(&model, &ta, &tb)?;
-        if let Some(gan) = &gan {
-            l = (l + gan.model_loss(&face_a.broadcast_mul(&ta.mask)?)?)?;
-        }
+        // A's faces as drawn, masked: what the adversarial term judges, before and after the
+        // model's step.
+        let drawn = match &gan {
+            Some(gan) => {
+                let drawn = face_a.broadcast_mul(&ta.mask)?;
+                l = (l + gan.model_loss(&drawn)?)?;
+                Some(drawn)
+            }
+            None => None,
+        };
         let loss_value = l.to_scalar::<f32>()?;
         if !loss_value.is_finite() {
             return Err(diverged(info.iterations, out));
         }
         opt.backward_step(&l)?;
-        if let Some(gan) = &mut gan {
+        if let (Some(gan), Some(drawn)) = (&mut gan, &drawn) {
             let real = ta.target.broadcast_mul(&ta.mask)?;
-            gan.step(&real, &face_a.broadcast_mul(&ta.mask)?)?;
+            gan.step(&real, drawn)?;
         }
         info.iterations += 1;
         info.seconds = seconds_before + started.elapsed().as_secs_f64();

@@ -19,6 +19,14 @@ pub struct Frame {
     pub time: Option<Timestamp>,
 }
 
+impl Frame {
+    /// Seconds from the start: the presentation time, or for a frame without one (a still, an
+    /// image sequence) its index at 25 frames a second.
+    pub fn seconds(&self) -> f64 {
+        self.time.map_or(self.index as f64 / 25.0, |t| t.seconds())
+    }
+}
+
 /// What ffmpeg's `showinfo` filter says of each frame, in order.
 struct FrameNote {
     width: usize,

@@ -216,13 +216,7 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
     // them.
     let mut also_read: Vec<PathBuf> = args.photos.clone();
     if let Some(dir) = &args.model {
-        let files = [
-            "model.safetensors",
-            "model.json",
-            "optimiser.safetensors",
-            "discriminator.safetensors",
-        ];
-        also_read.extend(files.map(|f| dir.join(f)));
+        also_read.extend(reel_swap::train::FILES.map(|f| dir.join(f)));
         also_read.push(dir.clone());
     }
     // Outputs are checked against every input first; then the model or photos are read (and

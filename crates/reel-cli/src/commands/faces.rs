@@ -132,20 +132,23 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         _ => None,
     };
     // The preview is a video of reel's making: signed and marked like every other.
-    let provenance = match &args.preview {
-        Some(_) => Some(crate::provenance::Provenance::new(
-            &args.output.sign,
-            "c2pa.edited",
-            reel_credentials::SourceType::CompositeWithTrainedAlgorithmicMedia,
-            serde_json::json!({ "processors": [{
+    let provenance = args
+        .preview
+        .as_ref()
+        .map(|_| {
+            crate::provenance::Provenance::new(
+                &args.output.sign,
+                "c2pa.edited",
+                reel_credentials::SourceType::CompositeWithTrainedAlgorithmicMedia,
+                serde_json::json!({ "processors": [{
                 "name": "analysis preview",
                 "settings": { "mask": args.preview_mask },
             }] }),
-            &[&args.input],
-            None,
-        )?),
-        None => None,
-    };
+                &[&args.input],
+                None,
+            )
+        })
+        .transpose()?;
     let job = AnalyzeJob {
         input: &args.input,
         json: args.json.as_deref(),

@@ -259,16 +259,14 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
             let rgb: Vec<f32> = chunk.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()?;
             for frame in rgb.chunks_exact(3 * width * height) {
                 to_image(frame, &mut image);
-                marker.mark(&mut image, written as f64 / args.fps as f64);
+                let time = Timestamp {
+                    pts: written as i64,
+                    num: 1,
+                    den: args.fps as i64,
+                };
+                marker.mark(&mut image, time.seconds());
                 encoder
-                    .write(
-                        &image,
-                        Some(Timestamp {
-                            pts: written as i64,
-                            num: 1,
-                            den: args.fps as i64,
-                        }),
-                    )
+                    .write(&image, Some(time))
                     .map_err(|e| DiffusionError::Output(e.to_string()))?;
                 written += 1;
             }
