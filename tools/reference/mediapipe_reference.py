@@ -4,7 +4,8 @@ Development only: reel never runs Python. This script needs `mediapipe==0.10.14`
 `ai-edge-litert` (pip) and the models and samples that `reel setup` installs. It writes
 crates/reel-face/tests/fixtures/mediapipe_reference.json, which the tests compare against.
 
-    python tools/reference/mediapipe_reference.py
+    python tools/reference/mediapipe_reference.py            # everything
+    python tools/reference/mediapipe_reference.py --models   # only the models' raw outputs
 """
 
 import json
@@ -45,7 +46,8 @@ def model_outputs():
     from ai_edge_litert.interpreter import Interpreter
 
     out = {}
-    for name in ["face_detection_short_range", "face_detection_full_range_sparse", "face_landmark", "selfie_segmentation"]:
+    for name in ["face_detection_short_range", "face_detection_full_range_sparse", "face_landmark", "selfie_segmentation",
+                 "palm_detection_full", "hand_landmark_full"]:
         it = Interpreter(model_path=str(MODELS / f"{name}.tflite"))
         it.allocate_tensors()
         inp = it.get_input_details()[0]
@@ -81,6 +83,13 @@ def detection_record(result, w, h):
 
 
 def main():
+    if "--models" in sys.argv:
+        # Only the converted models' outputs, written into the existing file.
+        ref = json.loads(OUT.read_text())
+        ref["models"] = model_outputs()
+        OUT.write_text(json.dumps(ref, separators=(",", ":")))
+        print(f"updated the model outputs in {OUT}", file=sys.stderr)
+        return
     import mediapipe as mp
 
     ref = {"mediapipe": mp.__version__, "models": model_outputs(), "static": {}, "tracking": {}}

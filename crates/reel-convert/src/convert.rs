@@ -612,6 +612,86 @@ impl Converter<'_, '_> {
                 );
                 self.layouts.insert(out, Layout::Nchw);
             }
+            Op::FullyConnected(act) => {
+                let mut src = tname(ins[0]);
+                let weights = self.konst(ins[1])?.clone();
+                let [units, depth] = weights.shape[..] else {
+                    return Err(ConvertError(format!(
+                        "dense weights must be 2-D, not {:?}",
+                        weights.shape
+                    )));
+                };
+                if self.layouts[&ins[0]] == Layout::Nchw {
+                    // TFLite flattens in NHWC order.
+                    let t = self.fresh("nhwc");
+                    self.graph.node(
+                        "Transpose",
+                        &[&src],
+                        &t,
+                        vec![("perm", Attr::Ints(vec![0, 2, 3, 1]))],
+                    );
+                    src = t;
+                }
+                if self.shape(ins[0]).len() != 2 || self.layouts[&ins[0]] == Layout::Nchw {
+                    let flat = self.ints(vec![-1, depth as i64]);
+                    let t = self.fresh("flat");
+                    self.graph.node("Reshape", &[&src, &flat], &t, vec![]);
+                    src = t;
+                }
+                let w = self.add_const(vec![units as i64, depth as i64], Data::F32(weights.values));
+                let bias = match ins
+                    .get(2)
+                    .filter(|&&b| b != usize::MAX && b < self.model.tensors.len())
+                {
+                    Some(&b) => self.konst(b)?.values.clone(),
+                    None => vec![0.0; units],
+                };
+                let b = self.add_const(vec![units as i64], Data::F32(bias));
+                let pre = self.pre_activation(out, *act);
+                self.graph.node(
+                    "Gemm",
+                    &[&src, &w, &b],
+                    &pre,
+                    vec![("transB", Attr::Int(1))],
+                );
+                self.finish_activation(pre, out, *act);
+                self.layouts.insert(out, Layout::Plain);
+            }
+            Op::Mean { keep_dims } => {
+                let layout = self.layouts[&ins[0]];
+                let rank = self.shape(ins[0]).len() as i64;
+                let mut axes: Vec<i64> = self
+                    .konst(ins[1])?
+                    .values
+                    .iter()
+                    .map(|&a| {
+                        let a = a as i64;
+                        if a < 0 { a + rank } else { a }
+                    })
+                    .collect();
+                if layout == Layout::Nchw {
+                    // NHWC axes named in NCHW.
+                    axes = axes.iter().map(|&a| [0, 2, 3, 1][a as usize]).collect();
+                }
+                axes.sort_unstable();
+                // What is left of a 4-D NCHW tensor keeps that layout only if no axis went.
+                let out_layout = if *keep_dims { layout } else { Layout::Plain };
+                if !*keep_dims && layout == Layout::Nchw && axes != [2, 3] && axes != [1, 2, 3] {
+                    return Err(ConvertError(format!(
+                        "MEAN over NHWC axes other than the spatial ones ({axes:?}) is not supported"
+                    )));
+                }
+                self.graph.node(
+                    "ReduceMean",
+                    &[&tname(ins[0])],
+                    &tname(out),
+                    vec![
+                        ("axes", Attr::Ints(axes)),
+                        ("keepdims", Attr::Int(i64::from(*keep_dims))),
+                    ],
+                );
+                self.layouts.insert(out, out_layout);
+            }
             Op::Unsupported(what) => {
                 return Err(ConvertError(format!("unsupported TFLite {what}")));
             }

@@ -202,6 +202,12 @@ pub enum Op {
         align_corners: bool,
         half_pixel_centers: bool,
     },
+    /// A dense layer: input times the transposed weights, plus the bias.
+    FullyConnected(Activation),
+    /// The mean over the axes the second input lists.
+    Mean {
+        keep_dims: bool,
+    },
     /// MediaPipe's custom transposed convolution with bias.
     TransposeConvBias {
         padding: Padding,
@@ -452,6 +458,7 @@ fn read_operator(o: &Table, codes: &[(i32, String)]) -> Result<Operator, Convert
             })
         })?,
         6 => Op::Dequantize,
+        9 => Op::FullyConnected(fused(0)?),
         14 => Op::Logistic,
         17 => opt(&|t| Ok(Op::MaxPool2d(pool(t)?)))?,
         18 => Op::Mul(fused(0)?),
@@ -468,6 +475,12 @@ fn read_operator(o: &Table, codes: &[(i32, String)]) -> Result<Operator, Convert
             },
         },
         34 => Op::Pad,
+        40 => Op::Mean {
+            keep_dims: match &opts {
+                Some(t) => t.scalar(0, 0u8)? != 0,
+                None => false,
+            },
+        },
         54 => Op::Prelu,
         117 => Op::HardSwish,
         124 => Op::Densify,

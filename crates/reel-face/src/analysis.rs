@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::align::Alignment;
 use crate::detector::{FaceDetector, Search};
+use crate::hands::HandFinder;
+use crate::mask::Mask;
 use crate::mesh::{FaceMesh, Landmark, landmark_box};
 use crate::pose::{Pose, head_pose};
 use crate::quality::sharpness;
@@ -33,6 +35,10 @@ pub struct Face {
     /// The 468 mesh points in image pixels (smoothed over time when smoothing is on).
     #[serde(serialize_with = "landmarks_as_triples")]
     pub landmarks: Vec<Landmark>,
+    /// What is in front of the face (hands), over the face's neighbourhood of the frame: face
+    /// processors leave these pixels as they were. None where nothing is (or occlusion is off).
+    #[serde(skip)]
+    pub occlusion: Option<Mask>,
 }
 
 fn landmarks_as_triples<S: serde::Serializer>(lm: &[Landmark], s: S) -> Result<S::Ok, S::Error> {
@@ -57,6 +63,8 @@ pub struct AnalyzerSettings {
     pub smoothing: Option<OneEuro>,
     /// ONNX Runtime threads per model.
     pub threads: usize,
+    /// Look for hands in front of each face, for [`Face::occlusion`].
+    pub occlusion: bool,
 }
 
 impl Default for AnalyzerSettings {
@@ -68,12 +76,14 @@ impl Default for AnalyzerSettings {
             min_presence: 0.5,
             smoothing: None,
             threads: 1,
+            occlusion: false,
         }
     }
 }
 
 pub struct FaceAnalyzer {
     tracker: FaceTracker,
+    hands: Option<HandFinder>,
     smoothing: Option<OneEuro>,
     filters: HashMap<u32, OneEuroState>,
     faces: Vec<Face>,
@@ -88,12 +98,23 @@ impl FaceAnalyzer {
         let mut mesh = FaceMesh::new(settings.threads)?;
         mesh.min_presence = settings.min_presence;
         let reidentify = settings.tracker.reidentify;
+        let every_frame = settings.tracker.detect_every_frame;
         let mut tracker = FaceTracker::new(detector, mesh, settings.tracker);
         if reidentify {
             tracker = tracker.with_recognizer(crate::FaceRecognizer::new(settings.threads)?);
         }
+        let hands = if settings.occlusion {
+            let mut finder = HandFinder::new(settings.threads)?;
+            if !every_frame {
+                finder.search_every = HAND_SEARCH_EVERY;
+            }
+            Some(finder)
+        } else {
+            None
+        };
         Ok(FaceAnalyzer {
             tracker,
+            hands,
             smoothing: settings.smoothing,
             filters: HashMap::new(),
             faces: Vec::new(),
@@ -144,10 +165,57 @@ impl FaceAnalyzer {
                 sharpness: sharp,
                 size,
                 landmarks,
+                occlusion: None,
             });
+        }
+        if let Some(finder) = self.hands.as_mut() {
+            mark_occlusions(finder, image, &mut self.faces)?;
         }
         let live: Vec<u32> = self.faces.iter().map(|f| f.id).collect();
         self.filters.retain(|id, _| live.contains(id));
         Ok(&self.faces)
     }
+}
+
+/// In video, palms are searched for every this many frames (hands already found are followed in
+/// between); a still is searched whole.
+const HAND_SEARCH_EVERY: u64 = 5;
+/// Hands are looked for in squares this many face sizes across, around each face: the wider
+/// one sees a hand reaching in from below, the closer one a hand over the face itself at twice
+/// the palm detector's pixels.
+const HAND_AREAS: [f32; 2] = [3.0, 1.5];
+/// A face's occlusion mask reaches as far as its landmark box grown by this share on every
+/// side (where de-aging's reshaping and the swap's blend still act).
+const OCCLUSION_MARGIN: f32 = 0.8;
+
+/// Finds the hands near the faces and gives each face the mask of those in front of it.
+fn mark_occlusions(
+    finder: &mut HandFinder,
+    image: &Image,
+    faces: &mut [Face],
+) -> Result<(), ModelError> {
+    let areas: Vec<(reel_image::Point, f32)> = faces
+        .iter()
+        .flat_map(|f| {
+            let [x, y, w, h] = f.bbox;
+            let center = reel_image::Point::new(x + w / 2.0, y + h / 2.0);
+            HAND_AREAS.map(|a| (center, w.max(h) * a))
+        })
+        .collect();
+    let hands = finder.find(image, &areas)?;
+    if hands.is_empty() {
+        return Ok(());
+    }
+    for face in faces.iter_mut() {
+        let [x, y, w, h] = face.bbox;
+        let (mx, my) = (w * OCCLUSION_MARGIN, h * OCCLUSION_MARGIN);
+        let x0 = (x - mx).floor().clamp(0.0, image.width as f32) as usize;
+        let y0 = (y - my).floor().clamp(0.0, image.height as f32) as usize;
+        let x1 = (x + w + mx).ceil().clamp(0.0, image.width as f32) as usize;
+        let y1 = (y + h + my).ceil().clamp(0.0, image.height as f32) as usize;
+        if x1 > x0 && y1 > y0 {
+            face.occlusion = crate::occlusion::hands_mask(image, hands, [x0, y0, x1 - x0, y1 - y0]);
+        }
+    }
+    Ok(())
 }

@@ -44,7 +44,7 @@ pub enum Range {
 }
 
 /// SSD anchor centres in normalized input coordinates, in the model's output order.
-fn anchors(input: usize, strides: &[usize], interpolated: bool) -> Vec<(f32, f32)> {
+pub(crate) fn anchors(input: usize, strides: &[usize], interpolated: bool) -> Vec<(f32, f32)> {
     let mut out = Vec::new();
     let mut layer = 0;
     while layer < strides.len() {
@@ -118,9 +118,16 @@ struct Model {
     outputs: Vec<Output>,
 }
 
-struct Candidate {
-    det: Detection,
+/// A box found by a detector, before suppression: the face detector's six keypoints, the palm
+/// detector's seven.
+#[derive(Clone, Debug)]
+pub(crate) struct Scored<const K: usize> {
+    pub bbox: [f32; 4],
+    pub score: f32,
+    pub keypoints: [Point; K],
 }
+
+type Candidate = Scored<6>;
 
 impl FaceDetector {
     pub fn new(search: Search, threads: usize) -> Result<FaceDetector, ModelError> {
@@ -188,7 +195,14 @@ impl FaceDetector {
                 }
             }
         }
-        Ok(weighted_nms(candidates, 0.3))
+        Ok(weighted_nms(candidates, 0.3)
+            .into_iter()
+            .map(|c| Detection {
+                bbox: c.bbox,
+                score: c.score,
+                keypoints: c.keypoints,
+            })
+            .collect())
     }
 }
 
@@ -250,7 +264,7 @@ impl Model {
         loop {
             let small = level
                 .iter()
-                .any(|c| c.det.bbox[2].max(c.det.bbox[3]) < side * SMALL_IN_TILE);
+                .any(|c| c.bbox[2].max(c.bbox[3]) < side * SMALL_IN_TILE);
             let descend = small || (side == whole && level.is_empty());
             out.append(&mut level);
             side /= 2.0;
@@ -330,11 +344,9 @@ impl Model {
                 *kp = to_px(r[4 + 2 * k] / s + ax, r[5 + 2 * k] / s + ay);
             }
             out.push(Candidate {
-                det: Detection {
-                    bbox: [p0.x, p0.y, p1.x - p0.x, p1.y - p0.y],
-                    score,
-                    keypoints,
-                },
+                bbox: [p0.x, p0.y, p1.x - p0.x, p1.y - p0.y],
+                score,
+                keypoints,
             });
         }
         Ok(())
@@ -362,35 +374,41 @@ fn tile_centers(image: &Image, side: f32) -> Vec<Point> {
 
 /// MediaPipe's weighted non-maximum suppression: each cluster of overlapping boxes becomes their
 /// score-weighted mean, keeping the best score.
-fn weighted_nms(mut rest: Vec<Candidate>, threshold: f32) -> Vec<Detection> {
-    rest.sort_by(|a, b| b.det.score.total_cmp(&a.det.score));
+/// MediaPipe's weighted non-maximum suppression: each cluster of boxes overlapping the best
+/// remaining one by more than `threshold` becomes their score-weighted mean.
+pub(crate) fn weighted_nms<const K: usize>(
+    mut rest: Vec<Scored<K>>,
+    threshold: f32,
+) -> Vec<Scored<K>> {
+    rest.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
     while !rest.is_empty() {
-        let top = rest[0].det.clone();
-        let (cluster, keep): (Vec<Candidate>, Vec<Candidate>) =
-            rest.into_iter().partition(|c| c.det.iou(&top) > threshold);
+        let top = rest[0].bbox;
+        let best = rest[0].score;
+        let (cluster, keep): (Vec<Scored<K>>, Vec<Scored<K>>) =
+            rest.into_iter().partition(|c| iou(c.bbox, top) > threshold);
         rest = keep;
         if cluster.is_empty() {
             break;
         }
-        let total: f32 = cluster.iter().map(|c| c.det.score).sum();
+        let total: f32 = cluster.iter().map(|c| c.score).sum();
         let mut edges = [0.0f32; 4];
-        let mut keypoints = [Point::default(); 6];
+        let mut keypoints = [Point::default(); K];
         for c in &cluster {
-            let wgt = c.det.score / total;
-            let b = c.det.bbox;
+            let wgt = c.score / total;
+            let b = c.bbox;
             edges[0] += b[0] * wgt;
             edges[1] += b[1] * wgt;
             edges[2] += (b[0] + b[2]) * wgt;
             edges[3] += (b[1] + b[3]) * wgt;
             for (k, kp) in keypoints.iter_mut().enumerate() {
-                kp.x += c.det.keypoints[k].x * wgt;
-                kp.y += c.det.keypoints[k].y * wgt;
+                kp.x += c.keypoints[k].x * wgt;
+                kp.y += c.keypoints[k].y * wgt;
             }
         }
-        out.push(Detection {
+        out.push(Scored {
             bbox: [edges[0], edges[1], edges[2] - edges[0], edges[3] - edges[1]],
-            score: top.score,
+            score: best,
             keypoints,
         });
     }
@@ -414,11 +432,9 @@ mod tests {
     #[test]
     fn nms_merges_overlaps_by_score() {
         let d = |x: f32, s: f32| Candidate {
-            det: Detection {
-                bbox: [x, 0.0, 10.0, 10.0],
-                score: s,
-                keypoints: [Point::new(x, 0.0); 6],
-            },
+            bbox: [x, 0.0, 10.0, 10.0],
+            score: s,
+            keypoints: [Point::new(x, 0.0); 6],
         };
         let out = weighted_nms(vec![d(0.0, 0.9), d(1.0, 0.3), d(50.0, 0.8)], 0.3);
         assert_eq!(out.len(), 2);

@@ -34,7 +34,7 @@ pub struct Roi {
     pub rotation: f32,
 }
 
-fn normalize_angle(a: f32) -> f32 {
+pub(crate) fn normalize_angle(a: f32) -> f32 {
     use std::f32::consts::PI;
     a - 2.0 * PI * ((a + PI) / (2.0 * PI)).floor()
 }

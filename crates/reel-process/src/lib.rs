@@ -20,7 +20,7 @@ pub mod select;
 pub mod steady;
 pub mod watermark;
 
-use reel_face::Face;
+use reel_face::{Face, Mask};
 use reel_image::Image;
 
 pub use beauty::{Beauty, BeautySettings};
@@ -117,14 +117,64 @@ impl Chain {
 
     /// Runs every step on the frame: face processors where the frame has faces, whole-frame
     /// processors always.
+    /// What is in front of a face (a hand held to it) is put back as it was after every face
+    /// step, so no face processor paints over it.
     pub fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError> {
+        let kept: Vec<(&Mask, Vec<u8>)> = faces
+            .iter()
+            .filter_map(|f| f.occlusion.as_ref())
+            .map(|m| (m, region(frame, m)))
+            .collect();
         for step in &mut self.steps {
             if faces.is_empty() && step.needs_faces() {
                 continue;
             }
             step.process(frame, faces)?;
+            if step.needs_faces() {
+                for (mask, pixels) in &kept {
+                    put_back(frame, mask, pixels);
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// The frame's pixels under a mask's rectangle (clipped to the frame), row by row.
+fn region(frame: &Image, mask: &Mask) -> Vec<u8> {
+    let x1 = (mask.x0 + mask.width).min(frame.width);
+    let y1 = (mask.y0 + mask.height).min(frame.height);
+    let mut out = Vec::with_capacity(x1.saturating_sub(mask.x0) * y1.saturating_sub(mask.y0) * 3);
+    for y in mask.y0..y1 {
+        out.extend_from_slice(
+            &frame.data[(y * frame.width + mask.x0) * 3..(y * frame.width + x1) * 3],
+        );
+    }
+    out
+}
+
+/// Blends the kept pixels back in by the mask's coverage (exactly where it is 1).
+fn put_back(frame: &mut Image, mask: &Mask, kept: &[u8]) {
+    let x1 = (mask.x0 + mask.width).min(frame.width);
+    let y1 = (mask.y0 + mask.height).min(frame.height);
+    let row_len = x1.saturating_sub(mask.x0);
+    for (r, y) in (mask.y0..y1).enumerate() {
+        let coverage = &mask.data[r * mask.width..r * mask.width + row_len];
+        let old = &kept[r * row_len * 3..(r + 1) * row_len * 3];
+        let row = &mut frame.data[(y * frame.width + mask.x0) * 3..(y * frame.width + x1) * 3];
+        for ((px, was), &m) in row
+            .chunks_exact_mut(3)
+            .zip(old.chunks_exact(3))
+            .zip(coverage)
+        {
+            if m >= 1.0 {
+                px.copy_from_slice(was);
+            } else if m > 0.0 {
+                for (v, &o) in px.iter_mut().zip(was) {
+                    *v = (f32::from(o) * m + f32::from(*v) * (1.0 - m)).round() as u8;
+                }
+            }
+        }
     }
 }
 

@@ -20,7 +20,8 @@ pub struct Report {
     pub frames_edited: u64,
 }
 
-/// Analysis for editing: landmarks smoothed so that masks and warps do not shimmer.
+/// Analysis for editing: landmarks smoothed so that masks and warps do not shimmer, and the
+/// hands in front of faces found so that no processor paints over them.
 pub fn editing_analysis(max_faces: usize, threads: usize) -> AnalyzerSettings {
     AnalyzerSettings {
         tracker: TrackerSettings {
@@ -29,6 +30,7 @@ pub fn editing_analysis(max_faces: usize, threads: usize) -> AnalyzerSettings {
         },
         smoothing: Some(OneEuro::default()),
         threads,
+        occlusion: true,
         ..AnalyzerSettings::default()
     }
 }

@@ -37,6 +37,10 @@ pub struct EditArgs {
     /// Threads per model.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Edit faces even where a hand is in front of them (by default hands found near a face are
+    /// left as they are).
+    #[arg(long)]
+    pub no_occlusion: bool,
     #[command(flatten)]
     pub output_args: OutputArgs,
 }
@@ -364,7 +368,8 @@ fn run_reading(
         (None, false) => FaceSelection::Ids(args.faces.clone()),
         (None, true) => FaceSelection::All,
     };
-    let analysis = pipeline::editing_analysis(args.max_faces, args.threads);
+    let mut analysis = pipeline::editing_analysis(args.max_faces, args.threads);
+    analysis.occlusion = !args.no_occlusion;
     let provenance = Provenance::new(
         &args.output_args.sign,
         "c2pa.edited",
