@@ -104,13 +104,17 @@ pub(crate) fn fps(frames: usize, seconds: f64) -> f64 {
 }
 
 /// One editing run end to end (decode, analysis, `chain`, H.264 encode), as the edit commands
-/// run it: frames written and seconds taken.
+/// run it (`occlusion`: hands in front of faces looked for, as by default): frames written and
+/// seconds taken.
 pub(crate) fn edit_timed(
     input: &Path,
     output: &Path,
     chain: &mut reel_process::Chain,
+    occlusion: bool,
 ) -> Result<(u64, f64)> {
     use reel_process::{FaceSelection, pipeline};
+    let mut analysis = pipeline::editing_analysis(8, 1);
+    analysis.occlusion = occlusion;
     let t = Instant::now();
     let report = pipeline::run(
         input,
@@ -118,7 +122,7 @@ pub(crate) fn edit_timed(
         Codec::H264,
         18,
         None,
-        pipeline::editing_analysis(8, 1),
+        analysis,
         &mut FaceSelection::All,
         chain,
         |_, _| true,

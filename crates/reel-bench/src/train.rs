@@ -271,7 +271,7 @@ fn run(args: &BenchTrainArgs, dir: &Path) -> Result<()> {
         if with_model {
             chain = chain.then(reel_swap::model_swap::ModelSwap::load(&model)?);
         }
-        let (frames, seconds) = edit_timed(&hd, &dir.join("out.mp4"), &mut chain)?;
+        let (frames, seconds) = edit_timed(&hd, &dir.join("out.mp4"), &mut chain, true)?;
         fps.push(frames as f64 / seconds);
     }
     println!(
