@@ -150,9 +150,12 @@ fn tracking_roi(points: &[Point; HAND_POINTS]) -> Roi {
 
 /// Finds and follows hands.
 pub struct HandFinder {
-    palm: Net,
+    threads: usize,
+    /// The models, each loaded when first needed (a clip without faces, or without palms, never
+    /// loads the landmark model).
+    palm: Option<Net>,
     anchors: Vec<(f32, f32)>,
-    landmarks: Net,
+    landmarks: Option<Net>,
     input: Vec<f32>,
     outputs: Vec<Output>,
     hands: Vec<Hand>,
@@ -170,10 +173,21 @@ pub struct HandFinder {
 
 impl HandFinder {
     pub fn new(threads: usize) -> Result<HandFinder, ModelError> {
+        // Checked now, so that a missing model is reported before any work is done.
+        for id in [ModelId::PalmDetector, ModelId::HandLandmarks] {
+            let asset = id.asset();
+            let path = reel_assets::catalogue::models_dir().join(asset.file);
+            if !path.is_file() {
+                return Err(ModelError::Asset(reel_assets::AssetError::Missing {
+                    path: path.display().to_string(),
+                }));
+            }
+        }
         Ok(HandFinder {
-            palm: Net::load(ModelId::PalmDetector, threads)?,
+            threads,
+            palm: None,
             anchors: anchors(PALM_INPUT, &[8, 16, 16, 16], true),
-            landmarks: Net::load(ModelId::HandLandmarks, threads)?,
+            landmarks: None,
             input: Vec::new(),
             outputs: Vec::new(),
             hands: Vec::new(),
@@ -253,7 +267,13 @@ impl HandFinder {
             border: Border::Zero,
         };
         warp_to_tensor(image, &to_image, &spec, &mut self.input);
-        self.palm.run(&self.input, &mut self.outputs)?;
+        let net = match &mut self.palm {
+            Some(net) => net,
+            None => self
+                .palm
+                .insert(Net::load(ModelId::PalmDetector, self.threads)?),
+        };
+        net.run(&self.input, &mut self.outputs)?;
         let n = self.anchors.len();
         let (boxes, scores) = match self.outputs.as_slice() {
             [a, b] if a.values.len() == n * PALM_VALUES && b.values.len() == n => {
@@ -305,7 +325,13 @@ impl HandFinder {
             border: Border::Replicate,
         };
         warp_to_tensor(image, &to_image, &spec, &mut self.input);
-        self.landmarks.run(&self.input, &mut self.outputs)?;
+        let net = match &mut self.landmarks {
+            Some(net) => net,
+            None => self
+                .landmarks
+                .insert(Net::load(ModelId::HandLandmarks, self.threads)?),
+        };
+        net.run(&self.input, &mut self.outputs)?;
         // In the model's order: screen points, presence, handedness, world points.
         let [coords, flag, ..] = self.outputs.as_slice() else {
             return Err(ModelError::Format(
