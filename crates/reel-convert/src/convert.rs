@@ -264,6 +264,21 @@ impl Converter<'_, '_> {
         }
     }
 
+    /// An activation in TFLite's own (NHWC) order, transposed back where it is held as NCHW.
+    fn in_tflite_order(&mut self, t: usize) -> String {
+        if self.layouts[&t] != Layout::Nchw {
+            return tname(t);
+        }
+        let name = self.fresh("nhwc");
+        self.graph.node(
+            "Transpose",
+            &[&tname(t)],
+            &name,
+            vec![("perm", Attr::Ints(vec![0, 2, 3, 1]))],
+        );
+        name
+    }
+
     fn operator(&mut self, op: &crate::tflite::Operator) -> Result<(), ConvertError> {
         let ins: Vec<usize> = op.inputs.iter().map(|&i| i as usize).collect();
         let out = op.outputs[0] as usize;
@@ -546,17 +561,7 @@ impl Converter<'_, '_> {
                 self.layouts.insert(out, layout);
             }
             Op::Reshape => {
-                let mut src = tname(ins[0]);
-                if self.layouts[&ins[0]] == Layout::Nchw {
-                    let t = self.fresh("nhwc");
-                    self.graph.node(
-                        "Transpose",
-                        &[&src],
-                        &t,
-                        vec![("perm", Attr::Ints(vec![0, 2, 3, 1]))],
-                    );
-                    src = t;
-                }
+                let src = self.in_tflite_order(ins[0]);
                 let target: Vec<i64> = self.shape(out).iter().map(|&d| d as i64).collect();
                 let four = target.len() == 4;
                 let shape = self.ints(target);
@@ -613,7 +618,6 @@ impl Converter<'_, '_> {
                 self.layouts.insert(out, Layout::Nchw);
             }
             Op::FullyConnected(act) => {
-                let mut src = tname(ins[0]);
                 let weights = self.konst(ins[1])?.clone();
                 let [units, depth] = weights.shape[..] else {
                     return Err(ConvertError(format!(
@@ -621,17 +625,8 @@ impl Converter<'_, '_> {
                         weights.shape
                     )));
                 };
-                if self.layouts[&ins[0]] == Layout::Nchw {
-                    // TFLite flattens in NHWC order.
-                    let t = self.fresh("nhwc");
-                    self.graph.node(
-                        "Transpose",
-                        &[&src],
-                        &t,
-                        vec![("perm", Attr::Ints(vec![0, 2, 3, 1]))],
-                    );
-                    src = t;
-                }
+                // TFLite flattens in NHWC order.
+                let mut src = self.in_tflite_order(ins[0]);
                 if self.shape(ins[0]).len() != 2 || self.layouts[&ins[0]] == Layout::Nchw {
                     let flat = self.ints(vec![-1, depth as i64]);
                     let t = self.fresh("flat");
