@@ -202,6 +202,11 @@ fn mark_occlusions(
             HAND_AREAS.map(|a| (center, w.max(h) * a))
         })
         .collect();
+    if faces.is_empty() {
+        // Hands matter only in front of faces; the next face starts their search afresh.
+        finder.reset();
+        return Ok(());
+    }
     let hands = finder.find(image, &areas)?;
     if hands.is_empty() {
         return Ok(());

@@ -297,6 +297,9 @@ impl HandFinder {
                 continue;
             }
             let r = &boxes[i * PALM_VALUES..(i + 1) * PALM_VALUES];
+            if !(score.is_finite() && r.iter().all(|v| v.is_finite())) {
+                continue;
+            }
             let (cx, cy, w, h) = (r[0] / s + ax, r[1] / s + ay, r[2] / s, r[3] / s);
             if !(w > 0.0 && h > 0.0) {
                 continue;

@@ -120,7 +120,7 @@ impl Chain {
     /// What is in front of a face (a hand held to it) is put back as it was after every face
     /// step, so no face processor paints over it.
     pub fn process(&mut self, frame: &mut Image, faces: &[&Face]) -> Result<(), ProcessError> {
-        let kept: Vec<(&Mask, Vec<u8>)> = faces
+        let mut kept: Vec<(&Mask, Vec<u8>)> = faces
             .iter()
             .filter_map(|f| f.occlusion.as_ref())
             .map(|m| (m, region(frame, m)))
@@ -134,6 +134,11 @@ impl Chain {
                 for (mask, pixels) in &kept {
                     put_back(frame, mask, pixels);
                 }
+            } else {
+                // A whole-frame step (a grade) belongs to the hand too: keep what it made.
+                for (mask, pixels) in kept.iter_mut() {
+                    *pixels = region(frame, mask);
+                }
             }
         }
         Ok(())
@@ -142,6 +147,9 @@ impl Chain {
 
 /// The frame's pixels under a mask's rectangle (clipped to the frame), row by row.
 fn region(frame: &Image, mask: &Mask) -> Vec<u8> {
+    if mask.x0 >= frame.width {
+        return Vec::new();
+    }
     let x1 = (mask.x0 + mask.width).min(frame.width);
     let y1 = (mask.y0 + mask.height).min(frame.height);
     let mut out = Vec::with_capacity(x1.saturating_sub(mask.x0) * y1.saturating_sub(mask.y0) * 3);
@@ -155,6 +163,9 @@ fn region(frame: &Image, mask: &Mask) -> Vec<u8> {
 
 /// Blends the kept pixels back in by the mask's coverage (exactly where it is 1).
 fn put_back(frame: &mut Image, mask: &Mask, kept: &[u8]) {
+    if mask.x0 >= frame.width {
+        return;
+    }
     let x1 = (mask.x0 + mask.width).min(frame.width);
     let y1 = (mask.y0 + mask.height).min(frame.height);
     let row_len = x1.saturating_sub(mask.x0);
