@@ -11,7 +11,7 @@ use reel_image::{Affine, Border, Image, Point, TensorSpec, warp_to_tensor};
 use reel_runtime::{ModelError, Net, Output};
 
 use crate::detector::{Scored, anchors, weighted_nms};
-use crate::mesh::{Roi, normalize_angle};
+use crate::mesh::{Roi, normalize_angle, point_box};
 
 /// Points of a hand: the wrist, then four for each finger from its base to its tip (thumb,
 /// index, middle, ring, little).
@@ -45,7 +45,7 @@ pub struct Hand {
 impl Hand {
     /// [x_min, y_min, width, height] of the points.
     pub fn bbox(&self) -> [f32; 4] {
-        bounds(&self.points)
+        point_box(self.points)
     }
 
     /// About a finger's width: the mean distance between neighbouring finger bases, or a fifth
@@ -65,17 +65,6 @@ fn overlap(a: [f32; 4], b: [f32; 4]) -> f32 {
         return 0.0;
     }
     w * h / (a[2] * a[3]).min(b[2] * b[3]).max(1e-6)
-}
-
-fn bounds(points: &[Point]) -> [f32; 4] {
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for p in points {
-        x0 = x0.min(p.x);
-        y0 = y0.min(p.y);
-        x1 = x1.max(p.x);
-        y1 = y1.max(p.y);
-    }
-    [x0, y0, x1 - x0, y1 - y0]
 }
 
 /// The rotation that turns the line from `from` to `to` upright (pointing up the crop).
@@ -126,7 +115,7 @@ fn tracking_roi(points: &[Point; HAND_POINTS]) -> Roi {
     );
     let rotation = upright(p(0), bases);
     let subset: Vec<Point> = TRACK_POINTS.iter().map(|&i| p(i)).collect();
-    let [bx, by, bw, bh] = bounds(&subset);
+    let [bx, by, bw, bh] = point_box(subset.iter().copied());
     let axis_center = Point::new(bx + bw / 2.0, by + bh / 2.0);
     // The points' box in the hand's frame.
     let (sin, cos) = (-rotation).sin_cos();

@@ -96,8 +96,13 @@ impl Roi {
 
 /// [x_min, y_min, width, height] of the landmarks.
 pub fn landmark_box(lm: &[Landmark]) -> [f32; 4] {
+    point_box(lm.iter().map(Landmark::point))
+}
+
+/// [x_min, y_min, width, height] of some points.
+pub fn point_box(points: impl IntoIterator<Item = Point>) -> [f32; 4] {
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for p in lm {
+    for p in points {
         x0 = x0.min(p.x);
         y0 = y0.min(p.y);
         x1 = x1.max(p.x);
