@@ -172,7 +172,7 @@ pub const ONNXRUNTIME_LIBRARY: Asset = Asset {
 };
 
 /// Real footage of real people, and piano pieces as MIDI, for the demo and the tests.
-pub const SAMPLES: [Asset; 11] = [
+pub const SAMPLES: [Asset; 12] = [
     // A man introducing himself to camera, with speech: 640x480, 29.97 fps, 173 frames.
     Asset {
         file: "talking_head.mp4",
@@ -190,6 +190,16 @@ pub const SAMPLES: [Asset; 11] = [
         sha256: "e273111721b678f3e3806a58b4837f148a67dc1de73643d32bd3c3a034db87d1",
         licence: "GPL-3.0-or-later (as part of psychopy)",
         origin: "PsychoPy test movie",
+    },
+    // Motion graphics with a lot of motion: text scrolling diagonally behind a drifting,
+    // moving grating, 256x256, 24 fps, 240 frames, with sound (for frame interpolation).
+    Asset {
+        file: "scrolling.mp4",
+        package: PSYCHOPY,
+        member: "psychopy/assets/default.mp4",
+        sha256: "6f4c735d183678ef66cd99f0a887a4e5cf0ac217f2a604d6b4fdee1dbd1096b1",
+        licence: "GPL-3.0-or-later (as part of psychopy)",
+        origin: "PsychoPy's default movie",
     },
     // A portrait photo, 905x905.
     Asset {

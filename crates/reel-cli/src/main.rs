@@ -16,8 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    bench, consent, edit, faces, faceset, film, generate, music, provenance as label, setup, style,
-    train,
+    bench, clips, consent, edit, faces, faceset, film, generate, music, provenance as label, setup,
+    style, train,
 };
 
 #[derive(Parser)]
@@ -61,6 +61,15 @@ enum Command {
     },
     /// Rank candidate doubles by how much they look like a target person.
     Cast(faceset::CastArgs),
+    /// Clips one after another, with a transition (crossfade, wipe or cut) at each join; other
+    /// sizes and rates conformed to the first.
+    Join(clips::JoinArgs),
+    /// Clips one after another, cut (a join without transitions).
+    Concat(clips::ConcatArgs),
+    /// A range of a clip's frames, with the sound under them.
+    Trim(clips::TrimArgs),
+    /// A clip at another frame rate or speed, the frames between its own made by optical flow.
+    Retime(clips::RetimeArgs),
     /// Generated video: text to video (or a still) with a Wan model from a diffusers folder.
     Gen(generate::GenArgs),
     /// The AI-directed film: stories that live piano music steers.
@@ -135,6 +144,8 @@ pub enum BenchCommand {
     Watermark(reel_bench::BenchWatermarkArgs),
     /// The Wan transformer's guided denoising loop at the 1.3B model's width, beside diffusers.
     Gen(reel_bench::BenchGenArgs),
+    /// Doubling a clip's frame rate by optical flow, beside ffmpeg's minterpolate.
+    Retime(reel_bench::BenchRetimeArgs),
 }
 
 /// Options shared by commands that write video.
@@ -200,6 +211,10 @@ fn main() -> ExitCode {
         Command::Bench { command } => bench::run(command),
         Command::Verify(args) => label::verify(&args),
         Command::Gen(args) => generate::run(&args, quiet),
+        Command::Join(args) => clips::join(&args, quiet),
+        Command::Concat(args) => clips::concat(&args, quiet),
+        Command::Trim(args) => clips::trim(&args, quiet),
+        Command::Retime(args) => clips::retime(&args, quiet),
         Command::Mark(args) => label::mark(&args, quiet),
     };
     match result {

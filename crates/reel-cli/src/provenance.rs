@@ -82,7 +82,9 @@ impl Provenance {
     ) -> Result<Provenance> {
         let payload = sign.watermark_id.unwrap_or_else(new_payload);
         let label = sign.label.then_some(match source_type {
-            SourceType::CompositeWithTrainedAlgorithmicMedia => Disclosure::Modified,
+            SourceType::CompositeWithTrainedAlgorithmicMedia | SourceType::Composite => {
+                Disclosure::Modified
+            }
             SourceType::TrainedAlgorithmicMedia | SourceType::AlgorithmicMedia => {
                 Disclosure::Generated
             }

@@ -26,8 +26,11 @@ pub enum SourceType {
     CompositeWithTrainedAlgorithmicMedia,
     /// Made by a generative model.
     TrainedAlgorithmicMedia,
-    /// Assembled from other media by algorithm, without a learned model (a film's compositing).
+    /// Assembled from other media by algorithm, without a learned model (a film's compositing,
+    /// frames made from the motion between real ones).
     AlgorithmicMedia,
+    /// Put together from other media (clips joined or trimmed) with nothing made.
+    Composite,
 }
 
 impl SourceType {
@@ -38,6 +41,7 @@ impl SourceType {
             }
             SourceType::TrainedAlgorithmicMedia => "trainedAlgorithmicMedia",
             SourceType::AlgorithmicMedia => "algorithmicMedia",
+            SourceType::Composite => "composite",
         };
         format!("{IPTC}{name}")
     }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use reel_image::Image;
-use reel_video::{ConformedReader, PictureKind, Timestamp};
+use reel_video::{Conform, ConformedReader, PictureKind, Timestamp};
 
 use crate::FilmError;
 use crate::story::{Layer, Node, Picture, Story, sequence_files};
@@ -96,7 +96,7 @@ pub fn check_pictures(story: &Story) -> Result<(), FilmError> {
     for picture in pictures(story) {
         let (path, kind) = path_of(picture);
         let mut frame = Vec::new();
-        let read = ConformedReader::open(path, kind, 16, 16, story.fps, false, false)
+        let read = ConformedReader::open(path, kind, &Conform::new(16, 16, story.fps))
             .and_then(|mut r| r.next_frame(&mut frame));
         match read {
             Ok(true) => {}
@@ -171,12 +171,20 @@ impl Compositor {
         let (w, h, fps) = (self.width, self.height, self.fps);
         if self.shot != Some(shot.first_frame) {
             let (path, kind) = path_of(&shot.picture);
-            self.picture = Some(ConformedReader::open(path, kind, w, h, fps, false, false)?);
+            self.picture = Some(ConformedReader::open(path, kind, &Conform::new(w, h, fps))?);
             self.ended = false;
             self.layers.clear();
             for l in &shot.layers {
                 let (p, k) = path_of(&l.picture);
-                let reader = ConformedReader::open(p, k, w, h, fps, true, true)?;
+                let reader = ConformedReader::open(
+                    p,
+                    k,
+                    &Conform {
+                        alpha: true,
+                        looped: true,
+                        ..Conform::new(w, h, fps)
+                    },
+                )?;
                 self.layers.push((l.clone(), reader, 0.0));
             }
             self.shot = Some(shot.first_frame);

@@ -11,6 +11,7 @@ use crate::process::{StderrTail, spawn};
 /// Reads the first audio stream of a file as mono samples at `rate` Hz.
 pub struct AudioReader {
     path: PathBuf,
+    channels: usize,
     child: Child,
     stdout: ChildStdout,
     /// The end of ffmpeg's messages.
@@ -23,6 +24,12 @@ pub struct AudioReader {
 
 impl AudioReader {
     pub fn open(path: &Path, rate: u32) -> Result<AudioReader, VideoError> {
+        AudioReader::open_channels(path, rate, 1)
+    }
+
+    /// Reads it in `channels` channels (mixed up or down as ffmpeg does), their samples
+    /// interleaved.
+    pub fn open_channels(path: &Path, rate: u32, channels: u16) -> Result<AudioReader, VideoError> {
         if !path.exists() {
             return Err(VideoError::NotFound(path.to_path_buf()));
         }
@@ -30,7 +37,8 @@ impl AudioReader {
             Command::new("ffmpeg")
                 .args(["-nostdin", "-v", "error", "-i"])
                 .arg(crate::input_arg(path))
-                .args(["-map", "0:a:0", "-ac", "1", "-ar", &rate.to_string()])
+                .args(["-map", "0:a:0", "-ac", &channels.max(1).to_string()])
+                .args(["-ar", &rate.to_string()])
                 .args(["-f", "f32le", "-"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -41,6 +49,7 @@ impl AudioReader {
         let stderr = StderrTail::drain(child.stderr.take().expect("piped"));
         Ok(AudioReader {
             path: path.to_path_buf(),
+            channels: channels.max(1) as usize,
             child,
             stdout,
             stderr,
@@ -50,7 +59,11 @@ impl AudioReader {
         })
     }
 
-    /// Fills `block` with the next samples; returns how many (fewer than its length only at the
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Fills `block` with the next samples (interleaved, a whole number of channels' worth); returns how many (fewer than its length only at the
     /// end, 0 once finished). A file ffmpeg cannot read, or one without audio, is an error.
     pub fn read(&mut self, block: &mut [f32]) -> Result<usize, VideoError> {
         if self.ended.is_some() {

@@ -19,6 +19,44 @@ pub enum PictureKind {
     Still,
 }
 
+/// How a picture of another shape is fitted into the frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fit {
+    /// Whole, with bars (black, or transparent with alpha) where the shapes differ.
+    #[default]
+    Pad,
+    /// Filling the frame, cropped at its centre.
+    Crop,
+}
+
+/// The frames a picture is conformed to.
+#[derive(Clone, Copy, Debug)]
+pub struct Conform {
+    pub width: usize,
+    pub height: usize,
+    /// Frames a second, as a fraction.
+    pub rate: (i64, i64),
+    pub fit: Fit,
+    /// RGBA frames (transparent where padded) instead of RGB.
+    pub alpha: bool,
+    /// Starts the picture again at its end.
+    pub looped: bool,
+}
+
+impl Conform {
+    /// `width` x `height` RGB at `fps`, padded, played once.
+    pub fn new(width: usize, height: usize, fps: u32) -> Conform {
+        Conform {
+            width,
+            height,
+            rate: (fps as i64, 1),
+            fit: Fit::Pad,
+            alpha: false,
+            looped: false,
+        }
+    }
+}
+
 /// Frames of one picture at a fixed size and rate, RGB or RGBA.
 pub struct ConformedReader {
     path: PathBuf,
@@ -32,21 +70,22 @@ pub struct ConformedReader {
 }
 
 impl ConformedReader {
-    /// Starts reading `path` as `width`x`height` frames at `fps` a second; `alpha` keeps an alpha
-    /// channel (RGBA, transparent where letterboxed) and `looped` starts the picture again at its
-    /// end. A still gives the same frame for ever.
+    /// Starts reading `path` conformed to `to`. A still gives the same frame for ever.
     pub fn open(
         path: &Path,
         kind: PictureKind,
-        width: usize,
-        height: usize,
-        fps: u32,
-        alpha: bool,
-        looped: bool,
+        to: &Conform,
     ) -> Result<ConformedReader, VideoError> {
+        let Conform {
+            width,
+            height,
+            alpha,
+            looped,
+            ..
+        } = *to;
         let mut cmd = Command::new("ffmpeg");
         cmd.args(["-nostdin", "-hide_banner", "-nostats", "-loglevel", "error"]);
-        let rate = fps.to_string();
+        let rate = format!("{}/{}", to.rate.0.max(1), to.rate.1.max(1));
         match kind {
             // One frame, decoded once: a still ffmpeg cannot decode then fails at once instead
             // of looping on nothing.
@@ -71,9 +110,15 @@ impl ConformedReader {
         } else {
             ("rgb24", "black")
         };
-        let filter = format!(
-            "fps={fps},scale={width}:{height}:force_original_aspect_ratio=decrease,format={format},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={pad},setsar=1"
-        );
+        let fit = match to.fit {
+            Fit::Pad => format!(
+                "scale={width}:{height}:force_original_aspect_ratio=decrease,format={format},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color={pad}"
+            ),
+            Fit::Crop => format!(
+                "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},format={format}"
+            ),
+        };
+        let filter = format!("fps={rate},{fit},setsar=1");
         cmd.args(["-an", "-vf", &filter]);
         if kind == PictureKind::Still {
             cmd.args(["-frames:v", "1"]);

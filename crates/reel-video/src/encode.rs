@@ -119,6 +119,10 @@ pub struct Encoder {
     scratch: Vec<u8>,
     committed: bool,
     seal: Option<Arc<dyn Seal>>,
+    codec: Codec,
+    /// The container ffmpeg writes, and its options (for adding sound once the picture is done).
+    format: &'static str,
+    mux: Vec<String>,
 }
 
 /// The YUV the frames are converted to, and the tags saying so: the source's own where it has
@@ -272,7 +276,8 @@ impl Encoder {
                 full_range,
             );
         }
-        let (temp_target, format): (PathBuf, &str) = match settings.codec {
+        let mut mux: Vec<String> = Vec::new();
+        let (temp_target, format): (PathBuf, &'static str) = match settings.codec {
             Codec::H264 | Codec::H265 => {
                 let pix = match (odd, source_chroma) {
                     (true, _) | (_, "444") => "yuv444p",
@@ -295,9 +300,12 @@ impl Encoder {
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| e.eq_ignore_ascii_case("mkv"));
                 if is_mp4 {
-                    cmd.args(["-movflags", "+faststart"]);
+                    mux.extend(["-movflags".into(), "+faststart".into()]);
                     if let Some(s) = &settings.source {
-                        cmd.args(["-video_track_timescale", &timescale(s).to_string()]);
+                        mux.extend([
+                            "-video_track_timescale".into(),
+                            timescale(s, settings.frame_rate).to_string(),
+                        ]);
                     }
                 }
                 (temp.clone(), if is_mp4 { "mp4" } else { "matroska" })
@@ -310,7 +318,10 @@ impl Encoder {
                 };
                 cmd.args(["-c:v", "prores_ks", "-profile:v", profile, "-pix_fmt", pix]);
                 if let Some(s) = &settings.source {
-                    cmd.args(["-video_track_timescale", &timescale(s).to_string()]);
+                    mux.extend([
+                        "-video_track_timescale".into(),
+                        timescale(s, settings.frame_rate).to_string(),
+                    ]);
                 }
                 (temp.clone(), "mov")
             }
@@ -342,7 +353,7 @@ impl Encoder {
                 (temp.clone(), "image2")
             }
         };
-        cmd.args(["-f", format]).arg(&temp_target);
+        cmd.args(&mux).args(["-f", format]).arg(&temp_target);
         let mut child = spawn(
             cmd.stdin(Stdio::piped())
                 .stdout(Stdio::null())
@@ -374,6 +385,9 @@ impl Encoder {
             scratch: Vec::new(),
             committed: false,
             seal: settings.seal.clone(),
+            codec: settings.codec,
+            format,
+            mux,
         };
         let header = matroska::header(width, height, frame_micros);
         if let Err(e) = stdin.write_all(&header) {
@@ -418,7 +432,13 @@ impl Encoder {
     }
 
     /// Completes the file and moves it into place.
-    pub fn finish(mut self) -> Result<PathBuf, VideoError> {
+    pub fn finish(self) -> Result<PathBuf, VideoError> {
+        self.finish_with_audio(None)
+    }
+
+    /// Completes the file with `audio` (a file's first audio stream, made to the picture's
+    /// length) as its sound, and moves it into place. Frame sequences and stills take none.
+    pub fn finish_with_audio(mut self, audio: Option<&Path>) -> Result<PathBuf, VideoError> {
         if let Some(mut stdin) = self.stdin.take()
             && let Err(e) = stdin.flush()
         {
@@ -432,6 +452,9 @@ impl Encoder {
                 path: self.output.clone(),
                 detail: tail(&log),
             });
+        }
+        if let Some(audio) = audio.filter(|_| !self.sequence && !self.still) {
+            self.add_audio(audio)?;
         }
         if let Some(seal) = &self.seal {
             // A label that cannot be made leaves nothing behind (the drop removes the partial).
@@ -453,6 +476,45 @@ impl Encoder {
         }
         moved?;
         Ok(self.output.clone())
+    }
+
+    /// Puts `audio` beside the finished picture (copied as it is), in the partial's place.
+    fn add_audio(&self, audio: &Path) -> Result<(), VideoError> {
+        let mut name = self.temp.clone().into_os_string();
+        name.push("-sound");
+        let muxed = PathBuf::from(name);
+        let sound: &[&str] = match self.codec {
+            Codec::ProRes => &["-c:a", "pcm_s24le"],
+            _ => &["-c:a", "aac", "-b:a", "192k"],
+        };
+        let out = Command::new("ffmpeg")
+            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
+            .arg(&self.temp)
+            .arg("-i")
+            .arg(crate::input_arg(audio))
+            .args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"])
+            .args(sound)
+            .args(&self.mux)
+            .args(["-f", self.format])
+            .arg(&muxed)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| VideoError::MissingTool {
+                program: "ffmpeg",
+                source,
+            })?;
+        if !out.status.success() {
+            let _ = fs::remove_file(&muxed);
+            return Err(VideoError::Encode {
+                path: self.output.clone(),
+                detail: format!(
+                    "adding the sound: {}",
+                    tail(&String::from_utf8_lossy(&out.stderr))
+                ),
+            });
+        }
+        fs::rename(&muxed, &self.temp).map_err(io(format!("writing {}", self.temp.display())))?;
+        Ok(())
     }
 
     /// Seals the finished partial: the file, or every frame of a sequence (each its own).
@@ -492,8 +554,13 @@ impl Encoder {
     }
 }
 
-/// A track timescale that represents the source's frame times exactly.
-fn timescale(s: &MediaInfo) -> i64 {
+/// A track timescale that represents the frame times exactly: a constant rate's own (a whole
+/// number of ticks a frame), else the source's.
+fn timescale(s: &MediaInfo, rate: Option<(i64, i64)>) -> i64 {
+    if let Some((num, _)) = rate.filter(|&(n, d)| n > 0 && d > 0) {
+        // At least 10,000 ticks a second, in whole multiples of the rate's numerator.
+        return num * (10_000 + num - 1).div_euclid(num).max(1);
+    }
     let den = s.time_base.1;
     if (1..=1_000_000).contains(&den) && den % s.time_base.0.max(1) == 0 {
         den

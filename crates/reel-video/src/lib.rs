@@ -17,7 +17,7 @@ mod process;
 mod still;
 
 pub use audio::{AudioReader, read_audio};
-pub use conform::{ConformedReader, PictureKind};
+pub use conform::{Conform, ConformedReader, Fit, PictureKind};
 pub use decode::{Decoder, Frame};
 pub use encode::{Codec, Encoder, EncoderSettings};
 pub use error::VideoError;

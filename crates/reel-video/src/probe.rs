@@ -22,6 +22,9 @@ pub struct MediaInfo {
     pub declared_frames: Option<u64>,
     pub duration: Option<f64>,
     pub audio_codec: Option<String>,
+    /// The first audio stream's sample rate and channel count.
+    pub audio_rate: Option<u32>,
+    pub audio_channels: Option<u16>,
     /// A still image (one frame, no timing of its own).
     pub is_still: bool,
     /// How the video's YUV stands for colour, as its stream is tagged.
@@ -62,6 +65,8 @@ struct Stream {
     color_range: Option<String>,
     color_primaries: Option<String>,
     color_transfer: Option<String>,
+    sample_rate: Option<String>,
+    channels: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +146,10 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
         declared_frames: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
         duration,
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
+        audio_rate: audio
+            .and_then(|a| a.sample_rate.as_deref())
+            .and_then(|r| r.parse().ok()),
+        audio_channels: audio.and_then(|a| a.channels),
         is_still,
         colour: {
             let known =

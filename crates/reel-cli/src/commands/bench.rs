@@ -12,6 +12,7 @@ pub fn run(command: BenchCommand) -> Result {
         BenchCommand::Style(args) => reel_bench::style(&args),
         BenchCommand::Watermark(args) => reel_bench::watermark(&args),
         BenchCommand::Gen(args) => reel_bench::generation(&args),
+        BenchCommand::Retime(args) => reel_bench::retime(&args),
     }
     .map_err(Failure::from_bench)
 }

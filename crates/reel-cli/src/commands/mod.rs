@@ -1,6 +1,7 @@
 //! One file a command family: each parses its arguments, makes one library call, and prints.
 
 pub mod bench;
+pub mod clips;
 pub mod consent;
 pub mod edit;
 pub mod faces;

@@ -1,0 +1,398 @@
+//! `reel join`, `reel concat`, `reel trim`: clips edited without a model, frame-exact, the
+//! sound kept under its frames.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use reel_clips::{JoinSettings, Output, Point, Transition};
+use reel_credentials::SourceType;
+use reel_video::Fit;
+use serde_json::json;
+
+use crate::OutputArgs;
+use crate::failure::{Failure, Result};
+use crate::progress;
+use crate::provenance::Provenance;
+
+/// How the output's size and rate are chosen, and clips of another shape fitted.
+#[derive(Args, Clone, Debug)]
+pub struct ConformArgs {
+    /// The output's size, WIDTHxHEIGHT (by default the first clip's).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// The output's frame rate: 25, 29.97 or 30000/1001 (by default the first clip's).
+    #[arg(long)]
+    pub fps: Option<String>,
+    /// A clip of another shape is fitted whole with black bars (pad) or fills the frame,
+    /// cropped at its centre (crop).
+    #[arg(long, default_value = "pad", value_parser = parse_fit)]
+    pub fit: Fit,
+}
+
+#[derive(Args)]
+pub struct JoinArgs {
+    /// The clips, in order (two or more).
+    #[arg(required = true, num_args = 2..)]
+    pub clips: Vec<PathBuf>,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// How each clip gives way to the next: cut, crossfade or wipe.
+    #[arg(long, default_value = "crossfade")]
+    pub transition: Transition,
+    /// The length of each transition, in seconds (the two clips share that many frames).
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub conform: ConformArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct ConcatArgs {
+    /// The clips, in order (two or more).
+    #[arg(required = true, num_args = 2..)]
+    pub clips: Vec<PathBuf>,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub conform: ConformArgs,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct TrimArgs {
+    pub input: PathBuf,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// The first frame kept: seconds (12.5), a time (1:02.5) or a frame index (150f); by
+    /// default the first.
+    #[arg(long)]
+    pub from: Option<Point>,
+    /// The first frame no longer kept, in the same forms; by default the clip's end.
+    #[arg(long, conflicts_with = "length")]
+    pub to: Option<Point>,
+    /// How long to keep from --from, in seconds (or frames, 50f).
+    #[arg(long)]
+    pub length: Option<Point>,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct RetimeArgs {
+    pub input: PathBuf,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// The output's frame rate: 50, 59.94, 60000/1001, or a multiple of the clip's own (2x);
+    /// by default the clip's own.
+    #[arg(long)]
+    pub fps: Option<String>,
+    /// Playback speed: 0.5 is slow motion at half speed, 2 twice as fast; the sound is
+    /// stretched with its pitch kept.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// How frames between the clip's own are made: flow (motion-compensated, from dense
+    /// optical flow), blend (mixed, no motion) or nearest (repeated or dropped).
+    #[arg(long, default_value = "flow")]
+    pub method: reel_clips::Method,
+    /// Threads for the flow and the warping.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub output_args: OutputArgs,
+}
+
+fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
+    match text {
+        "pad" => Ok(Fit::Pad),
+        "crop" => Ok(Fit::Crop),
+        _ => Err("use pad or crop".into()),
+    }
+}
+
+/// `25`, `29.97` (read as 30000/1001, as 23.976 and 59.94 are), `30000/1001`.
+pub fn parse_rate(text: &str) -> Result<(i64, i64)> {
+    let bad = || {
+        Failure::usage(format!(
+            "--fps {text}: give a rate such as 25, 29.97 or 30000/1001"
+        ))
+    };
+    if let Some((n, d)) = text.split_once('/') {
+        let (n, d): (i64, i64) = (n.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        return (n > 0 && d > 0).then_some((n, d)).ok_or_else(bad);
+    }
+    let fps: f64 = text.parse().map_err(|_| bad())?;
+    if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
+        return Err(bad());
+    }
+    // The NTSC rates, as they are written.
+    for base in [24, 30, 48, 60, 120] {
+        let ntsc = base as f64 * 1000.0 / 1001.0;
+        if (fps - ntsc).abs() < 0.006 {
+            return Ok((base * 1000, 1001));
+        }
+    }
+    let thousandths = (fps * 1000.0).round() as i64;
+    let divisor = gcd(thousandths, 1000);
+    Ok((thousandths / divisor, 1000 / divisor))
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn parse_size(size: &str) -> Result<(usize, usize)> {
+    size.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .filter(|&(w, h): &(usize, usize)| w > 0 && h > 0 && w <= 16384 && h <= 16384)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--size {size}: give WIDTHxHEIGHT, for example 1280x720"
+            ))
+        })
+}
+
+fn output(path: &Path, args: &OutputArgs, provenance: &Provenance) -> Result<Output> {
+    Ok(Output {
+        path: path.to_path_buf(),
+        codec: args.codec_for(path)?,
+        crf: args.crf,
+        seal: provenance.seal(),
+    })
+}
+
+pub fn join(args: &JoinArgs, quiet: bool) -> Result {
+    join_clips(
+        &args.clips,
+        &args.output,
+        args.transition,
+        args.seconds,
+        &args.conform,
+        &args.output_args,
+        quiet,
+    )
+}
+
+pub fn concat(args: &ConcatArgs, quiet: bool) -> Result {
+    join_clips(
+        &args.clips,
+        &args.output,
+        Transition::Cut,
+        0.0,
+        &args.conform,
+        &args.output_args,
+        quiet,
+    )
+}
+
+fn join_clips(
+    clips: &[PathBuf],
+    out: &Path,
+    transition: Transition,
+    seconds: f64,
+    conform: &ConformArgs,
+    output_args: &OutputArgs,
+    quiet: bool,
+) -> Result {
+    let inputs: Vec<&Path> = clips.iter().map(PathBuf::as_path).collect();
+    reel_core::output::check_distinct(&inputs, &[out])?;
+    let settings = JoinSettings {
+        transition,
+        seconds,
+        size: conform.size.as_deref().map(parse_size).transpose()?,
+        rate: conform.fps.as_deref().map(parse_rate).transpose()?,
+        fit: conform.fit,
+    };
+    let provenance = Provenance::new(
+        &output_args.sign,
+        "c2pa.edited",
+        SourceType::Composite,
+        json!({
+            "operation": "join",
+            "transition": transition.name(),
+            "seconds": if transition == Transition::Cut { 0.0 } else { seconds },
+            "fit": match conform.fit { Fit::Pad => "pad", Fit::Crop => "crop" },
+        }),
+        &inputs,
+        None,
+    )?;
+    let output = output(out, output_args, &provenance)?;
+    let mut marker = provenance.marker();
+    let bar = progress::frames(None, "join", quiet);
+    let report = reel_clips::join(
+        clips,
+        &settings,
+        &output,
+        |image, seconds| marker.mark(image, seconds),
+        |done, total| progress::advance(&bar, done, total),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    provenance.report(quiet);
+    if !quiet {
+        for clip in &report.clips {
+            for note in &clip.notes {
+                eprintln!("note: {}: {note}", clip.path.display());
+            }
+        }
+        let shared = match report.transition_frames {
+            0 => String::new(),
+            n => format!(", {} of {n} frames each", transition.name()),
+        };
+        eprintln!(
+            "{}: {} frames ({:.3} s) at {}x{}, {} fps, from {} clips{shared}{}",
+            out.display(),
+            report.frames,
+            report.seconds(),
+            report.width,
+            report.height,
+            reel_clips::rate_text(report.rate),
+            report.clips.len(),
+            if report.audio {
+                ", with sound"
+            } else {
+                ", no sound"
+            },
+        );
+    }
+    Ok(())
+}
+
+pub fn trim(args: &TrimArgs, quiet: bool) -> Result {
+    reel_core::output::check_distinct(&[&args.input], &[&args.output])?;
+    let to = match (args.length, args.from) {
+        (None, _) => args.to,
+        (Some(Point::Seconds(l)), None) => Some(Point::Seconds(l)),
+        (Some(Point::Seconds(l)), Some(Point::Seconds(f))) => Some(Point::Seconds(f + l)),
+        (Some(Point::Frame(l)), None) => Some(Point::Frame(l)),
+        (Some(Point::Frame(l)), Some(Point::Frame(f))) => Some(Point::Frame(f + l)),
+        _ => {
+            return Err(Failure::usage(
+                "give --from and --length in the same unit (both seconds, or both frames)",
+            ));
+        }
+    };
+    let empty = match (args.from, to) {
+        (Some(Point::Seconds(f)), Some(Point::Seconds(t))) => t <= f,
+        (Some(Point::Frame(f)), Some(Point::Frame(t))) => t <= f,
+        (None, Some(Point::Seconds(t))) => t <= 0.0,
+        (None, Some(Point::Frame(t))) => t == 0,
+        _ => false,
+    };
+    if empty {
+        return Err(Failure::usage(
+            "the range is empty: --to must come after --from",
+        ));
+    }
+    let provenance = Provenance::new(
+        &args.output_args.sign,
+        "c2pa.edited",
+        SourceType::Composite,
+        json!({
+            "operation": "trim",
+            "from": args.from.map(|p| p.to_string()),
+            "to": to.map(|p| p.to_string()),
+        }),
+        &[&args.input],
+        None,
+    )?;
+    let output = output(&args.output, &args.output_args, &provenance)?;
+    let mut marker = provenance.marker();
+    let bar = progress::frames(None, "trim", quiet);
+    let report = reel_clips::trim(
+        &args.input,
+        args.from,
+        to,
+        &output,
+        |image, seconds| marker.mark(image, seconds),
+        |done, total| progress::advance(&bar, done, total),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    provenance.report(quiet);
+    if !quiet {
+        eprintln!(
+            "{}: frames {}..{} ({} frames, {:.3} s from {:.3} s){}",
+            args.output.display(),
+            report.first,
+            report.first + report.frames,
+            report.frames,
+            report.seconds,
+            report.start,
+            if report.audio { ", with sound" } else { "" },
+        );
+    }
+    Ok(())
+}
+
+pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
+    reel_core::output::check_distinct(&[&args.input], &[&args.output])?;
+    let rate = match args.fps.as_deref() {
+        Some(multiple) if multiple.ends_with('x') => {
+            let (n, d) = parse_rate(multiple.trim_end_matches('x'))?;
+            let (num, den) = reel_video::probe(&args.input)?.frame_rate;
+            let (num, den) = (num * n, den * d);
+            let divisor = gcd(num, den);
+            Some((num / divisor, den / divisor))
+        }
+        other => other.map(parse_rate).transpose()?,
+    };
+    let settings = reel_clips::RetimeSettings {
+        rate,
+        speed: args.speed,
+        method: args.method,
+        threads: args.threads.max(1),
+        ..reel_clips::RetimeSettings::default()
+    };
+    let method = match args.method {
+        reel_clips::Method::Flow => "flow",
+        reel_clips::Method::Blend => "blend",
+        reel_clips::Method::Nearest => "nearest",
+    };
+    // Frames made by an algorithm from the motion between real ones.
+    let source_type = match args.method {
+        reel_clips::Method::Nearest => SourceType::Composite,
+        _ => SourceType::AlgorithmicMedia,
+    };
+    let provenance = Provenance::new(
+        &args.output_args.sign,
+        "c2pa.edited",
+        source_type,
+        json!({
+            "operation": "retime",
+            "fps": args.fps,
+            "speed": args.speed,
+            "method": method,
+        }),
+        &[&args.input],
+        None,
+    )?;
+    let output = output(&args.output, &args.output_args, &provenance)?;
+    let mut marker = provenance.marker();
+    let bar = progress::frames(None, "retime", quiet);
+    let report = reel_clips::retime(
+        &args.input,
+        &settings,
+        &output,
+        |image, seconds| marker.mark(image, seconds),
+        |done, total| progress::advance(&bar, done, total),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    provenance.report(quiet);
+    if !quiet {
+        eprintln!(
+            "{}: {} frames ({:.3} s) at {} fps from {} source frames, {} made by {method}{}",
+            args.output.display(),
+            report.frames,
+            report.seconds,
+            reel_clips::rate_text(report.rate),
+            report.source_frames,
+            report.made,
+            if report.audio { ", with sound" } else { "" },
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! A frame between two others, from the flow each way: the flows are carried forward to the
+//! in-between time (each pixel's motion splatted where it will be, weighted by how well the
+//! two flows agree there), then both frames are warped to that time and mixed, each where it
+//! sees the place (a pixel that one frame covers and the other shows comes from the other).
+
+use reel_image::Image;
+
+use crate::flow::Flow;
+
+/// Squared flow disagreement (in the flow's pixels) at which a sample counts for 1/e.
+const AGREEMENT: f32 = 1.0;
+
+/// The working memory of interpolation, kept between frames.
+#[derive(Default)]
+pub struct Interpolator {
+    /// Threads the warping is split over (rows).
+    threads: usize,
+    /// The flow from time t to the second frame's time, scaled by the interval.
+    motion: Flow,
+    weight: Vec<f32>,
+}
+
+impl Interpolator {
+    pub fn new(threads: usize) -> Interpolator {
+        Interpolator {
+            threads: threads.max(1),
+            ..Interpolator::default()
+        }
+    }
+
+    /// Writes into `out` the frame at `t` (0 to 1) of the way from `a` to `b`, given the flows
+    /// `ab` (from `a` to `b`) and `ba`, both at one size (a fraction of the frames' own).
+    pub fn between(&mut self, a: &Image, b: &Image, ab: &Flow, ba: &Flow, t: f32, out: &mut Image) {
+        let threads = self.threads;
+        self.carry(ab, ba, t);
+        out.reshape(a.width, a.height);
+        let rows = a.height.div_ceil(threads.max(1)).max(1);
+        let motion = &self.motion;
+        let row_bytes = a.width * 3;
+        std::thread::scope(|scope| {
+            for (n, chunk) in out.data.chunks_mut(rows * row_bytes).enumerate() {
+                scope.spawn(move || warp_rows(a, b, ab, ba, motion, t, n * rows, chunk));
+            }
+        });
+    }
+
+    /// The motion at time `t`: each frame's pixels carried along their flow to where they
+    /// are at `t`, and their flow (from a to b) left there.
+    fn carry(&mut self, ab: &Flow, ba: &Flow, t: f32) {
+        let (w, h) = (ab.width, ab.height);
+        self.motion.width = w;
+        self.motion.height = h;
+        for field in [&mut self.motion.u, &mut self.motion.v, &mut self.weight] {
+            field.clear();
+            field.resize(w * h, 0.0);
+        }
+        let mut splat = |x: f32, y: f32, u: f32, v: f32, weight: f32| {
+            if !(x > -1.0 && y > -1.0 && x < w as f32 && y < h as f32) {
+                return;
+            }
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - x0, y - y0);
+            for (dx, dy, share) in [
+                (0, 0, (1.0 - fx) * (1.0 - fy)),
+                (1, 0, fx * (1.0 - fy)),
+                (0, 1, (1.0 - fx) * fy),
+                (1, 1, fx * fy),
+            ] {
+                let (px, py) = (x0 as i64 + dx, y0 as i64 + dy);
+                if px < 0 || py < 0 || px >= w as i64 || py >= h as i64 {
+                    continue;
+                }
+                let i = py as usize * w + px as usize;
+                let s = share * weight;
+                self.motion.u[i] += u * s;
+                self.motion.v[i] += v * s;
+                self.weight[i] += s;
+            }
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let (fx, fy) = (x as f32, y as f32);
+                // From a: the pixel moves by ab; it agrees where b's flow brings it back.
+                let (u, v) = (ab.u[i], ab.v[i]);
+                let (bu, bv) = ba.at(fx + u, fy + v);
+                let miss = (u + bu).powi(2) + (v + bv).powi(2);
+                splat(
+                    fx + t * u,
+                    fy + t * v,
+                    u,
+                    v,
+                    (-miss / AGREEMENT).exp() + 1e-4,
+                );
+                // From b: its pixel came by -ba.
+                let (u, v) = (ba.u[i], ba.v[i]);
+                let (au, av) = ab.at(fx + u, fy + v);
+                let miss = (u + au).powi(2) + (v + av).powi(2);
+                let back = 1.0 - t;
+                splat(
+                    fx + back * u,
+                    fy + back * v,
+                    -u,
+                    -v,
+                    (-miss / AGREEMENT).exp() + 1e-4,
+                );
+            }
+        }
+        for i in 0..w * h {
+            if self.weight[i] > 1e-6 {
+                self.motion.u[i] /= self.weight[i];
+                self.motion.v[i] /= self.weight[i];
+            }
+        }
+        fill_holes(&mut self.motion, &mut self.weight);
+    }
+}
+
+/// Gives places no pixel reached the mean motion of their reached neighbours, growing in
+/// from the edges of each hole.
+fn fill_holes(motion: &mut Flow, weight: &mut [f32]) {
+    let (w, h) = (motion.width, motion.height);
+    for _ in 0..w.max(h) {
+        let mut missing = 0;
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if weight[i] > 1e-6 {
+                    continue;
+                }
+                let (mut u, mut v, mut n) = (0.0, 0.0, 0.0);
+                for (dx, dy) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
+                    let (px, py) = (x as i64 + dx, y as i64 + dy);
+                    if px < 0 || py < 0 || px >= w as i64 || py >= h as i64 {
+                        continue;
+                    }
+                    let j = py as usize * w + px as usize;
+                    if weight[j] > 1e-6 {
+                        u += motion.u[j];
+                        v += motion.v[j];
+                        n += 1.0;
+                    }
+                }
+                if n > 0.0 {
+                    motion.u[i] = u / n;
+                    motion.v[i] = v / n;
+                    // Marked below the threshold of "reached" for this pass' neighbours.
+                    weight[i] = -1.0;
+                } else {
+                    missing += 1;
+                }
+            }
+        }
+        for value in weight.iter_mut() {
+            if *value < 0.0 {
+                *value = 1e-3;
+            }
+        }
+        if missing == 0 {
+            return;
+        }
+    }
+}
+
+/// Rows from `first` of the frame at `t`: each pixel's motion looked up, both frames sampled
+/// along it, mixed by time and by whether each frame sees the place.
+#[allow(clippy::too_many_arguments)]
+fn warp_rows(
+    a: &Image,
+    b: &Image,
+    ab: &Flow,
+    ba: &Flow,
+    motion: &Flow,
+    t: f32,
+    first: usize,
+    out: &mut [u8],
+) {
+    let w = a.width;
+    let scale = motion.width as f32 / w as f32;
+    let to_pixels = 1.0 / scale;
+    for (r, row) in out.chunks_mut(w * 3).enumerate() {
+        let y = first + r;
+        let fy = (y as f32 + 0.5) * scale - 0.5;
+        for x in 0..w {
+            let fx = (x as f32 + 0.5) * scale - 0.5;
+            let (u, v) = motion.at(fx, fy);
+            // Where the place is in each frame, in the flow's pixels.
+            let (ax, ay) = (fx - t * u, fy - t * v);
+            let (bx, by) = (fx + (1.0 - t) * u, fy + (1.0 - t) * v);
+            let (au, av) = ab.at(ax, ay);
+            let (bu, bv) = ba.at(bx, by);
+            let seen_a = (-((au - u).powi(2) + (av - v).powi(2)) / AGREEMENT).exp() + 1e-3;
+            let seen_b = (-((bu + u).powi(2) + (bv + v).powi(2)) / AGREEMENT).exp() + 1e-3;
+            let wa = (1.0 - t) * seen_a;
+            let wb = t * seen_b;
+            let norm = 1.0 / (wa + wb);
+            let pa = sample(
+                a,
+                (ax + 0.5) * to_pixels - 0.5,
+                (ay + 0.5) * to_pixels - 0.5,
+            );
+            let pb = sample(
+                b,
+                (bx + 0.5) * to_pixels - 0.5,
+                (by + 0.5) * to_pixels - 0.5,
+            );
+            let px = &mut row[x * 3..x * 3 + 3];
+            for c in 0..3 {
+                px[c] = ((pa[c] * wa + pb[c] * wb) * norm + 0.5).clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+/// An RGB frame's colour at a point between pixels (bilinear, clamped to the frame).
+#[inline]
+fn sample(image: &Image, x: f32, y: f32) -> [f32; 3] {
+    let (w, h) = (image.width, image.height);
+    let x = x.clamp(0.0, (w - 1) as f32);
+    let y = y.clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x as usize, y as usize);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let d = &image.data;
+    let mut out = [0f32; 3];
+    for (c, o) in out.iter_mut().enumerate() {
+        let p = |xx: usize, yy: usize| d[(yy * w + xx) * 3 + c] as f32;
+        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
+        let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
+        *o = top + (bottom - top) * fy;
+    }
+    out
+}
