@@ -80,6 +80,35 @@ impl Gray {
         }
     }
 
+    /// The `p` x `p` patch whose top-left corner is at (`x`, `y`) (between pixels), into
+    /// `out`: one displacement for the whole patch, so its bilinear weights are computed once.
+    fn patch(&self, x: f32, y: f32, p: usize, out: &mut [f32]) {
+        let (x0, y0) = (x.floor(), y.floor());
+        let inside = x0 >= 0.0
+            && y0 >= 0.0
+            && (x0 as usize + p) < self.width
+            && (y0 as usize + p) < self.height;
+        if !inside {
+            for j in 0..p {
+                for i in 0..p {
+                    out[j * p + i] = self.at(x + i as f32, y + j as f32);
+                }
+            }
+            return;
+        }
+        let (fx, fy) = (x - x0, y - y0);
+        let (w00, w10) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
+        let (w01, w11) = ((1.0 - fx) * fy, fx * fy);
+        let (x0, y0, w) = (x0 as usize, y0 as usize, self.width);
+        for (j, row) in out.chunks_exact_mut(p).take(p).enumerate() {
+            let top = &self.data[(y0 + j) * w + x0..(y0 + j) * w + x0 + p + 1];
+            let bottom = &self.data[(y0 + j + 1) * w + x0..(y0 + j + 1) * w + x0 + p + 1];
+            for (i, o) in row.iter_mut().enumerate() {
+                *o = w00 * top[i] + w10 * top[i + 1] + w01 * bottom[i] + w11 * bottom[i + 1];
+            }
+        }
+    }
+
     #[inline]
     pub fn at(&self, x: f32, y: f32) -> f32 {
         let (i, fx, j, fy) = split(x, y, self.width, self.height);
@@ -131,8 +160,10 @@ pub struct FlowSettings {
     pub stride: usize,
     /// Gauss-Newton steps a patch, at most.
     pub iterations: usize,
-    /// The finest level searched (0: full size; 1: half); the flow comes at that level's size.
-    pub finest: usize,
+    /// The flow's width, about: the search stops at the pyramid level nearest above it (the
+    /// full size for smaller frames), and the flow comes at that level's size. Finer flow
+    /// adds little to interpolation and costs four times as much a level.
+    pub width: usize,
 }
 
 impl Default for FlowSettings {
@@ -143,7 +174,7 @@ impl Default for FlowSettings {
             patch: 12,
             stride: 4,
             iterations: 8,
-            finest: 1,
+            width: 320,
         }
     }
 }
@@ -155,7 +186,16 @@ impl FlowSettings {
         while (width.min(height) >> levels) >= 3 * self.patch {
             levels += 1;
         }
-        levels.max(self.finest + 1)
+        levels.max(self.finest(width) + 1)
+    }
+
+    /// The finest level searched for frames `width` pixels wide (0 is the full size).
+    pub fn finest(&self, width: usize) -> usize {
+        let mut level = 0;
+        while (width >> (level + 1)) >= self.width.max(1) {
+            level += 1;
+        }
+        level
     }
 }
 
@@ -176,7 +216,7 @@ impl FlowSearch {
     /// The flow from `from` to `to` (pyramids of the same frame size), into `flow`.
     pub fn run(&mut self, from: &Pyramid, to: &Pyramid, settings: &FlowSettings, flow: &mut Flow) {
         let coarsest = from.levels.len().min(to.levels.len()) - 1;
-        let finest = settings.finest.min(coarsest);
+        let finest = settings.finest(from.levels[0].width).min(coarsest);
         let top = &from.levels[coarsest];
         flow.reshape(top.width, top.height);
         for level in (finest..=coarsest).rev() {
@@ -201,6 +241,7 @@ impl FlowSearch {
         let ys = grid(h, p, settings.stride);
         self.patches.clear();
         self.template.resize(p * p, 0.0);
+        self.warped.resize(p * p, 0.0);
         let limit = w.max(h) as f32;
         for &py in &ys {
             for &px in &xs {
@@ -220,10 +261,11 @@ impl FlowSearch {
             for &px in &xs {
                 let (du, dv) = self.patches[n];
                 n += 1;
+                b.patch(px as f32 + du, py as f32 + dv, p, &mut self.warped);
                 for y in py..py + p {
                     for x in px..px + p {
                         let i = y * w + x;
-                        let miss = (b.at(x as f32 + du, y as f32 + dv) - a.data[i]).abs();
+                        let miss = (self.warped[(y - py) * p + x - px] - a.data[i]).abs();
                         let weight = 1.0 / miss.max(1.0);
                         self.sum.u[i] += du * weight;
                         self.sum.v[i] += dv * weight;
@@ -277,17 +319,9 @@ impl FlowSearch {
         let (mut u, mut v) = start;
         let mut first_cost = None;
         let mut cost = 0.0;
-        self.warped.resize(p * p, 0.0);
         for _ in 0..iterations.max(1) {
-            let mut warped_mean = 0f32;
-            for j in 0..p {
-                for i in 0..p {
-                    let value = b.at((px + i) as f32 + u, (py + j) as f32 + v);
-                    self.warped[j * p + i] = value;
-                    warped_mean += value;
-                }
-            }
-            warped_mean /= count;
+            b.patch(px as f32 + u, py as f32 + v, p, &mut self.warped);
+            let warped_mean = self.warped.iter().sum::<f32>() / count;
             let (mut bx, mut by) = (0f32, 0f32);
             cost = 0.0;
             for j in 0..p {
@@ -406,10 +440,7 @@ mod tests {
         let (w, h) = (320, 240);
         for (dx, dy) in [(3.0, -2.0), (11.5, 6.25), (-17.0, 0.0)] {
             let (a, b) = textured(w, h, dx, dy);
-            let settings = FlowSettings {
-                finest: 0,
-                ..FlowSettings::default()
-            };
+            let settings = FlowSettings::default();
             let levels = settings.levels(w, h);
             let (mut pa, mut pb) = (Pyramid::default(), Pyramid::default());
             pa.build(&a, w, h, levels);

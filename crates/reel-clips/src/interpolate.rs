@@ -18,6 +18,12 @@ pub struct Interpolator {
     /// The flow from time t to the second frame's time, scaled by the interval.
     motion: Flow,
     weight: Vec<f32>,
+    /// At the flow's size: the motion and how well each frame sees each place, four values a
+    /// point, looked up bilinearly at the frames' size.
+    field: Vec<[f32; 4]>,
+    /// Each output column's and row's cell in `field`, and fraction.
+    columns: Vec<(usize, f32)>,
+    rows: Vec<(usize, f32)>,
 }
 
 impl Interpolator {
@@ -33,15 +39,62 @@ impl Interpolator {
     pub fn between(&mut self, a: &Image, b: &Image, ab: &Flow, ba: &Flow, t: f32, out: &mut Image) {
         let threads = self.threads;
         self.carry(ab, ba, t);
-        out.reshape(a.width, a.height);
-        let rows = a.height.div_ceil(threads.max(1)).max(1);
-        let motion = &self.motion;
-        let row_bytes = a.width * 3;
+        self.visibility(ab, ba, t);
+        let (w, h) = (a.width, a.height);
+        let (fw, fh) = (ab.width, ab.height);
+        let scale = fw as f32 / w as f32;
+        let cells = |n: usize, size: usize| -> Vec<(usize, f32)> {
+            (0..n)
+                .map(|x| {
+                    let p = ((x as f32 + 0.5) * scale - 0.5).clamp(0.0, (size - 1) as f32);
+                    let i = (p.floor() as usize).min(size.saturating_sub(2));
+                    (i, p - i as f32)
+                })
+                .collect()
+        };
+        if self.columns.len() != w || self.rows.len() != h {
+            self.columns = cells(w, fw);
+            self.rows = cells(h, fh);
+        }
+        out.reshape(w, h);
+        let rows_each = h.div_ceil(threads.max(1)).max(1);
+        let warp = Warp {
+            a,
+            b,
+            t,
+            field: &self.field,
+            field_width: fw,
+            columns: &self.columns,
+            rows: &self.rows,
+            to_pixels: 1.0 / scale,
+        };
         std::thread::scope(|scope| {
-            for (n, chunk) in out.data.chunks_mut(rows * row_bytes).enumerate() {
-                scope.spawn(move || warp_rows(a, b, ab, ba, motion, t, n * rows, chunk));
+            for (n, chunk) in out.data.chunks_mut(rows_each * w * 3).enumerate() {
+                let warp = &warp;
+                scope.spawn(move || warp.rows(n * rows_each, chunk));
             }
         });
+    }
+
+    /// The field the frames' pixels read: at every point of the flow's grid, the motion at
+    /// time `t` and how well each frame sees the place it comes from there (the frame's own
+    /// flow agreeing with the motion; a place one frame covers is taken from the other).
+    fn visibility(&mut self, ab: &Flow, ba: &Flow, t: f32) {
+        let (w, h) = (self.motion.width, self.motion.height);
+        self.field.clear();
+        self.field.reserve(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let (u, v) = (self.motion.u[i], self.motion.v[i]);
+                let (fx, fy) = (x as f32, y as f32);
+                let (au, av) = ab.at(fx - t * u, fy - t * v);
+                let (bu, bv) = ba.at(fx + (1.0 - t) * u, fy + (1.0 - t) * v);
+                let seen_a = (-((au - u).powi(2) + (av - v).powi(2)) / AGREEMENT).exp() + 1e-3;
+                let seen_b = (-((bu + u).powi(2) + (bv + v).powi(2)) / AGREEMENT).exp() + 1e-3;
+                self.field.push([u, v, (1.0 - t) * seen_a, t * seen_b]);
+            }
+        }
     }
 
     /// The motion at time `t`: each frame's pixels carried along their flow to where they
@@ -162,51 +215,48 @@ fn fill_holes(motion: &mut Flow, weight: &mut [f32]) {
     }
 }
 
-/// Rows from `first` of the frame at `t`: each pixel's motion looked up, both frames sampled
-/// along it, mixed by time and by whether each frame sees the place.
-#[allow(clippy::too_many_arguments)]
-fn warp_rows(
-    a: &Image,
-    b: &Image,
-    ab: &Flow,
-    ba: &Flow,
-    motion: &Flow,
+/// What every output pixel reads.
+struct Warp<'a> {
+    a: &'a Image,
+    b: &'a Image,
     t: f32,
-    first: usize,
-    out: &mut [u8],
-) {
-    let w = a.width;
-    let scale = motion.width as f32 / w as f32;
-    let to_pixels = 1.0 / scale;
-    for (r, row) in out.chunks_mut(w * 3).enumerate() {
-        let y = first + r;
-        let fy = (y as f32 + 0.5) * scale - 0.5;
-        for x in 0..w {
-            let fx = (x as f32 + 0.5) * scale - 0.5;
-            let (u, v) = motion.at(fx, fy);
-            // Where the place is in each frame, in the flow's pixels.
-            let (ax, ay) = (fx - t * u, fy - t * v);
-            let (bx, by) = (fx + (1.0 - t) * u, fy + (1.0 - t) * v);
-            let (au, av) = ab.at(ax, ay);
-            let (bu, bv) = ba.at(bx, by);
-            let seen_a = (-((au - u).powi(2) + (av - v).powi(2)) / AGREEMENT).exp() + 1e-3;
-            let seen_b = (-((bu + u).powi(2) + (bv + v).powi(2)) / AGREEMENT).exp() + 1e-3;
-            let wa = (1.0 - t) * seen_a;
-            let wb = t * seen_b;
-            let norm = 1.0 / (wa + wb);
-            let pa = sample(
-                a,
-                (ax + 0.5) * to_pixels - 0.5,
-                (ay + 0.5) * to_pixels - 0.5,
-            );
-            let pb = sample(
-                b,
-                (bx + 0.5) * to_pixels - 0.5,
-                (by + 0.5) * to_pixels - 0.5,
-            );
-            let px = &mut row[x * 3..x * 3 + 3];
-            for c in 0..3 {
-                px[c] = ((pa[c] * wa + pb[c] * wb) * norm + 0.5).clamp(0.0, 255.0) as u8;
+    field: &'a [[f32; 4]],
+    field_width: usize,
+    columns: &'a [(usize, f32)],
+    rows: &'a [(usize, f32)],
+    /// Frame pixels per flow pixel.
+    to_pixels: f32,
+}
+
+impl Warp<'_> {
+    /// Output rows from `first`: each pixel's motion and visibility looked up, both frames
+    /// sampled along the motion, mixed by time and by what each sees.
+    fn rows(&self, first: usize, out: &mut [u8]) {
+        let w = self.a.width;
+        let fw = self.field_width;
+        for (r, row) in out.chunks_exact_mut(w * 3).enumerate() {
+            let y = first + r;
+            let (j, fy) = self.rows[y];
+            let top = &self.field[j * fw..(j + 1) * fw];
+            let bottom = &self.field[(j + 1) * fw..(j + 2) * fw];
+            for x in 0..w {
+                let (i, fx) = self.columns[x];
+                let mut f = [0f32; 4];
+                for (c, value) in f.iter_mut().enumerate() {
+                    let upper = top[i][c] + (top[i + 1][c] - top[i][c]) * fx;
+                    let lower = bottom[i][c] + (bottom[i + 1][c] - bottom[i][c]) * fx;
+                    *value = upper + (lower - upper) * fy;
+                }
+                let [u, v, wa, wb] = f;
+                let (u, v) = (u * self.to_pixels, v * self.to_pixels);
+                let (px, py) = (x as f32, y as f32);
+                let pa = sample(self.a, px - self.t * u, py - self.t * v);
+                let pb = sample(self.b, px + (1.0 - self.t) * u, py + (1.0 - self.t) * v);
+                let norm = 1.0 / (wa + wb);
+                let o = &mut row[x * 3..x * 3 + 3];
+                for c in 0..3 {
+                    o[c] = ((pa[c] * wa + pb[c] * wb) * norm + 0.5).clamp(0.0, 255.0) as u8;
+                }
             }
         }
     }
@@ -219,15 +269,20 @@ fn sample(image: &Image, x: f32, y: f32) -> [f32; 3] {
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     let (x0, y0) = (x as usize, y as usize);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let x1 = if x0 + 1 < w { x0 + 1 } else { x0 };
+    let y1 = if y0 + 1 < h { y0 + 1 } else { y0 };
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let (w00, w10) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
+    let (w01, w11) = ((1.0 - fx) * fy, fx * fy);
     let d = &image.data;
+    let (p00, p10) = ((y0 * w + x0) * 3, (y0 * w + x1) * 3);
+    let (p01, p11) = ((y1 * w + x0) * 3, (y1 * w + x1) * 3);
     let mut out = [0f32; 3];
     for (c, o) in out.iter_mut().enumerate() {
-        let p = |xx: usize, yy: usize| d[(yy * w + xx) * 3 + c] as f32;
-        let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
-        let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
-        *o = top + (bottom - top) * fy;
+        *o = w00 * d[p00 + c] as f32
+            + w10 * d[p10 + c] as f32
+            + w01 * d[p01 + c] as f32
+            + w11 * d[p11 + c] as f32;
     }
     out
 }

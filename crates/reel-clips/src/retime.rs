@@ -179,6 +179,12 @@ pub fn retime(
         )));
     };
     let (width, height) = (frame.image.width, frame.image.height);
+    if settings.method == Method::Flow && width.min(height) < 32 {
+        return Err(ClipError::Settings(format!(
+            "{} is {width}x{height}, too small to follow its motion; use --method blend",
+            input.display()
+        )));
+    }
     let mut held = Held {
         image: std::mem::take(&mut frame.image),
         seconds: first_seconds,
