@@ -15,6 +15,9 @@ const AGREEMENT: f32 = 1.0;
 pub struct Interpolator {
     /// Threads the warping is split over (rows).
     threads: usize,
+    /// Mix the two frames by time alone, not by what each sees: for frames of two different
+    /// shots, whose flows never agree.
+    pub by_time_only: bool,
     /// The flow from time t to the second frame's time, scaled by the interval.
     motion: Flow,
     weight: Vec<f32>,
@@ -90,8 +93,14 @@ impl Interpolator {
                 let (fx, fy) = (x as f32, y as f32);
                 let (au, av) = ab.at(fx - t * u, fy - t * v);
                 let (bu, bv) = ba.at(fx + (1.0 - t) * u, fy + (1.0 - t) * v);
-                let seen_a = (-((au - u).powi(2) + (av - v).powi(2)) / AGREEMENT).exp() + 1e-3;
-                let seen_b = (-((bu + u).powi(2) + (bv + v).powi(2)) / AGREEMENT).exp() + 1e-3;
+                let (seen_a, seen_b) = if self.by_time_only {
+                    (1.0, 1.0)
+                } else {
+                    (
+                        (-((au - u).powi(2) + (av - v).powi(2)) / AGREEMENT).exp() + 1e-3,
+                        (-((bu + u).powi(2) + (bv + v).powi(2)) / AGREEMENT).exp() + 1e-3,
+                    )
+                };
                 self.field.push([u, v, (1.0 - t) * seen_a, t * seen_b]);
             }
         }

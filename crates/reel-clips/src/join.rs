@@ -10,6 +10,7 @@ use reel_video::{
 };
 
 use crate::soundtrack::{self, Piece};
+use crate::transition::Mixer;
 use crate::{ClipError, Output, Transition, rate_text};
 
 /// What a join makes.
@@ -235,7 +236,7 @@ pub fn join(
         alpha: false,
         looped: false,
     };
-    let frame_bytes = width * height * 3;
+    let mut mixer = Mixer::new(settings.transition, 2);
     let mut pool: Vec<Vec<u8>> = Vec::new();
     // The end of the clip before, waiting for the start of this one.
     let mut incoming: VecDeque<Vec<u8>> = VecDeque::new();
@@ -252,15 +253,18 @@ pub fn join(
                 break;
             }
             if let Some(from) = incoming.pop_front().filter(|_| k < shared) {
-                let mut blended = pool.pop().unwrap_or_default();
-                blended.resize(frame_bytes, 0);
+                let picture = |data: Vec<u8>| Image {
+                    width,
+                    height,
+                    data,
+                };
+                let (from, to) = (picture(from), picture(frame));
+                let mut blended = picture(pool.pop().unwrap_or_default());
                 let progress = (k + 1) as f32 / (shared + 1) as f32;
-                settings
-                    .transition
-                    .blend(&from, &frame, width, progress, &mut blended);
-                pool.push(from);
-                pool.push(frame);
-                pool.push(writer.emit(blended)?);
+                mixer.mix(&from, &to, progress, &mut blended);
+                pool.push(from.data);
+                pool.push(to.data);
+                pool.push(writer.emit(blended.data)?);
             } else if !last {
                 outgoing.push_back(frame);
                 if outgoing.len() > shared {

@@ -127,6 +127,20 @@ impl Between {
         self.interpolator.between(a, b, ab, ba, t, out);
     }
 
+    /// Frames of two different shots: flow as coarse as `width` (a smooth warp of the whole
+    /// layout, where a fine one tears), mixed by time alone.
+    pub fn between_shots(width: usize, threads: usize) -> Between {
+        let mut between = Between::new(
+            FlowSettings {
+                width,
+                ..FlowSettings::default()
+            },
+            threads,
+        );
+        between.interpolator.by_time_only = true;
+        between
+    }
+
     pub fn pyramid_levels(&self, width: usize, height: usize) -> usize {
         self.settings.levels(width, height)
     }

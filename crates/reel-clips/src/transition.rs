@@ -2,6 +2,11 @@
 
 use std::str::FromStr;
 
+use reel_image::Image;
+
+use crate::flow::Pyramid;
+use crate::retime::Between;
+
 /// A transition between two clips.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
@@ -11,6 +16,9 @@ pub enum Transition {
     Crossfade,
     /// The next picture slides in over the last from the left, behind a soft edge.
     Wipe,
+    /// The last picture moves into the next along the dense optical flow between them (each
+    /// pair of frames of the overlap), as frames between two frames of one clip are made.
+    Flow,
 }
 
 impl FromStr for Transition {
@@ -21,9 +29,10 @@ impl FromStr for Transition {
             "cut" => Transition::Cut,
             "crossfade" | "dissolve" => Transition::Crossfade,
             "wipe" => Transition::Wipe,
+            "flow" => Transition::Flow,
             other => {
                 return Err(format!(
-                    "unknown transition {other}; use cut, crossfade or wipe"
+                    "unknown transition {other}; use cut, crossfade, wipe or flow"
                 ));
             }
         })
@@ -36,17 +45,60 @@ impl Transition {
             Transition::Cut => "cut",
             Transition::Crossfade => "crossfade",
             Transition::Wipe => "wipe",
+            Transition::Flow => "flow",
         }
     }
 
     /// Writes into `out` the frame `progress` (0 to 1, exclusive) of the way from `from` to
-    /// `to`; all three are RGB frames of `width` pixels a row.
+    /// `to`; all three are RGB frames of `width` pixels a row. (A flow transition needs the
+    /// motion between the two, which a [`Mixer`] keeps; here it dissolves.)
     pub fn blend(self, from: &[u8], to: &[u8], width: usize, progress: f32, out: &mut [u8]) {
         match self {
             Transition::Cut => out.copy_from_slice(if progress < 0.5 { from } else { to }),
-            Transition::Crossfade => mix(from, to, progress, out),
+            Transition::Crossfade | Transition::Flow => mix(from, to, progress, out),
             Transition::Wipe => wipe(from, to, width, progress, out),
         }
+    }
+}
+
+/// The width of the flow between two shots' frames: coarse enough to stay smooth.
+const SHOT_FLOW_WIDTH: usize = 64;
+
+/// Makes the frames of a transition, with what the flow transition keeps between them.
+pub struct Mixer {
+    transition: Transition,
+    flow: Option<FlowMix>,
+}
+
+struct FlowMix {
+    between: Between,
+    pyramids: [Pyramid; 2],
+}
+
+impl Mixer {
+    pub fn new(transition: Transition, threads: usize) -> Mixer {
+        let flow = (transition == Transition::Flow).then(|| FlowMix {
+            between: Between::between_shots(SHOT_FLOW_WIDTH, threads),
+            pyramids: [Pyramid::default(), Pyramid::default()],
+        });
+        Mixer { transition, flow }
+    }
+
+    /// The frame `progress` of the way from `from` to `to` (RGB frames of one size) into `out`.
+    pub fn mix(&mut self, from: &Image, to: &Image, progress: f32, out: &mut Image) {
+        let Some(flow) = &mut self.flow else {
+            out.reshape(from.width, from.height);
+            self.transition
+                .blend(&from.data, &to.data, from.width, progress, &mut out.data);
+            return;
+        };
+        let (w, h) = (from.width, from.height);
+        let levels = flow.between.pyramid_levels(w, h);
+        let [pa, pb] = &mut flow.pyramids;
+        pa.build(&from.data, w, h, levels);
+        pb.build(&to.data, w, h, levels);
+        flow.between.measure(pa, pb);
+        flow.between.make(from, to, progress, out);
     }
 }
 

@@ -36,7 +36,8 @@ pub struct JoinArgs {
     pub clips: Vec<PathBuf>,
     #[arg(long, short)]
     pub output: PathBuf,
-    /// How each clip gives way to the next: cut, crossfade or wipe.
+    /// How each clip gives way to the next: cut, crossfade, wipe, or flow (the picture moved
+    /// into the next along the optical flow between them).
     #[arg(long, default_value = "crossfade")]
     pub transition: Transition,
     /// The length of each transition, in seconds (the two clips share that many frames).
@@ -208,7 +209,11 @@ fn join_clips(
     let provenance = Provenance::new(
         &output_args.sign,
         "c2pa.edited",
-        SourceType::Composite,
+        // A flow transition's frames are made from the motion between the clips.
+        match transition {
+            Transition::Flow => SourceType::AlgorithmicMedia,
+            _ => SourceType::Composite,
+        },
         json!({
             "operation": "join",
             "transition": transition.name(),
