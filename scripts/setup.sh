@@ -62,3 +62,8 @@ REEL=./target/release/reel bash examples/film/make_media.sh output/film >/dev/nu
 ./target/release/reel film render output/film/story.toml --audio output/film/performance.wav -o output/film/film.mp4
 ./target/release/reel style output/film/performance.wav --json output/film/performance.style.json
 ./target/release/reel transcribe "$samples/talking_head.mp4" --json output/talking_head.notes.json
+# Clips without a model: the two talking-head clips joined with a crossfade (the second
+# conformed to the first), and the scrolling clip at twice its rate, the frames between made by
+# optical flow.
+./target/release/reel join "$samples/talking_head.mp4" "$samples/speaker.mp4" --transition crossfade -o output/joined.mp4
+./target/release/reel retime "$samples/scrolling.mp4" --fps 2x -o output/scrolling.48fps.mp4
