@@ -170,13 +170,17 @@ impl ConformedReader {
         }
         if filled == 0 {
             let status = self.child.wait().map_err(|e| self.failure(e.to_string()))?;
+            let log = self.stderr.join();
             if !status.success() || self.read == 0 {
-                let detail = self.stderr.join();
-                return Err(self.failure(if detail.is_empty() {
+                return Err(self.failure(if log.is_empty() {
                     "no frames".into()
                 } else {
-                    detail
+                    log
                 }));
+            }
+            if let Some(line) = crate::error::damage(&log) {
+                let detail = format!("the file is damaged or cut short: {}", line.trim());
+                return Err(self.failure(detail));
             }
             return Ok(false);
         }

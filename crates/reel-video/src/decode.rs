@@ -228,12 +228,7 @@ impl Decoder {
         // ffmpeg decodes what it can of a cut file and exits 0: its log says the data ended.
         // Only the demuxer's and decoder's own lines (the header names the file and its tags,
         // which may say anything).
-        let damaged = log.lines().find(|l| {
-            let l = l.trim_end();
-            (l.starts_with('[') && l.ends_with(": partial file"))
-                || (l.starts_with("Error while decoding")
-                    && l.ends_with("Invalid data found when processing input"))
-        });
+        let damaged = crate::error::damage(&log);
         if let Some(line) = damaged.filter(|_| status.success()) {
             return Err(VideoError::Decode {
                 path: self.info.path.clone(),

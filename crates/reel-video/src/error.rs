@@ -64,3 +64,15 @@ pub(crate) fn tail(stderr: &str) -> String {
         text
     }
 }
+
+/// The line of ffmpeg's log saying that the input is damaged or cut short, if one does: ffmpeg
+/// decodes what it can of such a file and exits 0. Only the demuxer's and decoder's own lines
+/// count (the header names the file and its tags, which may say anything).
+pub(crate) fn damage(log: &str) -> Option<&str> {
+    log.lines().find(|l| {
+        let l = l.trim_end();
+        (l.starts_with('[') && l.ends_with(": partial file"))
+            || (l.starts_with("Error while decoding")
+                && l.ends_with("Invalid data found when processing input"))
+    })
+}
