@@ -180,13 +180,14 @@ impl Default for FlowSettings {
 }
 
 impl FlowSettings {
-    /// The pyramid's depth for a frame: down to about three patches across its shorter side.
+    /// The pyramid's depth for a frame: down to about three patches across its shorter side
+    /// (the search's finest level is never below the coarsest).
     pub fn levels(&self, width: usize, height: usize) -> usize {
         let mut levels = 1;
         while (width.min(height) >> levels) >= 3 * self.patch {
             levels += 1;
         }
-        levels.max(self.finest(width) + 1)
+        levels
     }
 
     /// The finest level searched for frames `width` pixels wide (0 is the full size).

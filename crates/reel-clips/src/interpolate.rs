@@ -27,6 +27,8 @@ pub struct Interpolator {
     /// Each output column's and row's cell in `field`, and fraction.
     columns: Vec<(usize, f32)>,
     rows: Vec<(usize, f32)>,
+    /// The frame and flow sizes the cells were made for.
+    cells_for: (usize, usize, usize, usize),
 }
 
 impl Interpolator {
@@ -45,8 +47,9 @@ impl Interpolator {
         self.visibility(ab, ba, t);
         let (w, h) = (a.width, a.height);
         let (fw, fh) = (ab.width, ab.height);
-        let scale = fw as f32 / w as f32;
-        let cells = |n: usize, size: usize| -> Vec<(usize, f32)> {
+        // Each axis its own scale: halving an odd side leaves the flow a little larger.
+        let (sx, sy) = (fw as f32 / w as f32, fh as f32 / h as f32);
+        let cells = |n: usize, size: usize, scale: f32| -> Vec<(usize, f32)> {
             (0..n)
                 .map(|x| {
                     let p = ((x as f32 + 0.5) * scale - 0.5).clamp(0.0, (size - 1) as f32);
@@ -55,9 +58,10 @@ impl Interpolator {
                 })
                 .collect()
         };
-        if self.columns.len() != w || self.rows.len() != h {
-            self.columns = cells(w, fw);
-            self.rows = cells(h, fh);
+        if self.cells_for != (w, h, fw, fh) {
+            self.columns = cells(w, fw, sx);
+            self.rows = cells(h, fh, sy);
+            self.cells_for = (w, h, fw, fh);
         }
         out.reshape(w, h);
         let rows_each = h.div_ceil(threads.max(1)).max(1);
@@ -69,7 +73,7 @@ impl Interpolator {
             field_width: fw,
             columns: &self.columns,
             rows: &self.rows,
-            to_pixels: 1.0 / scale,
+            to_pixels: (1.0 / sx, 1.0 / sy),
         };
         std::thread::scope(|scope| {
             for (n, chunk) in out.data.chunks_mut(rows_each * w * 3).enumerate() {
@@ -234,7 +238,7 @@ struct Warp<'a> {
     columns: &'a [(usize, f32)],
     rows: &'a [(usize, f32)],
     /// Frame pixels per flow pixel.
-    to_pixels: f32,
+    to_pixels: (f32, f32),
 }
 
 impl Warp<'_> {
@@ -257,7 +261,7 @@ impl Warp<'_> {
                     *value = upper + (lower - upper) * fy;
                 }
                 let [u, v, wa, wb] = f;
-                let (u, v) = (u * self.to_pixels, v * self.to_pixels);
+                let (u, v) = (u * self.to_pixels.0, v * self.to_pixels.1);
                 let (px, py) = (x as f32, y as f32);
                 let pa = sample(self.a, px - self.t * u, py - self.t * v);
                 let pb = sample(self.b, px + (1.0 - self.t) * u, py + (1.0 - self.t) * v);

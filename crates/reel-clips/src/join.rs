@@ -180,9 +180,12 @@ pub fn join(
     let shared = match settings.transition {
         Transition::Cut => 0,
         _ => {
-            if !(settings.seconds.is_finite() && settings.seconds > 0.0) {
+            if !(settings.seconds.is_finite()
+                && settings.seconds > 0.0
+                && settings.seconds <= 3600.0)
+            {
                 return Err(ClipError::Settings(format!(
-                    "a {} needs a length above 0 seconds (a join without one is --transition cut)",
+                    "a {} needs a length above 0 seconds and at most an hour (a join without one is --transition cut)",
                     settings.transition.name()
                 )));
             }

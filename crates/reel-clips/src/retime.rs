@@ -161,6 +161,12 @@ pub fn retime(
             "speed {speed}: give a speed from 0.01 to 100 (0.5 is half speed)"
         )));
     }
+    if output.codec == reel_video::Codec::Image {
+        return Err(ClipError::Settings(format!(
+            "{}: a retimed clip is a video; give a video file (.mp4, .mov) or a folder for PNG frames",
+            output.path.display()
+        )));
+    }
     let mut decoder = Decoder::open(input)?;
     let info = decoder.info().clone();
     if info.is_still {
@@ -193,7 +199,7 @@ pub fn retime(
         )));
     };
     let (width, height) = (frame.image.width, frame.image.height);
-    if settings.method == Method::Flow && width.min(height) < 32 {
+    if settings.method == Method::Flow && width.min(height) < crate::transition::MIN_FLOW_SIDE {
         return Err(ClipError::Settings(format!(
             "{} is {width}x{height}, too small to follow its motion; use --method blend",
             input.display()

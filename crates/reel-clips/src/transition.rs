@@ -61,6 +61,9 @@ impl Transition {
     }
 }
 
+/// Frames smaller than this on a side are dissolved: too small for their motion to be followed.
+pub const MIN_FLOW_SIDE: usize = 32;
+
 /// The width of the flow between two shots' frames: coarse enough to stay smooth.
 const SHOT_FLOW_WIDTH: usize = 64;
 
@@ -86,7 +89,8 @@ impl Mixer {
 
     /// The frame `progress` of the way from `from` to `to` (RGB frames of one size) into `out`.
     pub fn mix(&mut self, from: &Image, to: &Image, progress: f32, out: &mut Image) {
-        let Some(flow) = &mut self.flow else {
+        let small = from.width.min(from.height) < MIN_FLOW_SIDE;
+        let Some(flow) = self.flow.as_mut().filter(|_| !small) else {
             out.reshape(from.width, from.height);
             self.transition
                 .blend(&from.data, &to.data, from.width, progress, &mut out.data);

@@ -513,7 +513,10 @@ impl Encoder {
                 ),
             });
         }
-        fs::rename(&muxed, &self.temp).map_err(io(format!("writing {}", self.temp.display())))?;
+        if let Err(e) = fs::rename(&muxed, &self.temp) {
+            let _ = fs::remove_file(&muxed);
+            return Err(io(format!("writing {}", self.temp.display()))(e).into());
+        }
         Ok(())
     }
 

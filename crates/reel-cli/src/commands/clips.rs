@@ -122,7 +122,8 @@ pub fn parse_rate(text: &str) -> Result<(i64, i64)> {
     };
     if let Some((n, d)) = text.split_once('/') {
         let (n, d): (i64, i64) = (n.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-        return (n > 0 && d > 0).then_some((n, d)).ok_or_else(bad);
+        let sensible = n > 0 && d > 0 && n <= 1_000_000 && d <= 1_000_000 && n <= 1000 * d;
+        return sensible.then_some((n, d)).ok_or_else(bad);
     }
     let fps: f64 = text.parse().map_err(|_| bad())?;
     if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
@@ -272,7 +273,7 @@ pub fn trim(args: &TrimArgs, quiet: bool) -> Result {
         (Some(Point::Seconds(l)), None) => Some(Point::Seconds(l)),
         (Some(Point::Seconds(l)), Some(Point::Seconds(f))) => Some(Point::Seconds(f + l)),
         (Some(Point::Frame(l)), None) => Some(Point::Frame(l)),
-        (Some(Point::Frame(l)), Some(Point::Frame(f))) => Some(Point::Frame(f + l)),
+        (Some(Point::Frame(l)), Some(Point::Frame(f))) => Some(Point::Frame(f.saturating_add(l))),
         _ => {
             return Err(Failure::usage(
                 "give --from and --length in the same unit (both seconds, or both frames)",
