@@ -409,3 +409,49 @@ fn a_flow_transition_moves_smoothly_from_one_shot_to_the_next() {
         "steps {steps:?}, the cut's jump {jump:.0}"
     );
 }
+
+#[test]
+fn a_clip_whose_sound_starts_after_its_picture_stays_in_step() {
+    let dir = Scratch::new("join-offset");
+    // The flash at frame 30 (1.2 s); the beep 0.7 s into a sound stream that starts at 0.5 s.
+    let picture = flash_clip(&dir, "picture.mp4", "160x120", 25, 50, 30, false);
+    let sound = flash_clip(&dir, "sound.mp4", "160x120", 25, 50, 1000, true);
+    let beep = dir.path("beep.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=1000:r=48000:d=1.5,volume=0:enable='not(between(t\\,0.7\\,0.8))'",
+        s(&beep),
+    ]);
+    let late = dir.path("late.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&picture),
+        "-itsoffset",
+        "0.5",
+        "-i",
+        s(&beep),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "copy",
+        "-c:a",
+        "aac",
+        s(&late),
+    ]);
+    let out = dir.path("joined.mp4");
+    let run = reel(&["concat", s(&late), s(&sound), "-o", s(&out)]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let beeps = onsets(&out);
+    assert!(
+        !beeps.is_empty() && (beeps[0] - 1.2).abs() < 0.04,
+        "beeps at {beeps:?}, the flash at 1.2 s"
+    );
+}

@@ -94,10 +94,11 @@ fn conform_notes(
             ),
         });
     }
-    if info.frame_rate.0 * rate.1 != rate.0 * info.frame_rate.1 {
+    let own = info.rate();
+    if own.0 * rate.1 != rate.0 * own.1 {
         notes.push(format!(
             "{} fps resampled to {} fps (frames repeated or dropped)",
-            rate_text(info.frame_rate),
+            rate_text(own),
             rate_text(rate)
         ));
     }
@@ -171,7 +172,7 @@ pub fn join(
         .collect::<Result<Vec<_>, _>>()?;
     let first = &infos[0];
     let (width, height) = settings.size.unwrap_or((first.width, first.height));
-    let rate = settings.rate.unwrap_or(first.frame_rate);
+    let rate = settings.rate.unwrap_or(first.rate());
     if width == 0 || height == 0 || rate.0 <= 0 || rate.1 <= 0 {
         return Err(ClipError::Settings(
             "the output needs a size and a frame rate".into(),
@@ -299,7 +300,7 @@ pub fn join(
             has_audio: info.audio_codec.is_some(),
             start: seconds(start),
             duration: seconds(report.frames),
-            offset: 0.0,
+            offset: info.sound_at_first_frame(),
         });
         start += report.frames - shared as u64;
     }

@@ -175,12 +175,13 @@ pub fn retime(
             input.display()
         )));
     }
-    let rate = settings.rate.unwrap_or(info.frame_rate);
+    let own = info.rate();
+    let rate = settings.rate.unwrap_or(own);
     if rate.0 <= 0 || rate.1 <= 0 {
         return Err(ClipError::Settings("the frame rate must be above 0".into()));
     }
     let out_step = rate.1 as f64 / rate.0 as f64;
-    let source_step = info.frame_rate.1 as f64 / info.frame_rate.0.max(1) as f64;
+    let source_step = own.1 as f64 / own.0.max(1) as f64;
     let expected = info.duration.map(|d| (d / speed / out_step).round() as u64);
     let read = |decoder: &mut Decoder, origin: &mut Option<f64>, frame: &mut Frame| {
         decoder.next_frame(frame).map(|more| {
@@ -324,6 +325,7 @@ pub fn retime(
             let sample_rate = info.audio_rate.unwrap_or(48_000);
             Some(soundtrack::stretched(
                 input,
+                info.sound_at_first_frame(),
                 speed,
                 seconds,
                 sample_rate,

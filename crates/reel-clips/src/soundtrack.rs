@@ -135,10 +135,12 @@ pub fn write(
     Ok(Some(temp))
 }
 
-/// The sound of `input` played at `speed` with its pitch kept (ffmpeg's `atempo`, a
+/// The sound of `input` from `offset` seconds (where its first frame is shown) played at
+/// `speed` with its pitch kept (ffmpeg's `atempo`, a
 /// waveform-similarity overlap-add), made exactly `seconds` long.
 pub fn stretched(
     input: &Path,
+    offset: f64,
     speed: f64,
     seconds: f64,
     sample_rate: u32,
@@ -159,7 +161,14 @@ pub fn stretched(
     if (left - 1.0).abs() > 1e-9 {
         stages.push(left);
     }
-    let mut filters: Vec<String> = stages.iter().map(|s| format!("atempo={s:.9}")).collect();
+    // From the sound under the first frame.
+    let mut filters = Vec::new();
+    if offset > 0.0 {
+        filters.push(format!("atrim=start={offset:.6},asetpts=PTS-STARTPTS"));
+    } else if offset < 0.0 {
+        filters.push(format!("adelay={:.3}:all=1", -offset * 1000.0));
+    }
+    filters.extend(stages.iter().map(|s| format!("atempo={s:.9}")));
     filters.push(format!(
         "apad=whole_dur={seconds:.6},atrim=duration={seconds:.6}"
     ));
@@ -199,6 +208,8 @@ pub fn stretched(
 struct Source {
     reader: AudioReader,
     ended: bool,
+    /// Silence to give before the sound (where it starts after the picture), in samples.
+    lead: usize,
 }
 
 impl Source {
@@ -206,6 +217,7 @@ impl Source {
         let mut source = Source {
             reader: AudioReader::open_channels(path, rate, channels)?,
             ended: false,
+            lead: (-offset).max(0.0).mul_add(rate as f64, 0.5) as usize * channels as usize,
         };
         // Exact to the sample, which seeking in the file is not.
         let mut skip = (offset.max(0.0) * rate as f64).round() as usize * channels as usize;
@@ -220,10 +232,18 @@ impl Source {
 
     /// Fills `block` (interleaved); returns the sample frames read, fewer at the end.
     fn read(&mut self, block: &mut [f32]) -> Result<usize, ClipError> {
+        let channels = self.reader.channels();
+        if self.lead > 0 {
+            let n = self.lead.min(block.len()) / channels * channels;
+            block[..n].fill(0.0);
+            self.lead -= n;
+            if n > 0 {
+                return Ok(n / channels);
+            }
+        }
         if self.ended {
             return Ok(0);
         }
-        let channels = self.reader.channels();
         let got = match self.reader.read(block) {
             Ok(n) => n,
             // A clip's sound that cannot be read is an error, but a clip whose sound ends

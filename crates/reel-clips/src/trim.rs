@@ -99,7 +99,8 @@ pub fn trim(
     let mut kept = 0u64;
     let mut end: Option<f64> = None;
     let mut last_seconds = 0.0;
-    let frame_seconds = info.frame_rate.1 as f64 / info.frame_rate.0.max(1) as f64;
+    let own = info.rate();
+    let frame_seconds = own.1 as f64 / own.0.max(1) as f64;
     while decoder.next_frame(&mut frame)? {
         if reel_core::stop::requested() || !progress(frame.index + 1, info.declared_frames) {
             return Err(ClipError::Cancelled);
@@ -160,7 +161,7 @@ pub fn trim(
                 has_audio: true,
                 start: 0.0,
                 duration: seconds,
-                offset: start.seconds(),
+                offset: start.seconds() - info.audio_start.unwrap_or(0.0),
             }],
             info.audio_rate.unwrap_or(48_000),
             info.audio_channels.unwrap_or(2).clamp(1, 8),

@@ -16,6 +16,11 @@ pub struct MediaInfo {
     pub pix_fmt: String,
     /// The nominal frame rate as a fraction (ffprobe's r_frame_rate).
     pub frame_rate: (i64, i64),
+    /// The mean frame rate over the stream (ffprobe's avg_frame_rate), where it says.
+    pub average_rate: Option<(i64, i64)>,
+    /// When the video stream and the audio stream start, in seconds.
+    pub video_start: f64,
+    pub audio_start: Option<f64>,
     /// The video stream's time base.
     pub time_base: (i64, i64),
     /// The frame count the container declares, when it declares one.
@@ -29,6 +34,25 @@ pub struct MediaInfo {
     pub is_still: bool,
     /// How the video's YUV stands for colour, as its stream is tagged.
     pub colour: Colour,
+}
+
+impl MediaInfo {
+    /// The rate its frames come at: the nominal one, unless that is far above the mean (a
+    /// variable-rate recording whose nominal rate is its time base's, 90000 or 120), then the
+    /// mean.
+    pub fn rate(&self) -> (i64, i64) {
+        let fps = |(n, d): (i64, i64)| n as f64 / d.max(1) as f64;
+        match self.average_rate {
+            Some(mean) if fps(self.frame_rate) > 1.5 * fps(mean) => mean,
+            _ => self.frame_rate,
+        }
+    }
+
+    /// Seconds into the decoded sound at which the first frame is shown (negative where the
+    /// sound starts after the picture).
+    pub fn sound_at_first_frame(&self) -> f64 {
+        self.audio_start.map_or(0.0, |a| self.video_start - a)
+    }
 }
 
 /// A video stream's colour tags as ffprobe names them (`bt709`, `tv`, ...); None where the
@@ -58,6 +82,8 @@ struct Stream {
     height: Option<usize>,
     pix_fmt: Option<String>,
     r_frame_rate: Option<String>,
+    avg_frame_rate: Option<String>,
+    start_time: Option<String>,
     time_base: Option<String>,
     nb_frames: Option<String>,
     duration: Option<String>,
@@ -142,6 +168,13 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
         video_codec: video.codec_name.clone().unwrap_or_default(),
         pix_fmt: video.pix_fmt.clone().unwrap_or_default(),
         frame_rate: fraction(video.r_frame_rate.as_deref()).unwrap_or((25, 1)),
+        average_rate: fraction(video.avg_frame_rate.as_deref()),
+        video_start: video
+            .start_time
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0),
+        audio_start: audio.and_then(|a| a.start_time.as_deref()?.parse().ok()),
         time_base: fraction(video.time_base.as_deref()).unwrap_or((1, 25)),
         declared_frames: video.nb_frames.as_deref().and_then(|n| n.parse().ok()),
         duration,

@@ -338,7 +338,7 @@ pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
     let rate = match args.fps.as_deref() {
         Some(multiple) if multiple.ends_with('x') => {
             let (n, d) = parse_rate(multiple.trim_end_matches('x'))?;
-            let (num, den) = reel_video::probe(&args.input)?.frame_rate;
+            let (num, den) = reel_video::probe(&args.input)?.rate();
             let (num, den) = (num * n, den * d);
             let divisor = gcd(num, den);
             Some((num / divisor, den / divisor))
