@@ -22,6 +22,16 @@ pub enum Method {
     Nearest,
 }
 
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Flow => "flow",
+            Method::Blend => "blend",
+            Method::Nearest => "nearest",
+        }
+    }
+}
+
 impl std::str::FromStr for Method {
     type Err = String;
 

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use reel_clips::{JoinSettings, Output, Point, Transition};
+use reel_clips::{ClipError, JoinSettings, Output, Point, Transition};
 use reel_credentials::SourceType;
+use reel_image::Image;
 use reel_video::Fit;
 use serde_json::json;
 
@@ -156,13 +157,37 @@ fn parse_size(size: &str) -> Result<(usize, usize)> {
         })
 }
 
-fn output(path: &Path, args: &OutputArgs, provenance: &Provenance) -> Result<Output> {
-    Ok(Output {
+/// Runs a clip job into `path`: every frame marked with the job's watermark, a progress bar
+/// named `what`, the credentials' notices reported.
+fn run_marked<T>(
+    path: &Path,
+    args: &OutputArgs,
+    provenance: &Provenance,
+    what: &str,
+    quiet: bool,
+    job: impl FnOnce(
+        &Output,
+        &mut dyn FnMut(&mut Image, f64),
+        &mut dyn FnMut(u64, Option<u64>) -> bool,
+    ) -> std::result::Result<T, ClipError>,
+) -> Result<T> {
+    let output = Output {
         path: path.to_path_buf(),
         codec: args.codec_for(path)?,
         crf: args.crf,
         seal: provenance.seal(),
-    })
+    };
+    let mut marker = provenance.marker();
+    let bar = progress::frames(None, what, quiet);
+    let report = job(
+        &output,
+        &mut |image, seconds| marker.mark(image, seconds),
+        &mut |done, total| progress::advance(&bar, done, total),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    provenance.report(quiet);
+    Ok(report)
 }
 
 pub fn join(args: &JoinArgs, quiet: bool) -> Result {
@@ -224,19 +249,14 @@ fn join_clips(
         &inputs,
         None,
     )?;
-    let output = output(out, output_args, &provenance)?;
-    let mut marker = provenance.marker();
-    let bar = progress::frames(None, "join", quiet);
-    let report = reel_clips::join(
-        clips,
-        &settings,
-        &output,
-        |image, seconds| marker.mark(image, seconds),
-        |done, total| progress::advance(&bar, done, total),
-    );
-    bar.finish_and_clear();
-    let report = report?;
-    provenance.report(quiet);
+    let report = run_marked(
+        out,
+        output_args,
+        &provenance,
+        "join",
+        quiet,
+        |output, mark, progress| reel_clips::join(clips, &settings, output, mark, progress),
+    )?;
     if !quiet {
         for clip in &report.clips {
             for note in &clip.notes {
@@ -304,20 +324,16 @@ pub fn trim(args: &TrimArgs, quiet: bool) -> Result {
         &[&args.input],
         None,
     )?;
-    let output = output(&args.output, &args.output_args, &provenance)?;
-    let mut marker = provenance.marker();
-    let bar = progress::frames(None, "trim", quiet);
-    let report = reel_clips::trim(
-        &args.input,
-        args.from,
-        to,
-        &output,
-        |image, seconds| marker.mark(image, seconds),
-        |done, total| progress::advance(&bar, done, total),
-    );
-    bar.finish_and_clear();
-    let report = report?;
-    provenance.report(quiet);
+    let report = run_marked(
+        &args.output,
+        &args.output_args,
+        &provenance,
+        "trim",
+        quiet,
+        |output, mark, progress| {
+            reel_clips::trim(&args.input, args.from, to, output, mark, progress)
+        },
+    )?;
     if !quiet {
         eprintln!(
             "{}: frames {}..{} ({} frames, {:.3} s from {:.3} s){}",
@@ -352,11 +368,7 @@ pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
         threads: args.threads.max(1),
         ..reel_clips::RetimeSettings::default()
     };
-    let method = match args.method {
-        reel_clips::Method::Flow => "flow",
-        reel_clips::Method::Blend => "blend",
-        reel_clips::Method::Nearest => "nearest",
-    };
+    let method = args.method.name();
     // Frames made by an algorithm from the motion between real ones.
     let source_type = match args.method {
         reel_clips::Method::Nearest => SourceType::Composite,
@@ -375,19 +387,14 @@ pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
         &[&args.input],
         None,
     )?;
-    let output = output(&args.output, &args.output_args, &provenance)?;
-    let mut marker = provenance.marker();
-    let bar = progress::frames(None, "retime", quiet);
-    let report = reel_clips::retime(
-        &args.input,
-        &settings,
-        &output,
-        |image, seconds| marker.mark(image, seconds),
-        |done, total| progress::advance(&bar, done, total),
-    );
-    bar.finish_and_clear();
-    let report = report?;
-    provenance.report(quiet);
+    let report = run_marked(
+        &args.output,
+        &args.output_args,
+        &provenance,
+        "retime",
+        quiet,
+        |output, mark, progress| reel_clips::retime(&args.input, &settings, output, mark, progress),
+    )?;
     if !quiet {
         eprintln!(
             "{}: {} frames ({:.3} s) at {} fps from {} source frames, {} made by {method}{}",
