@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
     bench, clips, consent, edit, faces, faceset, film, generate, music, provenance as label, setup,
-    style, train,
+    studio, style, train,
 };
 
 #[derive(Parser)]
@@ -70,6 +70,8 @@ enum Command {
     Trim(clips::TrimArgs),
     /// A clip at another frame rate or speed, the frames between its own made by optical flow.
     Retime(clips::RetimeArgs),
+    /// The local web studio: a page and an HTTP API over a persistent job queue.
+    Studio(studio::StudioArgs),
     /// Generated video: text to video (or a still) with a Wan model from a diffusers folder.
     Gen(generate::GenArgs),
     /// The AI-directed film: stories that live piano music steers.
@@ -212,6 +214,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => label::verify(&args),
         Command::Gen(args) => generate::run(&args, quiet),
         Command::Join(args) => clips::join(&args, quiet),
+        Command::Studio(args) => studio::studio(&args),
         Command::Concat(args) => clips::concat(&args, quiet),
         Command::Trim(args) => clips::trim(&args, quiet),
         Command::Retime(args) => clips::retime(&args, quiet),

@@ -1,17 +1,10 @@
-//! What every command that writes media puts on its outputs: a fresh watermark payload, and
-//! content credentials naming what was done, signed by the user's identity.
+//! The flags that say who signs a command's outputs; the provenance itself (watermark payload,
+//! credentials) is reel-jobs', shared with the studio.
 
-use std::hash::{BuildHasher, Hasher};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use clap::Args;
-use reel_core::output::Seal;
-use reel_credentials::{Credentials, Identity, Sealer, SourceType};
-use reel_watermark::{Disclosure, Marker};
-use serde_json::Value;
-
-use crate::failure::Result;
+pub use reel_jobs::provenance::{Provenance, Signing, new_payload};
 
 /// Who signs the outputs' content credentials, and the id their watermark carries.
 #[derive(Args, Clone, Debug, Default)]
@@ -42,89 +35,25 @@ fn parse_payload(text: &str) -> std::result::Result<u64, String> {
 }
 
 impl SignArgs {
-    pub fn identity(&self) -> Result<Identity> {
-        Ok(match (&self.sign_cert, &self.sign_key) {
-            (Some(cert), Some(key)) => Identity::from_files(cert, key)?,
-            _ => Identity::local()?,
-        })
-    }
-}
-
-/// A job's watermark payload, its visible label if asked for, and the sealer that signs its
-/// files.
-pub struct Provenance {
-    pub payload: u64,
-    pub label: Option<Disclosure>,
-    sealer: Arc<Sealer>,
-}
-
-/// A payload no other output shares (random; it is an id, not a secret).
-pub fn new_payload() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
-}
-
-impl Provenance {
-    pub fn new(
-        sign: &SignArgs,
-        action: &'static str,
-        source_type: SourceType,
-        mut parameters: Value,
-        sources: &[&Path],
-        consent: Option<Value>,
-    ) -> Result<Provenance> {
-        let payload = sign.watermark_id.unwrap_or_else(new_payload);
-        let label = sign.label.then_some(match source_type {
-            SourceType::CompositeWithTrainedAlgorithmicMedia | SourceType::Composite => {
-                Disclosure::Modified
-            }
-            SourceType::TrainedAlgorithmicMedia | SourceType::AlgorithmicMedia => {
-                Disclosure::Generated
-            }
-        });
-        if let (Some(label), Some(settings)) = (label, parameters.as_object_mut()) {
-            settings.insert("visible_label".into(), label.text().into());
+    /// The signing these flags ask for.
+    pub fn signing(&self) -> Signing {
+        Signing {
+            cert_and_key: self.sign_cert.clone().zip(self.sign_key.clone()),
+            watermark_id: self.watermark_id,
+            label: self.label,
         }
-        let credentials = Credentials {
-            action,
-            source_type,
-            parameters,
-            // Files only: a model's folder is read, but is no ingredient.
-            sources: sources
-                .iter()
-                .filter(|p| p.is_file())
-                .map(|p| p.to_path_buf())
-                .collect(),
-            watermark: Some(payload),
-            consent,
-        };
-        Ok(Provenance {
-            payload,
-            label,
-            sealer: Arc::new(Sealer::new(credentials, sign.identity()?)),
-        })
     }
+}
 
-    /// What marks this job's frames: its label, if any, and its watermark.
-    pub fn marker(&self) -> Marker {
-        Marker::new(self.payload, self.label)
-    }
+/// Says what a job's credentials could not cover (a format without a place for them).
+pub trait Report {
+    fn report(&self, quiet: bool);
+}
 
-    pub fn seal(&self) -> Option<Arc<dyn Seal>> {
-        Some(self.sealer.clone())
-    }
-
-    /// Says what the credentials could not cover (a format without a place for them).
-    pub fn report(&self, quiet: bool) {
+impl Report for Provenance {
+    fn report(&self, quiet: bool) {
         if !quiet {
-            for notice in self.sealer.notices() {
+            for notice in self.notices() {
                 eprintln!("note: {notice}");
             }
         }

@@ -10,6 +10,7 @@ pub mod flow;
 pub mod interpolate;
 pub mod join;
 pub mod retime;
+pub mod settings;
 pub mod soundtrack;
 pub mod transition;
 pub mod trim;

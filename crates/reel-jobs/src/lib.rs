@@ -1,4 +1,53 @@
-//! The job queue and store: jobs and media kept in SQLite under reel's data directory
-//! (`reel_core::dirs::data_dir`), run one at a time (or by a set number of workers) through the
-//! same library calls and processor registry as the command line. Nothing is built here yet:
-//! this crate fixes where the queue goes, below the studio and beside the command line.
+//! reel's jobs for every front end. `command` checks a job asked for by name (options named as
+//! on the command line, refused with the command line's messages) and runs it through the same
+//! library calls and processor registry as the command line; `provenance` is what every job
+//! puts on what it writes (watermark payload, signed credentials) and what a file says of
+//! itself; `store` keeps media and jobs in SQLite under reel's data directory; `queue` runs the
+//! stored jobs one at a time (or by a set number of workers), cancellable and retriable.
+
+pub mod command;
+pub mod provenance;
+pub mod queue;
+pub mod store;
+
+use std::path::PathBuf;
+
+use reel_core::{HasKind, Kind};
+
+pub use queue::Queue;
+pub use store::{Job, Media, MediaKind, State, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Settings(String),
+    #[error("job store {path}: {detail}")]
+    Database { path: PathBuf, detail: String },
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Io(#[from] reel_core::IoError),
+    #[error(transparent)]
+    Video(#[from] reel_video::VideoError),
+    #[error(transparent)]
+    Process(#[from] reel_process::ProcessError),
+    #[error(transparent)]
+    Clip(#[from] reel_clips::ClipError),
+    #[error(transparent)]
+    Credentials(#[from] reel_credentials::CredentialError),
+}
+
+impl HasKind for JobError {
+    fn kind(&self) -> Kind {
+        match self {
+            JobError::Settings(_) => Kind::Usage,
+            JobError::Database { .. } => Kind::Output,
+            JobError::Cancelled => Kind::Cancelled,
+            JobError::Io(e) => e.kind(),
+            JobError::Video(e) => e.kind(),
+            JobError::Process(e) => e.kind(),
+            JobError::Clip(e) => e.kind(),
+            JobError::Credentials(e) => e.kind(),
+        }
+    }
+}

@@ -14,6 +14,7 @@ use crate::OutputArgs;
 use crate::failure::{Failure, Result};
 use crate::progress;
 use crate::provenance::Provenance;
+use crate::provenance::Report as _;
 
 /// How the output's size and rate are chosen, and clips of another shape fitted.
 #[derive(Args, Clone, Debug)]
@@ -116,45 +117,11 @@ fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
 
 /// `25`, `29.97` (read as 30000/1001, as 23.976 and 59.94 are), `30000/1001`.
 pub fn parse_rate(text: &str) -> Result<(i64, i64)> {
-    let bad = || {
-        Failure::usage(format!(
-            "--fps {text}: give a rate such as 25, 29.97 or 30000/1001"
-        ))
-    };
-    if let Some((n, d)) = text.split_once('/') {
-        let (n, d): (i64, i64) = (n.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-        let sensible = n > 0 && d > 0 && n <= 1_000_000 && d <= 1_000_000 && n <= 1000 * d;
-        return sensible.then_some((n, d)).ok_or_else(bad);
-    }
-    let fps: f64 = text.parse().map_err(|_| bad())?;
-    if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
-        return Err(bad());
-    }
-    // The NTSC rates, as they are written.
-    for base in [24, 30, 48, 60, 120] {
-        let ntsc = base as f64 * 1000.0 / 1001.0;
-        if (fps - ntsc).abs() < 0.006 {
-            return Ok((base * 1000, 1001));
-        }
-    }
-    let thousandths = (fps * 1000.0).round() as i64;
-    let divisor = gcd(thousandths, 1000);
-    Ok((thousandths / divisor, 1000 / divisor))
-}
-
-fn gcd(a: i64, b: i64) -> i64 {
-    if b == 0 { a } else { gcd(b, a % b) }
+    reel_clips::settings::rate(text).map_err(|e| Failure::usage(format!("--fps {text}: {e}")))
 }
 
 fn parse_size(size: &str) -> Result<(usize, usize)> {
-    size.split_once('x')
-        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-        .filter(|&(w, h): &(usize, usize)| w > 0 && h > 0 && w <= 16384 && h <= 16384)
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "--size {size}: give WIDTHxHEIGHT, for example 1280x720"
-            ))
-        })
+    reel_clips::settings::size(size).map_err(|e| Failure::usage(format!("--size {size}: {e}")))
 }
 
 /// Runs a clip job into `path`: every frame marked with the job's watermark, a progress bar
@@ -233,7 +200,7 @@ fn join_clips(
         fit: conform.fit,
     };
     let provenance = Provenance::new(
-        &output_args.sign,
+        &output_args.sign.signing(),
         "c2pa.edited",
         // A flow transition's frames are made from the motion between the clips.
         match transition {
@@ -313,7 +280,7 @@ pub fn trim(args: &TrimArgs, quiet: bool) -> Result {
         ));
     }
     let provenance = Provenance::new(
-        &args.output_args.sign,
+        &args.output_args.sign.signing(),
         "c2pa.edited",
         SourceType::Composite,
         json!({
@@ -353,11 +320,11 @@ pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
     reel_core::output::check_distinct(&[&args.input], &[&args.output])?;
     let rate = match args.fps.as_deref() {
         Some(multiple) if multiple.ends_with('x') => {
-            let (n, d) = parse_rate(multiple.trim_end_matches('x'))?;
-            let (num, den) = reel_video::probe(&args.input)?.rate();
-            let (num, den) = (num * n, den * d);
-            let divisor = gcd(num, den);
-            Some((num / divisor, den / divisor))
+            let own = reel_video::probe(&args.input)?.rate();
+            Some(
+                reel_clips::settings::rate_or_multiple(multiple, own)
+                    .map_err(|e| Failure::usage(format!("--fps {multiple}: {e}")))?,
+            )
         }
         other => other.map(parse_rate).transpose()?,
     };
@@ -375,7 +342,7 @@ pub fn retime(args: &RetimeArgs, quiet: bool) -> Result {
         _ => SourceType::AlgorithmicMedia,
     };
     let provenance = Provenance::new(
-        &args.output_args.sign,
+        &args.output_args.sign.signing(),
         "c2pa.edited",
         source_type,
         json!({

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::failure::{Failure, Result};
 use crate::provenance::Provenance;
+use crate::provenance::Report as _;
 use crate::{OutputArgs, progress};
 
 /// What every editing command takes.
@@ -371,7 +372,7 @@ fn run_reading(
     let mut analysis = pipeline::editing_analysis(args.max_faces, args.threads);
     analysis.occlusion = !args.no_occlusion;
     let provenance = Provenance::new(
-        &args.output_args.sign,
+        &args.output_args.sign.signing(),
         "c2pa.edited",
         SourceType::CompositeWithTrainedAlgorithmicMedia,
         record,

@@ -8,6 +8,7 @@ use reel_process::analyze::{AnalyzeJob, PreviewMask};
 use reel_video::Codec;
 
 use crate::failure::{Failure, Result};
+use crate::provenance::Report as _;
 use crate::{OutputArgs, progress};
 
 #[derive(Args, Debug)]
@@ -137,7 +138,7 @@ pub fn analyze(args: &AnalyzeArgs, quiet: bool) -> Result {
         .as_ref()
         .map(|_| {
             crate::provenance::Provenance::new(
-                &args.output.sign,
+                &args.output.sign.signing(),
                 "c2pa.edited",
                 reel_credentials::SourceType::CompositeWithTrainedAlgorithmicMedia,
                 serde_json::json!({ "processors": [{

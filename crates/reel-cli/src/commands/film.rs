@@ -14,6 +14,7 @@ use reel_film::story::{Node, Picture};
 use reel_film::timeline::{DecisionLog, decision_line};
 
 use crate::failure::Result;
+use crate::provenance::Report as _;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -123,7 +124,7 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
     reel_core::output::check_distinct(&inputs, &[&args.output, &log])?;
     // The film is made, not edited: its pictures and performance are its ingredients.
     let provenance = crate::provenance::Provenance::new(
-        &args.sign,
+        &args.sign.signing(),
         "c2pa.created",
         reel_credentials::SourceType::AlgorithmicMedia,
         serde_json::json!({ "story": args.story.file_name().map(|n| n.to_string_lossy().to_string()) }),

@@ -16,6 +16,7 @@ use reel_video::{Decoder, Encoder, EncoderSettings, Frame, Timestamp};
 
 use crate::OutputArgs;
 use crate::failure::{Failure, Result};
+use crate::provenance::Report as _;
 
 #[derive(Args)]
 pub struct GenArgs {
@@ -163,7 +164,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         .file_name()
         .map(|n| n.to_string_lossy().to_string());
     let provenance = crate::provenance::Provenance::new(
-        &args.out.sign,
+        &args.out.sign.signing(),
         "c2pa.created",
         reel_credentials::SourceType::TrainedAlgorithmicMedia,
         serde_json::json!({

@@ -11,5 +11,6 @@ pub mod generate;
 pub mod music;
 pub mod provenance;
 pub mod setup;
+pub mod studio;
 pub mod style;
 pub mod train;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::failure::{Failure, Result};
 use crate::provenance::Provenance;
+use crate::provenance::Report as _;
 use crate::{OutputArgs, progress};
 
 #[derive(Args, Debug)]
@@ -42,24 +43,13 @@ pub fn verify(args: &VerifyArgs) -> Result {
             format!("{}: no such file", args.file.display()),
         ));
     }
-    let c2pa = reel_credentials::read::read(&args.file);
-    let watermark = marking::read_watermark(&args.file);
-    let watermark_json = match &watermark {
-        Ok(d) => json!({
-            "found": d.found(),
-            "payload": d.payload.map(|p| format!("{p:016x}")),
-            "confidence": d.sync,
-            "bits_corrected": d.bit_errors,
-            "frames_read": d.frames,
-            "matches_manifest": d.payload.and_then(|p| c2pa.watermark.map(|m| m == p)),
-        }),
-        Err(e) => json!({ "found": false, "payload": null, "error": e.to_string() }),
-    };
     if args.json {
-        let out = json!({ "file": args.file, "c2pa": c2pa.to_json(), "watermark": watermark_json });
+        let out = reel_jobs::provenance::verify(&args.file);
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(());
     }
+    let c2pa = reel_credentials::read::read(&args.file);
+    let watermark = marking::read_watermark(&args.file);
     println!("{}", args.file.display());
     match c2pa.state {
         State::Absent => println!("  content credentials: none"),
@@ -189,7 +179,7 @@ pub fn mark(args: &MarkArgs, quiet: bool) -> Result {
         SourceType::CompositeWithTrainedAlgorithmicMedia
     };
     let provenance = Provenance::new(
-        &args.output_args.sign,
+        &args.output_args.sign.signing(),
         "c2pa.watermarked",
         source_type,
         json!({ "note": "labelled by reel mark; made elsewhere" }),

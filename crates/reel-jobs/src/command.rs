@@ -1,0 +1,531 @@
+//! The jobs a front end can ask for, by name, with options named as on the command line
+//! (`{"strength": 0.7}`, `even-tone` or `even_tone`). An unknown command, an unknown option or
+//! a value out of range is refused when the job is asked for, with the message the command
+//! line gives; then the job runs through the same library calls as the command line.
+
+use std::path::{Path, PathBuf};
+
+use reel_clips::{JoinSettings, Method, Output, Point, RetimeSettings, Transition};
+use reel_credentials::SourceType;
+use reel_process::analyze::AnalyzeJob;
+use reel_process::{Chain, FaceSelection, Options, Watermark, pipeline};
+use reel_video::{Codec, Fit};
+use serde_json::{Value, json};
+
+use crate::JobError;
+use crate::provenance::{Provenance, Signing};
+
+/// The commands there are, with what each does, for the page and for error messages.
+pub const COMMANDS: [(&str, &str); 6] = [
+    (
+        "analyze",
+        "find and follow the faces (the player draws them)",
+    ),
+    (
+        "beauty",
+        "beauty fix: clearer, even skin with its texture kept",
+    ),
+    ("deage", "retouch de-aging by years"),
+    (
+        "trim",
+        "a range of a clip's frames, with the sound under them",
+    ),
+    (
+        "retime",
+        "another frame rate or speed, the frames between made by optical flow",
+    ),
+    (
+        "join",
+        "clips one after another, with a transition at each join",
+    ),
+];
+
+/// A job's inputs as the store knows them.
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub is_still: bool,
+}
+
+/// A job checked and ready to run.
+#[derive(Debug)]
+pub enum Plan {
+    Analyze {
+        max_faces: usize,
+    },
+    Edit(Edit),
+    Trim {
+        from: Option<Point>,
+        to: Option<Point>,
+    },
+    Retime(RetimeSettings),
+    Join(JoinSettings),
+}
+
+/// A processor over the faces of a clip.
+#[derive(Debug)]
+pub struct Edit {
+    processor: &'static str,
+    settings: Options,
+    faces: Vec<u32>,
+    max_faces: usize,
+    occlusion: bool,
+    crf: u8,
+}
+
+/// What a finished job leaves.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Frames written (0 for an analysis).
+    pub frames: u64,
+    /// What the job could not do as asked, or did differently.
+    pub notes: Vec<String>,
+}
+
+/// The options a command takes besides a processor's own settings.
+const EDIT_OPTIONS: [&str; 4] = ["face", "max_faces", "no_occlusion", "crf"];
+
+fn object(options: &Value) -> Result<Options, JobError> {
+    match options {
+        Value::Null => Ok(Options::new()),
+        Value::Object(map) => Ok(map
+            .iter()
+            .map(|(k, v)| (k.replace('-', "_"), v.clone()))
+            .collect()),
+        other => Err(settings(format!(
+            "options must be an object of settings by name, not {other}"
+        ))),
+    }
+}
+
+fn settings(message: impl Into<String>) -> JobError {
+    JobError::Settings(message.into())
+}
+
+/// Refuses options a command does not take, naming those it does.
+fn only(command: &str, options: &Options, known: &[&str]) -> Result<(), JobError> {
+    for key in options.keys() {
+        if !known.contains(&key.as_str()) {
+            return Err(settings(if known.is_empty() {
+                format!("{command} takes no options (not {key})")
+            } else {
+                format!(
+                    "{command} has no option {key}; it takes {}",
+                    known.join(", ")
+                )
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn number(options: &Options, name: &str) -> Result<Option<f64>, JobError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or_else(|| settings(format!("{name} must be a number, not {v}"))),
+    }
+}
+
+fn whole(
+    options: &Options,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, JobError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                settings(format!(
+                    "{name} must be a whole number from {} to {}, not {v}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
+    }
+}
+
+/// A text option; numbers are taken as their text (seconds, a rate written without quotes).
+fn text(options: &Options, name: &str) -> Result<Option<String>, JobError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(v) => Err(settings(format!("{name} must be text, not {v}"))),
+    }
+}
+
+fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
+    match options.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(settings(format!("{name} must be true or false, not {v}"))),
+    }
+}
+
+/// Checks `command` with `options` for `inputs`; nothing is run.
+pub fn plan(command: &str, inputs: &[Input], options: &Value) -> Result<Plan, JobError> {
+    let options = object(options)?;
+    let one = |what: &str| -> Result<(), JobError> {
+        if inputs.len() != 1 {
+            return Err(settings(format!(
+                "{command} takes one input ({what}), not {}",
+                inputs.len()
+            )));
+        }
+        Ok(())
+    };
+    let video = |what: &str| -> Result<(), JobError> {
+        one(what)?;
+        if inputs[0].is_still {
+            return Err(settings(format!(
+                "{} is a still image; {command} takes a video clip",
+                inputs[0].path.display()
+            )));
+        }
+        Ok(())
+    };
+    match command {
+        "analyze" => {
+            one("a clip or a still")?;
+            only(command, &options, &["max_faces"])?;
+            Ok(Plan::Analyze {
+                max_faces: whole(&options, "max_faces", 1..=100)?.unwrap_or(8) as usize,
+            })
+        }
+        "beauty" | "deage" => {
+            one("a clip or a still")?;
+            let processor = if command == "beauty" {
+                "beauty"
+            } else {
+                "deage"
+            };
+            let mut own = Options::new();
+            let mut rest = Options::new();
+            for (k, v) in options {
+                if EDIT_OPTIONS.contains(&k.as_str()) {
+                    own.insert(k, v);
+                } else {
+                    rest.insert(k, v);
+                }
+            }
+            // Built once here so that its settings are checked as the command line checks
+            // them; the job builds its own.
+            reel_swap::register::registry().build(processor, &rest)?;
+            let faces = match own.get("face") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(ids)) => ids
+                    .iter()
+                    .map(|id| id.as_u64().and_then(|i| u32::try_from(i).ok()))
+                    .collect::<Option<Vec<u32>>>()
+                    .ok_or_else(|| settings("face must be track ids (whole numbers)"))?,
+                Some(id) => vec![
+                    id.as_u64()
+                        .and_then(|i| u32::try_from(i).ok())
+                        .ok_or_else(|| settings(format!("face must be a track id, not {id}")))?,
+                ],
+            };
+            Ok(Plan::Edit(Edit {
+                processor,
+                settings: rest,
+                faces,
+                max_faces: whole(&own, "max_faces", 1..=100)?.unwrap_or(8) as usize,
+                occlusion: !flag(&own, "no_occlusion")?,
+                crf: whole(&own, "crf", 0..=51)?.unwrap_or(18) as u8,
+            }))
+        }
+        "trim" => {
+            video("a clip")?;
+            only(command, &options, &["from", "to"])?;
+            let point = |name: &str| -> Result<Option<Point>, JobError> {
+                text(&options, name)?
+                    .map(|t| {
+                        t.parse::<Point>()
+                            .map_err(|e| settings(format!("{name} {t}: {e}")))
+                    })
+                    .transpose()
+            };
+            Ok(Plan::Trim {
+                from: point("from")?,
+                to: point("to")?,
+            })
+        }
+        "retime" => {
+            video("a clip")?;
+            only(command, &options, &["fps", "speed", "method"])?;
+            let own = reel_video::probe(inputs[0].path)?.rate();
+            let rate = text(&options, "fps")?
+                .map(|t| {
+                    reel_clips::settings::rate_or_multiple(&t, own)
+                        .map_err(|e| settings(format!("fps {t}: {e}")))
+                })
+                .transpose()?;
+            let speed = number(&options, "speed")?.unwrap_or(1.0);
+            if !(0.01..=100.0).contains(&speed) {
+                return Err(settings(format!(
+                    "speed {speed}: give a speed from 0.01 to 100 (0.5 is half speed)"
+                )));
+            }
+            let method = text(&options, "method")?
+                .map(|m| m.parse::<Method>().map_err(settings))
+                .transpose()?
+                .unwrap_or(Method::Flow);
+            if rate.is_none() && speed == 1.0 {
+                return Err(settings(
+                    "nothing to do: give fps (such as 60 or 2x) and/or speed (0.5 is half speed)",
+                ));
+            }
+            Ok(Plan::Retime(RetimeSettings {
+                rate,
+                speed,
+                method,
+                threads: 2,
+                ..RetimeSettings::default()
+            }))
+        }
+        "join" => {
+            if inputs.len() < 2 {
+                return Err(settings("a join needs two clips or more"));
+            }
+            only(
+                command,
+                &options,
+                &["transition", "seconds", "size", "fps", "fit"],
+            )?;
+            let transition = text(&options, "transition")?
+                .map(|t| t.parse::<Transition>().map_err(settings))
+                .transpose()?
+                .unwrap_or(Transition::Crossfade);
+            let seconds = number(&options, "seconds")?.unwrap_or(1.0);
+            let size = text(&options, "size")?
+                .map(|s| {
+                    reel_clips::settings::size(&s).map_err(|e| settings(format!("size {s}: {e}")))
+                })
+                .transpose()?;
+            let rate = text(&options, "fps")?
+                .map(|t| {
+                    reel_clips::settings::rate(&t).map_err(|e| settings(format!("fps {t}: {e}")))
+                })
+                .transpose()?;
+            let fit = match text(&options, "fit")?.as_deref() {
+                None | Some("pad") => Fit::Pad,
+                Some("crop") => Fit::Crop,
+                Some(other) => return Err(settings(format!("fit {other}: use pad or crop"))),
+            };
+            Ok(Plan::Join(JoinSettings {
+                transition,
+                seconds,
+                size,
+                rate,
+                fit,
+            }))
+        }
+        other => Err(settings(format!(
+            "no command is called {other}; there are {}",
+            COMMANDS.map(|(n, _)| n).join(", ")
+        ))),
+    }
+}
+
+impl Plan {
+    /// The extension of the file this job writes for an input of this kind (None: it writes
+    /// no media).
+    pub fn extension(&self, still: bool) -> Option<&'static str> {
+        match self {
+            Plan::Analyze { .. } => None,
+            Plan::Edit(_) if still => Some("png"),
+            _ => Some("mp4"),
+        }
+    }
+
+    /// Runs the job from `inputs` into `output` (for an analysis: the faces JSON), signed by
+    /// `signing`; `progress` hears the fraction done and returns false to cancel.
+    pub fn run(
+        &self,
+        command: &str,
+        inputs: &[&Path],
+        output: &Path,
+        signing: &Signing,
+        progress: &mut dyn FnMut(f64) -> bool,
+    ) -> Result<Outcome, JobError> {
+        let mut fraction = |done: u64, total: Option<u64>| {
+            progress(total.map_or(0.0, |t| done as f64 / t.max(1) as f64))
+        };
+        match self {
+            Plan::Analyze { max_faces } => {
+                let mut settings = pipeline::editing_analysis(*max_faces, 1);
+                settings.occlusion = false;
+                let summary = reel_process::analyze::run(
+                    AnalyzeJob {
+                        input: inputs[0],
+                        json: Some(output),
+                        preview: None,
+                        codec: Codec::H264,
+                        crf: 18,
+                        settings,
+                        preview_mask: None,
+                        seal: None,
+                        marker: None,
+                    },
+                    &mut fraction,
+                )?;
+                Ok(Outcome {
+                    frames: summary.frames,
+                    notes: Vec::new(),
+                })
+            }
+            Plan::Edit(edit) => {
+                let provenance = Provenance::new(
+                    signing,
+                    "c2pa.edited",
+                    SourceType::CompositeWithTrainedAlgorithmicMedia,
+                    json!({ "processors": [{ "name": edit.processor, "settings": edit.settings }] }),
+                    inputs,
+                    None,
+                )?;
+                let processor = reel_swap::register::registry().build(edit.processor, &edit.settings)?;
+                let mut chain = Chain::new()
+                    .then_boxed(processor)
+                    .then(Watermark::new(provenance.marker()));
+                let mut selection = if edit.faces.is_empty() {
+                    FaceSelection::All
+                } else {
+                    FaceSelection::Ids(edit.faces.clone())
+                };
+                let mut analysis = pipeline::editing_analysis(edit.max_faces, 1);
+                analysis.occlusion = edit.occlusion;
+                let report = pipeline::run(
+                    inputs[0],
+                    output,
+                    Codec::for_path(output)?,
+                    edit.crf,
+                    provenance.seal(),
+                    analysis,
+                    &mut selection,
+                    &mut chain,
+                    &mut fraction,
+                )?;
+                let mut notes = provenance.notices();
+                if report.frames_edited == 0 {
+                    notes.push(
+                        "no face was edited (no faces found, or none matched the chosen face)".into(),
+                    );
+                }
+                Ok(Outcome {
+                    frames: report.frames,
+                    notes,
+                })
+            }
+            Plan::Trim { from, to } => {
+                let provenance = Provenance::new(
+                    signing,
+                    "c2pa.edited",
+                    SourceType::Composite,
+                    json!({
+                        "operation": "trim",
+                        "from": from.map(|p| p.to_string()),
+                        "to": to.map(|p| p.to_string()),
+                    }),
+                    inputs,
+                    None,
+                )?;
+                let mut marker = provenance.marker();
+                let report = reel_clips::trim(
+                    inputs[0],
+                    *from,
+                    *to,
+                    &clip_output(output, &provenance)?,
+                    |image, seconds| marker.mark(image, seconds),
+                    &mut fraction,
+                )?;
+                Ok(Outcome {
+                    frames: report.frames,
+                    notes: provenance.notices(),
+                })
+            }
+            Plan::Retime(settings) => {
+                let provenance = Provenance::new(
+                    signing,
+                    "c2pa.edited",
+                    match settings.method {
+                        Method::Nearest => SourceType::Composite,
+                        _ => SourceType::AlgorithmicMedia,
+                    },
+                    json!({
+                        "operation": "retime",
+                        "fps": settings.rate.map(reel_clips::rate_text),
+                        "speed": settings.speed,
+                        "method": settings.method.name(),
+                    }),
+                    inputs,
+                    None,
+                )?;
+                let mut marker = provenance.marker();
+                let report = reel_clips::retime(
+                    inputs[0],
+                    settings,
+                    &clip_output(output, &provenance)?,
+                    |image, seconds| marker.mark(image, seconds),
+                    &mut fraction,
+                )?;
+                Ok(Outcome {
+                    frames: report.frames,
+                    notes: provenance.notices(),
+                })
+            }
+            Plan::Join(settings) => {
+                let provenance = Provenance::new(
+                    signing,
+                    "c2pa.edited",
+                    match settings.transition {
+                        Transition::Flow => SourceType::AlgorithmicMedia,
+                        _ => SourceType::Composite,
+                    },
+                    json!({
+                        "operation": "join",
+                        "transition": settings.transition.name(),
+                        "seconds": settings.seconds,
+                    }),
+                    inputs,
+                    None,
+                )?;
+                let clips: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
+                let mut marker = provenance.marker();
+                let report = reel_clips::join(
+                    &clips,
+                    settings,
+                    &clip_output(output, &provenance)?,
+                    |image, seconds| marker.mark(image, seconds),
+                    &mut fraction,
+                )?;
+                let mut notes = provenance.notices();
+                notes.extend(report.clips.iter().flat_map(|c| c.notes.iter().cloned()));
+                Ok(Outcome {
+                    frames: report.frames,
+                    notes,
+                })
+            }
+        }
+        .map_err(|e: JobError| {
+            if let JobError::Settings(m) = &e {
+                JobError::Settings(format!("{command}: {m}"))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+fn clip_output(path: &Path, provenance: &Provenance) -> Result<Output, JobError> {
+    Ok(Output {
+        path: path.to_path_buf(),
+        codec: Codec::for_path(path)?,
+        crf: 18,
+        seal: provenance.seal(),
+    })
+}

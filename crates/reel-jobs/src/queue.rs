@@ -1,0 +1,299 @@
+//! The queue: jobs asked for are checked, stored, and run by a set number of workers (one by
+//! default) in the order they came. Each change of a job is told to whoever listens (the
+//! studio's event stream); a running job can be cancelled, and a failed one retried.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::JobError;
+use crate::command::{self, Input, Plan};
+use crate::provenance::Signing;
+use crate::store::{Job, Media, MediaKind, NewMedia, State, Store};
+
+pub struct Queue {
+    store: Arc<Store>,
+    signing: Signing,
+    /// The cancel flags of running jobs.
+    running: Mutex<HashMap<u64, Arc<AtomicBool>>>,
+    listeners: Mutex<Vec<Sender<Job>>>,
+    /// Wakes the workers when a job is queued.
+    wake: (Mutex<u64>, Condvar),
+    stopping: AtomicBool,
+}
+
+impl Queue {
+    /// Starts `workers` workers over `store`, signing outputs with `signing`.
+    pub fn start(store: Arc<Store>, workers: usize, signing: Signing) -> Arc<Queue> {
+        let queue = Arc::new(Queue {
+            store,
+            signing,
+            running: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(Vec::new()),
+            wake: (Mutex::new(0), Condvar::new()),
+            stopping: AtomicBool::new(false),
+        });
+        for n in 0..workers.max(1) {
+            let q = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("reel-job-{n}"))
+                .spawn(move || q.work())
+                .expect("a worker thread starts");
+        }
+        queue
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Checks and queues a job; a bad command or option is refused here, and nothing stored.
+    pub fn submit(&self, command: &str, input: &[u64], options: &Value) -> Result<Job, JobError> {
+        let media = self.inputs(input)?;
+        let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
+        let inputs: Vec<Input> = media
+            .iter()
+            .zip(&paths)
+            .map(|(m, p)| Input {
+                path: p,
+                is_still: m.kind == MediaKind::Image,
+            })
+            .collect();
+        command::plan(command, &inputs, options)?;
+        let job = self.store.add_job(command, input, options)?;
+        self.tell(&job);
+        self.nudge();
+        Ok(job)
+    }
+
+    fn inputs(&self, ids: &[u64]) -> Result<Vec<Media>, JobError> {
+        if ids.is_empty() {
+            return Err(JobError::Settings(
+                "give the job an input (a media id)".into(),
+            ));
+        }
+        ids.iter()
+            .map(|&id| {
+                self.store
+                    .media(id)?
+                    .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))
+            })
+            .collect()
+    }
+
+    /// Cancels a queued or running job; false if it had ended.
+    pub fn cancel(&self, id: u64) -> Result<bool, JobError> {
+        if self.store.cancel_queued(id)? {
+            self.tell_id(id);
+            return Ok(true);
+        }
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(match running.get(&id) {
+            Some(flag) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Queues a failed or cancelled job again; false if it was not one.
+    pub fn retry(&self, id: u64) -> Result<bool, JobError> {
+        let again = self.store.retry(id)?;
+        if again {
+            self.tell_id(id);
+            self.nudge();
+        }
+        Ok(again)
+    }
+
+    /// Hears every change of every job from now on.
+    pub fn listen(&self) -> Receiver<Job> {
+        let (tx, rx) = channel();
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+
+    /// Lets the workers finish their jobs' current frame and stop taking new ones.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for flag in self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            flag.store(true, Ordering::SeqCst);
+        }
+        self.wake.1.notify_all();
+    }
+
+    fn tell(&self, job: &Job) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|l| l.send(job.clone()).is_ok());
+    }
+
+    fn tell_id(&self, id: u64) {
+        if let Ok(Some(job)) = self.store.job(id) {
+            self.tell(&job);
+        }
+    }
+
+    fn nudge(&self) {
+        *self.wake.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.wake.1.notify_all();
+    }
+
+    fn work(&self) {
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            match self.store.claim_next() {
+                Ok(Some(job)) => self.run(job),
+                Ok(None) | Err(_) => {
+                    let seen = self.wake.0.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = self
+                        .wake
+                        .1
+                        .wait_timeout(seen, Duration::from_secs(1))
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+            }
+        }
+    }
+
+    fn run(&self, job: Job) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job.id, cancel.clone());
+        self.tell(&job);
+        let result = self.execute(&job, &cancel);
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&job.id);
+        let _ = match result {
+            Ok((output, notes)) => self.store.finish(job.id, State::Done, output, None, &notes),
+            // Stopped with the studio, not by the user: left to retry, as after a crash.
+            Err(_) if self.stopping.load(Ordering::SeqCst) => self.store.finish(
+                job.id,
+                State::Failed,
+                None,
+                Some(crate::store::INTERRUPTED),
+                &[],
+            ),
+            Err(JobError::Cancelled) => {
+                self.store
+                    .finish(job.id, State::Cancelled, None, Some("cancelled"), &[])
+            }
+            Err(e) => self
+                .store
+                .finish(job.id, State::Failed, None, Some(&e.to_string()), &[]),
+        };
+        self.tell_id(job.id);
+    }
+
+    /// Runs one job; its output is recorded as new media (an analysis is recorded on its
+    /// input instead).
+    fn execute(
+        &self,
+        job: &Job,
+        cancel: &AtomicBool,
+    ) -> Result<(Option<u64>, Vec<String>), JobError> {
+        let media = self.inputs(&job.input)?;
+        let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
+        let inputs: Vec<Input> = media
+            .iter()
+            .zip(&paths)
+            .map(|(m, p)| Input {
+                path: p,
+                is_still: m.kind == MediaKind::Image,
+            })
+            .collect();
+        let plan = command::plan(&job.command, &inputs, &job.options)?;
+        let still = media[0].kind == MediaKind::Image;
+        let file = match plan.extension(still) {
+            Some(ext) => format!("job{}-{}.{ext}", job.id, job.command),
+            None => format!("media{}-faces-job{}.json", media[0].id, job.id),
+        };
+        let output = self.store.media_dir().join(&file);
+        let mut last = Instant::now();
+        let mut progress = |fraction: f64| {
+            if cancel.load(Ordering::SeqCst) || reel_core::stop::requested() {
+                return false;
+            }
+            // Told a few times a second, not every frame.
+            if last.elapsed() >= Duration::from_millis(250) {
+                last = Instant::now();
+                if self.store.set_progress(job.id, fraction).is_ok() {
+                    self.tell_id(job.id);
+                }
+            }
+            true
+        };
+        let path_list: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
+        let outcome = plan.run(
+            &job.command,
+            &path_list,
+            &output,
+            &self.signing,
+            &mut progress,
+        );
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) if cancel.load(Ordering::SeqCst) => {
+                drop(e);
+                return Err(JobError::Cancelled);
+            }
+            Err(e) => return Err(e),
+        };
+        if matches!(plan, Plan::Analyze { .. }) {
+            self.store.set_faces(media[0].id, &file)?;
+            return Ok((None, outcome.notes));
+        }
+        let info = reel_video::probe(&output)?;
+        let stem = std::path::Path::new(&media[0].name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("media{}", media[0].id));
+        let name = format!(
+            "{stem}.{}.{}",
+            job.command,
+            plan.extension(still).unwrap_or("mp4")
+        );
+        let bytes = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+        let made = self.store.add_media(&NewMedia {
+            name: &name,
+            kind: if info.is_still {
+                MediaKind::Image
+            } else {
+                MediaKind::Video
+            },
+            width: info.width,
+            height: info.height,
+            frames: Some(outcome.frames),
+            fps: (!info.is_still).then(|| {
+                let (n, d) = info.rate();
+                n as f64 / d.max(1) as f64
+            }),
+            duration: info.duration,
+            bytes,
+            job: Some(job.id),
+            file: &file,
+        })?;
+        Ok((Some(made.id), outcome.notes))
+    }
+}

@@ -1,0 +1,403 @@
+// reel studio's page: the library, a frame-accurate player with the analysed faces drawn
+// (click one to choose it), a panel for every command, and the queue, kept current by the
+// server's event stream. Every call goes to the same HTTP API scripts use.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { media: [], jobs: new Map(), commands: [], selected: null, faces: null, chosen: null };
+
+async function api(path, init) {
+  const response = await fetch(path, Object.assign({ credentials: "same-origin" }, init || {}));
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch (e) { body = { error: text }; }
+  if (!response.ok) {
+    throw new Error((body && body.error) || response.status + " " + response.statusText);
+  }
+  return body;
+}
+
+function say(text) { $("status").textContent = text; }
+
+// ---- library ----
+
+async function loadMedia() {
+  state.media = await api("/api/media");
+  const list = $("media");
+  list.textContent = "";
+  for (const m of state.media) {
+    const li = document.createElement("li");
+    li.dataset.id = m.id;
+    li.className = state.selected && state.selected.id === m.id ? "selected" : "";
+    const detail = m.kind === "image" ? `${m.width}x${m.height}` :
+      `${m.width}x${m.height}, ${m.frames ?? "?"} frames`;
+    li.innerHTML = `<span></span><br><small>${detail}${m.job ? ", made by job " + m.job : ""}</small>`;
+    li.firstChild.textContent = m.name;
+    li.title = m.name;
+    li.addEventListener("click", () => select(m.id));
+    list.appendChild(li);
+  }
+}
+
+function upload(file) {
+  // XMLHttpRequest for its upload progress.
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const xhr = new XMLHttpRequest();
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.firstElementChild.value = e.loaded / e.total; };
+  xhr.onload = async () => {
+    bar.hidden = true;
+    let body = {};
+    try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: xhr.responseText }; }
+    if (xhr.status === 201) {
+      say(`${body.name} added`);
+      await loadMedia();
+      await select(body.id);
+    } else {
+      say(`upload refused: ${body.error || xhr.status}`);
+    }
+  };
+  xhr.onerror = () => { bar.hidden = true; say("upload failed: the studio did not answer"); };
+  xhr.open("POST", "/api/media");
+  xhr.send(form);
+}
+
+function setUpLibrary() {
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    for (const f of e.dataTransfer.files) upload(f);
+  });
+  $("file").addEventListener("change", (e) => { for (const f of e.target.files) upload(f); e.target.value = ""; });
+}
+
+// ---- player ----
+
+function fps() { return (state.selected && state.selected.fps) || 25; }
+function frameCount() { return (state.selected && state.selected.frames) || 1; }
+function currentFrame() {
+  // The middle of a frame's time is asked for when stepping, so floor finds it.
+  return Math.min(frameCount() - 1, Math.floor($("video").currentTime * fps() + 1e-3));
+}
+
+async function select(id) {
+  const m = state.media.find((x) => x.id === id);
+  if (!m) return;
+  state.selected = m;
+  state.faces = null;
+  state.chosen = null;
+  $("title").textContent = m.name;
+  $("provenance").hidden = true;
+  document.querySelectorAll("#media li").forEach((li) => li.classList.toggle("selected", Number(li.dataset.id) === id));
+  const video = $("video"), still = $("still");
+  const src = `/api/media/${id}/file`;
+  if (m.kind === "image") {
+    video.hidden = true; video.removeAttribute("src"); video.load();
+    still.hidden = false; still.src = src;
+    still.onload = () => drawFaces();
+  } else {
+    still.hidden = true;
+    video.hidden = false; video.src = src;
+    video.onloadeddata = () => drawFaces();
+  }
+  $("scrub").max = Math.max(0, frameCount() - 1);
+  $("scrub").value = 0;
+  $("frame-number").textContent = "frame 0";
+  $("chosen").textContent = "Every face is edited; click a face to edit only that one.";
+  $("analyze").disabled = m.analysed;
+  $("analyze").textContent = m.analysed ? "Faces found" : "Find faces";
+  $("run").disabled = false;
+  if (m.analysed) await loadFaces();
+  if (m.job) showProvenance(m.id);
+  renderSettings();
+}
+
+async function loadFaces() {
+  try {
+    state.faces = await api(`/api/media/${state.selected.id}/faces`);
+    drawFaces();
+  } catch (e) {
+    say(e.message);
+  }
+}
+
+function stageElement() { return state.selected && state.selected.kind === "image" ? $("still") : $("video"); }
+
+function facesNow() {
+  if (!state.faces) return [];
+  const frames = state.faces.frames;
+  const index = state.selected.kind === "image" ? 0 : currentFrame();
+  const f = frames[index] && frames[index].index === index ? frames[index] : frames.find((x) => x.index === index);
+  return f ? f.faces : [];
+}
+
+function drawFaces() {
+  const el = stageElement();
+  const canvas = $("overlay");
+  if (!el || !state.selected) return;
+  canvas.width = el.clientWidth;
+  canvas.height = el.clientHeight;
+  canvas.style.left = el.offsetLeft + "px";
+  canvas.style.top = el.offsetTop + "px";
+  const g = canvas.getContext("2d");
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  const sx = canvas.width / state.selected.width, sy = canvas.height / state.selected.height;
+  for (const face of facesNow()) {
+    const [x, y, w, h] = face.bbox;
+    g.lineWidth = 2;
+    g.strokeStyle = state.chosen === face.id ? "#ffd34d" : "#4dc3ff";
+    g.strokeRect(x * sx, y * sy, w * sx, h * sy);
+    g.fillStyle = g.strokeStyle;
+    g.font = "13px system-ui";
+    g.fillText(`face ${face.id}`, x * sx, Math.max(12, y * sy - 4));
+  }
+  if (state.selected.kind !== "image") {
+    const n = currentFrame();
+    $("scrub").value = n;
+    $("frame-number").textContent = `frame ${n}`;
+  }
+}
+
+function seekFrame(n) {
+  const video = $("video");
+  n = Math.max(0, Math.min(frameCount() - 1, n));
+  video.pause();
+  video.currentTime = (n + 0.5) / fps();
+}
+
+function setUpPlayer() {
+  const video = $("video");
+  video.addEventListener("seeked", drawFaces);
+  video.addEventListener("timeupdate", drawFaces);
+  window.addEventListener("resize", drawFaces);
+  $("back").addEventListener("click", () => seekFrame(currentFrame() - 1));
+  $("forward").addEventListener("click", () => seekFrame(currentFrame() + 1));
+  $("scrub").addEventListener("input", (e) => seekFrame(Number(e.target.value)));
+  $("play").addEventListener("click", () => {
+    if (video.paused) { video.play().catch(() => {}); $("play").textContent = "Pause"; }
+    else { video.pause(); $("play").textContent = "Play"; }
+  });
+  video.addEventListener("pause", () => { $("play").textContent = "Play"; });
+  $("overlay").addEventListener("click", (e) => {
+    if (!state.selected) return;
+    const canvas = $("overlay");
+    const rect = canvas.getBoundingClientRect();
+    const x = (e.clientX - rect.left) * state.selected.width / canvas.width;
+    const y = (e.clientY - rect.top) * state.selected.height / canvas.height;
+    const hit = facesNow().find((f) => x >= f.bbox[0] && x <= f.bbox[0] + f.bbox[2] && y >= f.bbox[1] && y <= f.bbox[1] + f.bbox[3]);
+    state.chosen = hit ? hit.id : null;
+    $("chosen").textContent = hit ? `Face ${hit.id} chosen: only it is edited.` : "Every face is edited; click a face to edit only that one.";
+    drawFaces();
+  });
+  $("analyze").addEventListener("click", () => submit("analyze", {}));
+}
+
+// ---- panels ----
+
+const CLIP_OPTIONS = {
+  trim: [
+    { name: "from", help: "first frame kept: seconds, m:ss or frames (150f)", default: "0" },
+    { name: "to", help: "where the kept part ends (empty: the end)", default: "" },
+  ],
+  retime: [
+    { name: "fps", help: "frame rate: 60, 29.97 or 2x", default: "2x" },
+    { name: "speed", help: "speed: 0.5 is half speed", default: 1 },
+    { name: "method", help: "flow, blend or nearest", default: "flow" },
+  ],
+  join: [
+    { name: "then", help: "the clip that follows (a media id)", default: "" },
+    { name: "transition", help: "crossfade, wipe, flow or cut", default: "crossfade" },
+    { name: "seconds", help: "transition length", default: 1 },
+  ],
+};
+
+async function loadCommands() {
+  state.commands = (await api("/api/commands")).filter((c) => c.name !== "analyze");
+  const select = $("command");
+  for (const c of state.commands) {
+    const o = document.createElement("option");
+    o.value = c.name;
+    o.textContent = c.name;
+    select.appendChild(o);
+  }
+  select.addEventListener("change", renderSettings);
+  renderSettings();
+}
+
+function settingsFor(name) {
+  const c = state.commands.find((x) => x.name === name);
+  return c && c.settings.length ? c.settings : (CLIP_OPTIONS[name] || []);
+}
+
+function renderSettings() {
+  const name = $("command").value;
+  const c = state.commands.find((x) => x.name === name);
+  $("about").textContent = c ? c.about : "";
+  const form = $("settings");
+  form.textContent = "";
+  for (const s of settingsFor(name)) {
+    const label = document.createElement("label");
+    const numeric = typeof s.default === "number" || s.default === null;
+    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds";
+    const input = document.createElement("input");
+    input.name = s.name;
+    if (unit) {
+      input.type = "range"; input.min = 0; input.max = 1; input.step = 0.05;
+      input.value = s.default ?? 0.5;
+    } else if (numeric) {
+      input.type = "number"; input.step = "any";
+      input.value = s.default ?? (s.name === "years" ? 15 : "");
+    } else {
+      input.type = "text"; input.value = s.default ?? "";
+    }
+    const value = document.createElement("output");
+    value.textContent = unit ? ` ${input.value}` : "";
+    input.addEventListener("input", () => { if (unit) value.textContent = ` ${input.value}`; });
+    label.append(`${s.name} `, value, document.createElement("br"), input);
+    label.title = s.help;
+    form.appendChild(label);
+  }
+}
+
+function chosenOptions() {
+  const options = {};
+  let inputs = [state.selected.id];
+  for (const input of $("settings").elements) {
+    if (input.value === "") continue;
+    if (input.name === "then") { inputs.push(Number(input.value)); continue; }
+    options[input.name] = input.type === "text" ? input.value : Number(input.value);
+  }
+  return { options, inputs };
+}
+
+async function submit(command, extra) {
+  if (!state.selected) return;
+  $("job-error").textContent = "";
+  let body;
+  if (command === "analyze") {
+    body = { command, input: state.selected.id, options: extra };
+  } else {
+    const { options, inputs } = chosenOptions();
+    if ((command === "beauty" || command === "deage") && state.chosen !== null) options.face = state.chosen;
+    body = { command, input: inputs.length === 1 ? inputs[0] : inputs, options };
+  }
+  try {
+    const job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    state.jobs.set(job.id, job);
+    renderQueue();
+    say(`job ${job.id} queued`);
+  } catch (e) {
+    $("job-error").textContent = e.message;
+  }
+}
+
+// ---- queue ----
+
+function timeLeft(job) {
+  if (job.state !== "running" || !job.started || job.progress <= 0.01) return "";
+  const spent = Date.now() / 1000 - job.started;
+  const left = spent * (1 - job.progress) / job.progress;
+  return left < 60 ? `${Math.ceil(left)} s left` : `${Math.ceil(left / 60)} min left`;
+}
+
+function renderQueue() {
+  const list = $("queue");
+  list.textContent = "";
+  const jobs = [...state.jobs.values()].sort((a, b) => b.id - a.id);
+  for (const job of jobs) {
+    const li = document.createElement("li");
+    li.dataset.id = job.id;
+    li.className = `job state-${job.state}`;
+    const name = document.createElement("span");
+    name.textContent = `#${job.id}`;
+    const what = document.createElement("span");
+    what.textContent = `${job.command} of ${job.input.join(", ")}: ${job.state}${job.error && job.state !== "cancelled" ? " (" + job.error + ")" : ""}`;
+    const bar = document.createElement("progress");
+    bar.max = 1; bar.value = job.progress;
+    const left = document.createElement("span");
+    left.textContent = timeLeft(job);
+    const actions = document.createElement("span");
+    if (job.state === "queued" || job.state === "running") {
+      const b = document.createElement("button");
+      b.textContent = "Cancel"; b.className = "cancel";
+      b.addEventListener("click", () => api(`/api/jobs/${job.id}/cancel`, { method: "POST" }).catch((e) => say(e.message)));
+      actions.appendChild(b);
+    }
+    if (job.state === "failed" || job.state === "cancelled") {
+      const b = document.createElement("button");
+      b.textContent = "Retry"; b.className = "retry";
+      b.addEventListener("click", () => api(`/api/jobs/${job.id}/retry`, { method: "POST" }).catch((e) => say(e.message)));
+      actions.appendChild(b);
+    }
+    if (job.output) {
+      const open = document.createElement("button");
+      open.textContent = "Open"; open.className = "open";
+      open.addEventListener("click", async () => { await loadMedia(); await select(job.output); });
+      const down = document.createElement("a");
+      down.textContent = " download"; down.className = "download";
+      down.href = `/api/media/${job.output}/download`;
+      actions.append(open, down);
+    }
+    li.append(name, what, bar, left, actions);
+    list.appendChild(li);
+  }
+}
+
+async function showProvenance(id) {
+  const box = $("provenance");
+  try {
+    const p = await api(`/api/media/${id}/provenance`);
+    const c = p.c2pa || {};
+    const w = p.watermark || {};
+    const lines = [
+      `content credentials: ${c.state || "none"}${c.signer ? ", signed by " + c.signer : ""}`,
+      ...(c.actions || []).map((a) => `  action: ${a.action || "?"}`),
+      c.digital_source_type ? `  digital source type: ${c.digital_source_type}` : "",
+      `watermark: ${w.found ? "found, payload " + w.payload + (w.matches_manifest ? " (the one the credentials name)" : "") : "not found"}`,
+    ].filter(Boolean);
+    box.textContent = lines.join("\n");
+    box.hidden = false;
+  } catch (e) {
+    box.textContent = `provenance not read: ${e.message}`;
+    box.hidden = false;
+  }
+}
+
+function listen() {
+  const events = new EventSource("/api/events");
+  events.addEventListener("job", async (e) => {
+    const job = JSON.parse(e.data);
+    const before = state.jobs.get(job.id);
+    state.jobs.set(job.id, job);
+    renderQueue();
+    if (job.state === "done" && (!before || before.state !== "done")) {
+      await loadMedia();
+      if (job.command === "analyze" && state.selected && job.input[0] === state.selected.id) {
+        state.selected = state.media.find((m) => m.id === state.selected.id);
+        $("analyze").disabled = true;
+        $("analyze").textContent = "Faces found";
+        await loadFaces();
+      }
+      say(`job ${job.id} done`);
+    }
+  });
+}
+
+async function start() {
+  setUpLibrary();
+  setUpPlayer();
+  $("run").addEventListener("click", () => submit($("command").value));
+  await loadCommands();
+  await loadMedia();
+  for (const job of await api("/api/jobs")) state.jobs.set(job.id, job);
+  renderQueue();
+  listen();
+  say("ready");
+}
+
+start().catch((e) => say(`the studio could not start: ${e.message}`));

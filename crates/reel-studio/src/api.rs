@@ -1,0 +1,514 @@
+//! The studio's HTTP API, the one the page itself uses: media (upload, list, file with byte
+//! ranges, faces, provenance), jobs (ask, list, one, cancel, retry), and an event stream of
+//! job changes. Every call needs the studio's token.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reel_jobs::{JobError, Media, MediaKind, Queue, store::NewMedia};
+use serde_json::{Value, json};
+
+use crate::http::{Request, Response, send_file};
+use crate::multipart;
+
+pub struct Shared {
+    pub queue: Arc<Queue>,
+    pub token: String,
+    /// The largest upload taken, in bytes.
+    pub max_upload: u64,
+}
+
+const PAGE: &str = include_str!("../page/index.html");
+const SCRIPT: &str = include_str!("../page/studio.js");
+const STYLE: &str = include_str!("../page/studio.css");
+
+/// Answers one request on its own connection.
+pub fn handle(shared: &Shared, mut request: Request) {
+    let answer = route(shared, &mut request);
+    if let Some(response) = answer {
+        let _ = response.send(request.stream());
+    }
+}
+
+/// Compares in time independent of where the texts differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+fn cookie_token(request: &Request) -> Option<&str> {
+    request.header("cookie")?.split(';').find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == "reel_studio").then_some(v)
+    })
+}
+
+fn authorised(shared: &Shared, request: &Request) -> bool {
+    let bearer = request
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "));
+    [bearer, cookie_token(request)]
+        .into_iter()
+        .flatten()
+        .any(|t| same(t.trim(), &shared.token))
+}
+
+/// The response, or None where the handler answered on the stream itself (files, events).
+fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
+    let method = request.method.clone();
+    let path = request.path.clone();
+    // The page is opened from the printed link: its token is taken from the query once and
+    // kept in a cookie that scripts cannot read.
+    if method == "GET" && path == "/" {
+        let by_query = request
+            .query
+            .get("token")
+            .is_some_and(|t| same(t, &shared.token));
+        if !by_query && !authorised(shared, request) {
+            return Some(unauthorised());
+        }
+        return Some(
+            Response::new(200, "text/html; charset=utf-8", PAGE).with_header(
+                "Set-Cookie",
+                format!(
+                    "reel_studio={}; HttpOnly; SameSite=Strict; Path=/",
+                    shared.token
+                ),
+            ),
+        );
+    }
+    if !authorised(shared, request) {
+        return Some(unauthorised());
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let id = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let store = shared.queue.store();
+    let result: Result<Option<Response>, JobError> = match (method.as_str(), parts.as_slice()) {
+        ("GET", ["studio.js"]) => Ok(Some(Response::new(
+            200,
+            "text/javascript; charset=utf-8",
+            SCRIPT,
+        ))),
+        ("GET", ["studio.css"]) => Ok(Some(Response::new(200, "text/css; charset=utf-8", STYLE))),
+        ("GET", ["api", "commands"]) => Ok(Some(Response::json(200, &commands()))),
+        ("GET", ["api", "media"]) => store
+            .list_media()
+            .map(|m| Some(Response::json(200, &json!(m)))),
+        ("POST", ["api", "media"]) => Ok(Some(upload(shared, request))),
+        ("GET", ["api", "media", n]) => match id(n) {
+            Some(n) => store.media(n).map(|m| {
+                Some(match m {
+                    Some(m) => Response::json(200, &json!(m)),
+                    None => not_found("media", n),
+                })
+            }),
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET" | "HEAD", ["api", "media", n, what @ ("file" | "download")]) => match id(n) {
+            Some(n) => match store.media(n) {
+                Ok(Some(m)) => {
+                    let download = (*what == "download").then_some(m.name.as_str());
+                    match File::open(store.media_path(&m)) {
+                        Ok(f) => {
+                            let _ = send_file(request, f, content_type(&m), download);
+                            Ok(None)
+                        }
+                        Err(e) => Ok(Some(Response::error(500, format!("media {n}: {e}")))),
+                    }
+                }
+                Ok(None) => Ok(Some(not_found("media", n))),
+                Err(e) => Err(e),
+            },
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET", ["api", "media", n, "faces"]) => match id(n) {
+            Some(n) => store.media(n).map(|m| {
+                Some(match m {
+                    Some(m) => faces(store, &m),
+                    None => not_found("media", n),
+                })
+            }),
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET", ["api", "media", n, "provenance"]) => match id(n) {
+            Some(n) => store.media(n).map(|m| {
+                Some(match m {
+                    Some(m) => {
+                        let mut report = reel_jobs::provenance::verify(&store.media_path(&m));
+                        // The file's place on this machine is not the page's business.
+                        report["file"] = json!(m.name);
+                        Response::json(200, &report)
+                    }
+                    None => not_found("media", n),
+                })
+            }),
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET", ["api", "jobs"]) => store
+            .list_jobs()
+            .map(|j| Some(Response::json(200, &json!(j)))),
+        ("POST", ["api", "jobs"]) => Ok(Some(submit(shared, request))),
+        ("GET", ["api", "jobs", n]) => match id(n) {
+            Some(n) => store.job(n).map(|j| {
+                Some(match j {
+                    Some(j) => Response::json(200, &json!(j)),
+                    None => not_found("job", n),
+                })
+            }),
+            None => Ok(Some(bad_id(n))),
+        },
+        ("POST", ["api", "jobs", n, action @ ("cancel" | "retry")]) => match id(n) {
+            Some(n) => match store.job(n) {
+                Ok(None) => Ok(Some(not_found("job", n))),
+                Ok(Some(_)) => {
+                    let done = if *action == "cancel" {
+                        shared.queue.cancel(n)
+                    } else {
+                        shared.queue.retry(n)
+                    };
+                    done.and_then(|ok| {
+                        let job = store.job(n)?;
+                        Ok(Some(if ok {
+                            Response::json(200, &json!(job))
+                        } else {
+                            Response::error(
+                                409,
+                                format!(
+                                    "job {n} cannot be {action}ed as it stands: {}",
+                                    job.map_or("gone", |j| j.state.name())
+                                ),
+                            )
+                        }))
+                    })
+                }
+                Err(e) => Err(e),
+            },
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET", ["api", "events"]) => {
+            events(shared, request);
+            Ok(None)
+        }
+        (_, ["api", ..]) | (_, ["studio.js" | "studio.css"]) => Ok(Some(Response::error(
+            404,
+            format!("no such call: {method} {path}"),
+        ))),
+        _ => Ok(Some(Response::error(404, format!("nothing is at {path}")))),
+    };
+    result.unwrap_or_else(|e| Some(Response::error(500, e)))
+}
+
+fn unauthorised() -> Response {
+    Response::error(401, "this studio needs its token: open the link `reel studio` printed, or send Authorization: Bearer TOKEN")
+        .with_header("WWW-Authenticate", "Bearer")
+}
+
+fn not_found(what: &str, id: u64) -> Response {
+    Response::error(404, format!("no {what} has id {id}"))
+}
+
+fn bad_id(text: &str) -> Response {
+    Response::error(404, format!("{text:?} is not an id"))
+}
+
+fn content_type(media: &Media) -> &'static str {
+    let ext = Path::new(&media.file)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The commands and the processors' settings, for the page's panels.
+fn commands() -> Value {
+    let registry = reel_swap::register::registry();
+    let settings = |name: &str| -> Value {
+        registry.get(name).map_or(json!([]), |spec| {
+            json!(
+                spec.settings
+                    .iter()
+                    .map(|s| json!({
+                        "name": s.name,
+                        "help": s.help,
+                        "default": s.default.and_then(|d| serde_json::from_str::<Value>(d).ok()),
+                    }))
+                    .collect::<Vec<_>>()
+            )
+        })
+    };
+    json!(
+        reel_jobs::command::COMMANDS
+            .iter()
+            .map(|(name, about)| json!({
+                "name": name,
+                "about": about,
+                "settings": match *name {
+                    "beauty" | "deage" => settings(name),
+                    _ => json!([]),
+                },
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// `POST /api/jobs` with `{"command", "input", "options"}`.
+fn submit(shared: &Shared, request: &mut Request) -> Response {
+    let Some(body) = request.small_body(1 << 20) else {
+        return Response::error(413, "a job is asked for in at most 1 MiB of JSON");
+    };
+    let Ok(asked) = serde_json::from_slice::<Value>(&body) else {
+        return Response::error(
+            400,
+            "the body must be JSON: {\"command\", \"input\", \"options\"}",
+        );
+    };
+    let Some(command) = asked.get("command").and_then(Value::as_str) else {
+        return Response::error(400, "give the job's command (\"command\": \"beauty\")");
+    };
+    let input: Option<Vec<u64>> = match asked.get("input") {
+        Some(Value::Number(n)) => n.as_u64().map(|n| vec![n]),
+        Some(Value::Array(ids)) => ids.iter().map(Value::as_u64).collect(),
+        _ => None,
+    };
+    let Some(input) = input else {
+        return Response::error(400, "give the job's input as a media id, or a list of them");
+    };
+    let options = asked.get("options").cloned().unwrap_or(Value::Null);
+    match shared.queue.submit(command, &input, &options) {
+        Ok(job) => Response::json(201, &json!(job)),
+        Err(e @ JobError::Settings(_)) => Response::error(400, e),
+        Err(e) => Response::error(
+            match reel_core::HasKind::kind(&e) {
+                reel_core::Kind::Usage | reel_core::Kind::Input => 400,
+                _ => 500,
+            },
+            e,
+        ),
+    }
+}
+
+/// A name safe to show and to keep: the last part of what the browser sent, printable, short.
+fn clean_name(sent: &str) -> String {
+    let last = sent.rsplit(['/', '\\']).next().unwrap_or("");
+    let name: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    if name.trim().is_empty() || name == "." || name == ".." {
+        "upload".into()
+    } else {
+        name
+    }
+}
+
+/// `POST /api/media`: the multipart field `file`, streamed to the media folder, kept only if
+/// it is a video or image reel can read.
+fn upload(shared: &Shared, request: &mut Request) -> Response {
+    if request.header("transfer-encoding").is_some() {
+        return Response::error(411, "send the upload with its Content-Length");
+    }
+    if request.length > shared.max_upload {
+        return Response::error(
+            413,
+            format!(
+                "the upload is {} MB; this studio takes at most {} MB (reel studio --max-upload-mb)",
+                request.length / 1_000_000,
+                shared.max_upload / 1_000_000
+            ),
+        );
+    }
+    let Some(boundary) = request.header("content-type").and_then(multipart::boundary) else {
+        return Response::error(
+            400,
+            "send the upload as multipart/form-data with a field named file",
+        );
+    };
+    let store = shared.queue.store();
+    let nonce = reel_jobs::provenance::new_payload();
+    // The extension is kept (letters and digits only): stills are known by it.
+    let staged = store.media_dir().join(format!("upload-{nonce:016x}"));
+    let partial = match reel_core::output::prepare(&staged) {
+        Ok(p) => p,
+        Err(e) => return Response::error(500, e),
+    };
+    let copied = File::create(&partial)
+        .map_err(|e| multipart::UploadError::Io(e.to_string()))
+        .and_then(|f| {
+            let mut out = BufWriter::with_capacity(1 << 16, f);
+            let got = multipart::copy_file_field(
+                request.body.by_ref().take(request.length),
+                &boundary,
+                &mut out,
+            )?;
+            out.flush()
+                .and_then(|_| out.get_ref().sync_all())
+                .map_err(|e| multipart::UploadError::Io(e.to_string()))?;
+            Ok(got)
+        });
+    let refuse = |status: u16, message: String| {
+        let _ = std::fs::remove_file(&partial);
+        Response::error(status, message)
+    };
+    let (sent_name, bytes) = match copied {
+        Ok(c) => c,
+        Err(multipart::UploadError::NoFile) => {
+            return refuse(400, "the form has no field named file".into());
+        }
+        Err(multipart::UploadError::Malformed(why)) => {
+            return refuse(400, format!("the upload is not a well-formed form: {why}"));
+        }
+        Err(multipart::UploadError::Io(e)) => {
+            return refuse(500, format!("the upload was not stored: {e}"));
+        }
+    };
+    let name = clean_name(&sent_name);
+    let ext: String = Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| "bin".into());
+    let info = match reel_video::probe(&partial) {
+        Ok(i) if i.width > 0 && i.height > 0 => i,
+        Ok(_) => {
+            return refuse(
+                400,
+                format!("{name} has no picture: the studio takes videos and images"),
+            );
+        }
+        Err(e) => {
+            let why = e.to_string();
+            let why = why.rsplit(": ").next().unwrap_or(&why).to_string();
+            return refuse(
+                400,
+                format!("{name} is not a video or image reel can read ({why})"),
+            );
+        }
+    };
+    let file = format!("upload-{nonce:016x}.{ext}");
+    let destination = match reel_core::output::destination(&store.media_dir().join(&file)) {
+        Ok(d) => d,
+        Err(e) => return refuse(500, e.to_string()),
+    };
+    if let Err(e) = reel_core::output::commit(&partial, &destination) {
+        return refuse(500, e.to_string());
+    }
+    let (n, d) = info.rate();
+    let fps = (!info.is_still && n > 0 && d > 0).then(|| n as f64 / d as f64);
+    let frames = if info.is_still {
+        Some(1)
+    } else {
+        info.declared_frames
+            .or_else(|| Some((info.duration? * fps?).round() as u64))
+    };
+    match store.add_media(&NewMedia {
+        name: &name,
+        kind: if info.is_still {
+            MediaKind::Image
+        } else {
+            MediaKind::Video
+        },
+        width: info.width,
+        height: info.height,
+        frames,
+        fps,
+        duration: info.duration.filter(|_| !info.is_still),
+        bytes,
+        job: None,
+        file: &file,
+    }) {
+        Ok(m) => Response::json(201, &json!(m)),
+        Err(e) => {
+            let _ = std::fs::remove_file(store.media_dir().join(&file));
+            Response::error(500, e)
+        }
+    }
+}
+
+/// The faces of an analysed clip, as the player draws them: for every frame its index, time
+/// and each face's track id and box.
+fn faces(store: &reel_jobs::Store, media: &Media) -> Response {
+    let Some(file) = &media.faces else {
+        return Response::error(
+            404,
+            format!("media {} is not analysed yet: run an analyze job", media.id),
+        );
+    };
+    let read = File::open(store.media_dir().join(file))
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            serde_json::from_reader::<_, Value>(std::io::BufReader::new(f))
+                .map_err(|e| e.to_string())
+        });
+    let report = match read {
+        Ok(r) => r,
+        Err(e) => return Response::error(500, format!("the faces of media {}: {e}", media.id)),
+    };
+    let frames: Vec<Value> = report
+        .get("frames")
+        .and_then(Value::as_array)
+        .map(|frames| {
+            frames
+                .iter()
+                .map(|f| {
+                    let faces: Vec<Value> = f
+                        .get("faces")
+                        .and_then(Value::as_array)
+                        .map(|fs| {
+                            fs.iter()
+                                .map(|face| json!({ "id": face["id"], "bbox": face["bbox"] }))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    json!({ "index": f["index"], "time": f["time"], "faces": faces })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Response::json(
+        200,
+        &json!({ "width": media.width, "height": media.height, "fps": media.fps, "frames": frames }),
+    )
+}
+
+/// `GET /api/events`: every change of a job, as server-sent events, until the page goes.
+fn events(shared: &Shared, request: &mut Request) {
+    let changes = shared.queue.listen();
+    let out = request.stream();
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n: reel studio\n\n";
+    if out
+        .write_all(head.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        let message = match changes.recv_timeout(Duration::from_secs(15)) {
+            Ok(job) => format!("event: job\ndata: {}\n\n", json!(job)),
+            // A comment now and then finds a page that has gone.
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => ": still here\n\n".into(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        if out
+            .write_all(message.as_bytes())
+            .and_then(|_| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
