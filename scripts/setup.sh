@@ -17,6 +17,9 @@ command -v mma >/dev/null 2>&1 || missing+=(mma)
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 # libjpeg's own decoder, the reference the tests hold reel's still decoding to.
 command -v djpeg >/dev/null 2>&1 || missing+=(libjpeg-turbo-progs)
+# The browser the studio's page is tested in, and its WebDriver.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -qq

@@ -268,7 +268,8 @@ function chosenOptions() {
   const options = {};
   let inputs = [state.selected.id];
   for (const input of $("settings").elements) {
-    if (input.value === "") continue;
+    // The form also holds the sliders' read-outs, which have no name.
+    if (input.tagName !== "INPUT" || !input.name || input.value === "") continue;
     if (input.name === "then") { inputs.push(Number(input.value)); continue; }
     options[input.name] = input.type === "text" ? input.value : Number(input.value);
   }
@@ -316,7 +317,8 @@ function renderQueue() {
     const name = document.createElement("span");
     name.textContent = `#${job.id}`;
     const what = document.createElement("span");
-    what.textContent = `${job.command} of ${job.input.join(", ")}: ${job.state}${job.error && job.state !== "cancelled" ? " (" + job.error + ")" : ""}`;
+    const names = job.input.map((id) => { const m = state.media.find((x) => x.id === id); return m ? m.name : `media ${id}`; });
+    what.textContent = `${job.command} of ${names.join(", ")}: ${job.state}${job.error && job.state !== "cancelled" ? " (" + job.error + ")" : ""}`;
     const bar = document.createElement("progress");
     bar.max = 1; bar.value = job.progress;
     const left = document.createElement("span");

@@ -31,6 +31,7 @@ pub fn handle(shared: &Shared, mut request: Request) {
     if let Some(response) = answer {
         let _ = response.send(request.stream());
     }
+    request.finish();
 }
 
 /// Compares in time independent of where the texts differ.

@@ -100,6 +100,16 @@ impl Request {
         (out.len() as u64 == self.length).then_some(out)
     }
 
+    /// Ends the exchange: the answer is complete, and what the client still sends (a body
+    /// refused unread) is read and dropped for a moment, so that closing does not reset the
+    /// connection before the client has read the answer.
+    pub fn finish(mut self) {
+        let stream = self.body.get_mut();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = std::io::copy(&mut self.body.by_ref().take(64 << 20), &mut std::io::sink());
+    }
+
     /// The stream to answer on.
     pub fn stream(&mut self) -> &mut TcpStream {
         self.body.get_mut()

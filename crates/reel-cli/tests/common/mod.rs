@@ -2,6 +2,8 @@
 // Each test file uses its own share of these.
 #![allow(dead_code)]
 
+pub mod studio;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,382 @@
+//! The studio's page in a real browser (Debian's Chromium, driven over WebDriver by
+//! chromedriver): a clip uploaded, its faces found, one chosen by clicking it in the player, a
+//! beauty job run and watched in the queue, the result opened with its provenance, played and
+//! downloaded, its frames counted. The page must log no script error. Screenshots of each step
+//! are kept in the test's scratch folder (target/tmp/studio-page/).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::studio::{Studio, request};
+use common::{count, ffmpeg, s, sample};
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Browser {
+    driver: Child,
+    address: String,
+    session: String,
+    shots: PathBuf,
+    step: usize,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let path = format!("/session/{}", self.session);
+        let _ = request(&self.address, "DELETE", &path, &[], None);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    fn start(downloads: &Path, shots: &Path) -> Browser {
+        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("chromedriver is installed by scripts/setup.sh (Debian's chromium-driver)");
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let address = format!("127.0.0.1:{port}");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver never listened"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1400,1000",
+                         "--autoplay-policy=no-user-gesture-required"],
+                "prefs": {
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                },
+            },
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }}});
+        let body = caps.to_string();
+        let r = request(
+            &address,
+            "POST",
+            "/session",
+            &[],
+            Some(("application/json", body.as_bytes())),
+        );
+        assert_eq!(r.status, 200, "no browser session: {}", r.text());
+        let session = r.json()["value"]["sessionId"].as_str().unwrap().to_string();
+        std::fs::create_dir_all(shots).unwrap();
+        Browser {
+            driver,
+            address,
+            session,
+            shots: shots.to_path_buf(),
+            step: 0,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let text = body.map(|b| b.to_string());
+        let r = request(
+            &self.address,
+            method,
+            &path,
+            &[],
+            text.as_deref().map(|t| ("application/json", t.as_bytes())),
+        );
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
+        r.json()["value"].clone()
+    }
+
+    fn script(&self, source: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": source, "args": []})),
+        )
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.find(css);
+        self.call("POST", &format!("/element/{el}/click"), Some(json!({})));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let el = self.find(css);
+        self.call("GET", &format!("/element/{el}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until `source` (a script returning a value) is truthy, and returns its value.
+    fn until(&self, what: &str, source: &str, limit: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = self.script(source);
+            if !(v.is_null() || v == json!(false) || v == json!(0) || v == json!("")) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{what}: not so after {limit:?} (status: {}; job error: {})",
+                self.text("#status"),
+                self.text("#job-error")
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Saves a screenshot as NN-name.png.
+    fn shot(&mut self, name: &str) -> PathBuf {
+        self.step += 1;
+        let data = self.call("GET", "/screenshot", None);
+        let png = base64(data.as_str().unwrap());
+        assert_eq!(&png[1..4], b"PNG");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' => 62,
+            b'/' => 63,
+            _ => 0,
+        }
+    };
+    let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let pad = chunk.iter().filter(|&&c| c == b'=').count();
+        let n = chunk.iter().fold(0u32, |acc, &c| {
+            (acc << 6) | if c == b'=' { 0 } else { value(c) }
+        }) << (6 * (4 - chunk.len()));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad.min(2)]);
+    }
+    out
+}
+
+#[test]
+fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
+    let dir = std::env::temp_dir().join(format!("reel-studio-page-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let downloads = dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio-page");
+    let _ = std::fs::remove_dir_all(&shots);
+    // Two seconds of the talking head, sound and all.
+    let clip = dir.join("interview.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "48",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        s(&clip),
+    ]);
+    let frames = count(&clip, "v:0");
+
+    let studio = Studio::start(&dir.join("store"), &dir.join("data"), &[]);
+    let mut browser = Browser::start(&downloads, &shots);
+    // Script errors are gathered from the first line of the page on.
+    browser.call(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source":
+            "window.__errors = []; addEventListener('error', e => __errors.push(String(e.message))); addEventListener('unhandledrejection', e => __errors.push(String(e.reason)));"}})),
+    );
+    browser.call("POST", "/url", Some(json!({"url": studio.url()})));
+    browser.until(
+        "the page is ready",
+        "return document.getElementById('status').textContent === 'ready'",
+        Duration::from_secs(20),
+    );
+    browser.shot("empty");
+
+    // Upload through the file picker.
+    let picker = browser.find("#file");
+    browser.call(
+        "POST",
+        &format!("/element/{picker}/value"),
+        Some(json!({"text": s(&clip)})),
+    );
+    browser.until("the clip is in the library and chosen", "return state.selected && state.selected.name === 'interview.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    assert!(browser.text("#media").contains("interview.mp4"));
+    assert!(browser.text("#media").contains(&format!("{frames} frames")));
+    browser.shot("uploaded");
+
+    // Find the faces; step through frames; click the face to choose it.
+    browser.click("#analyze");
+    browser.until(
+        "the faces are drawn",
+        "return state.faces && state.faces.frames.length",
+        Duration::from_secs(60),
+    );
+    for _ in 0..6 {
+        browser.click("#forward");
+    }
+    browser.until(
+        "frame 6 is shown",
+        "return document.getElementById('frame-number').textContent === 'frame 6'",
+        Duration::from_secs(10),
+    );
+    let face = browser.until(
+        "a face is in frame 6",
+        "const f = facesNow()[0]; if (!f) return null; const c = document.getElementById('overlay'); return {id: f.id, x: (f.bbox[0] + f.bbox[2] / 2) * c.width / state.selected.width - c.width / 2, y: (f.bbox[1] + f.bbox[3] / 2) * c.height / state.selected.height - c.height / 2};",
+        Duration::from_secs(10),
+    );
+    browser.shot("faces-found");
+    let overlay = browser.find("#overlay");
+    browser.call(
+        "POST",
+        "/actions",
+        Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "duration": 0, "origin": {ELEMENT: overlay}, "x": face["x"].as_f64().unwrap().round() as i64, "y": face["y"].as_f64().unwrap().round() as i64},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+        ]}]})),
+    );
+    let id = face["id"].as_u64().unwrap();
+    assert_eq!(
+        browser.text("#chosen"),
+        format!("Face {id} chosen: only it is edited.")
+    );
+    browser.shot("face-chosen");
+
+    // Run the beauty fix and watch it in the queue.
+    assert_eq!(
+        browser.script("return document.getElementById('command').value"),
+        "beauty"
+    );
+    browser.click("#run");
+    browser.until("the job runs", "return [...document.querySelectorAll('#queue li')].some(li => li.textContent.includes('beauty') && (li.classList.contains('state-running') || li.classList.contains('state-done')))", Duration::from_secs(30));
+    browser.shot("running");
+    browser.until("the job is done", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('beauty'))", Duration::from_secs(120));
+    let job = &studio.get_json("/api/jobs")[0];
+    assert_eq!(job["command"], "beauty");
+    assert_eq!(
+        job["options"]["face"].as_u64(),
+        Some(id),
+        "the clicked face was asked for: {job}"
+    );
+    browser.shot("done");
+
+    // Open the result: it plays, with its provenance shown.
+    browser.click("#queue li.state-done .open");
+    browser.until("the result is open", "return state.selected && state.selected.name.includes('beauty') && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    let provenance = browser.until("its provenance is shown", "const p = document.getElementById('provenance'); return !p.hidden && p.textContent.includes('watermark') && p.textContent", Duration::from_secs(60));
+    let provenance = provenance.as_str().unwrap();
+    assert!(
+        provenance.contains("content credentials: valid"),
+        "{provenance}"
+    );
+    assert!(
+        provenance.contains("the one the credentials name"),
+        "{provenance}"
+    );
+    browser.click("#play");
+    browser.until(
+        "it plays",
+        "return document.getElementById('video').currentTime > 0.3",
+        Duration::from_secs(20),
+    );
+    browser.shot("result-playing");
+
+    // Download it and count its frames.
+    browser.click("#queue li.state-done .download");
+    let start = Instant::now();
+    let file = loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(&downloads)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+        if let Some(f) = done.first() {
+            break f.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "nothing was downloaded"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(file.file_name().unwrap(), "interview.beauty.mp4");
+    assert_eq!(count(&file, "v:0"), frames, "the download has every frame");
+    assert!(
+        count(&file, "a:0").parse::<u64>().unwrap() > 0,
+        "and its sound"
+    );
+
+    let errors = browser.script("return window.__errors");
+    assert_eq!(errors, json!([]), "the page logged script errors");
+    let log = request(
+        &browser.address,
+        "POST",
+        &format!("/session/{}/se/log", browser.session),
+        &[],
+        Some(("application/json", br#"{"type": "browser"}"#)),
+    );
+    if log.status == 200 {
+        let severe: Vec<Value> = log.json()["value"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .collect();
+        assert!(severe.is_empty(), "the browser logged errors: {severe:?}");
+    }
+    eprintln!("screenshots in {}", shots.display());
+    drop(browser);
+    drop(studio);
+    let _ = std::fs::remove_dir_all(&dir);
+}
