@@ -292,6 +292,32 @@ fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
     );
     browser.shot("face-chosen");
 
+    // The instant preview of this frame, before and after, with its slider.
+    browser.click("#preview");
+    let took = browser.until("the preview is shown", "return !document.getElementById('compare').hidden && document.getElementById('preview-time').textContent", Duration::from_secs(60));
+    eprintln!("preview: {took}");
+    // The retouch is in the chosen face: the pixels inside its box change more than the rest
+    // of the frame, which only the watermark touches (by a level or so).
+    let changed = browser.script(
+        "const d = (img) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight; const g = c.getContext('2d'); g.drawImage(img, 0, 0); return g.getImageData(0, 0, c.width, c.height).data; }; \
+         const before = document.getElementById('before'), after = document.getElementById('after'); \
+         const a = d(before), b = d(after), w = after.naturalWidth, [x0, y0, bw, bh] = facesNow()[0].bbox; \
+         let inside = 0, ni = 0, outside = 0, no = 0; \
+         for (let i = 0; i < a.length; i += 4) { const x = (i / 4) % w, y = Math.floor(i / 4 / w); \
+           const diff = Math.abs(a[i] - b[i]) + Math.abs(a[i+1] - b[i+1]) + Math.abs(a[i+2] - b[i+2]); \
+           if (x >= x0 && x < x0 + bw && y >= y0 && y < y0 + bh) { inside += diff; ni++; } else { outside += diff; no++; } } \
+         return {w, same: a.length === b.length, inside: inside / ni / 3, outside: outside / no / 3};",
+    );
+    assert_eq!(changed["w"], 640, "{changed}");
+    assert_eq!(changed["same"], true, "{changed}");
+    let (inside, outside) = (
+        changed["inside"].as_f64().unwrap(),
+        changed["outside"].as_f64().unwrap(),
+    );
+    assert!(outside < 3.0 && inside > outside + 0.5, "{changed}");
+    browser.script("const s = document.getElementById('split'); s.value = 30; s.dispatchEvent(new Event('input'));");
+    browser.shot("preview");
+
     // Run the beauty fix and watch it in the queue.
     assert_eq!(
         browser.script("return document.getElementById('command').value"),

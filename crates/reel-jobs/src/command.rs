@@ -64,11 +64,11 @@ pub enum Plan {
 /// A processor over the faces of a clip.
 #[derive(Debug)]
 pub struct Edit {
-    processor: &'static str,
-    settings: Options,
-    faces: Vec<u32>,
-    max_faces: usize,
-    occlusion: bool,
+    pub(crate) processor: &'static str,
+    pub(crate) settings: Options,
+    pub(crate) faces: Vec<u32>,
+    pub(crate) max_faces: usize,
+    pub(crate) occlusion: bool,
     crf: u8,
 }
 

@@ -1,11 +1,12 @@
 //! reel's jobs for every front end. `command` checks a job asked for by name (options named as
 //! on the command line, refused with the command line's messages) and runs it through the same
-//! library calls and processor registry as the command line; `provenance` is what every job
+//! library calls and processor registry as the command line; `preview` renders one frame of an editing command at once, before and after; `provenance` is what every job
 //! puts on what it writes (watermark payload, signed credentials) and what a file says of
 //! itself; `store` keeps media and jobs in SQLite under reel's data directory; `queue` runs the
 //! stored jobs one at a time (or by a set number of workers), cancellable and retriable.
 
 pub mod command;
+pub mod preview;
 pub mod provenance;
 pub mod queue;
 pub mod store;

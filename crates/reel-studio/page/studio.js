@@ -112,6 +112,8 @@ async function select(id) {
   $("analyze").disabled = m.analysed;
   $("analyze").textContent = m.analysed ? "Faces found" : "Find faces";
   $("run").disabled = false;
+  $("compare").hidden = true;
+  renderPreviewButton();
   if (m.analysed) await loadFaces();
   if (m.job) showProvenance(m.id);
   renderSettings();
@@ -234,8 +236,14 @@ function settingsFor(name) {
   return c && c.settings.length ? c.settings : (CLIP_OPTIONS[name] || []);
 }
 
+function renderPreviewButton() {
+  const name = $("command").value;
+  $("preview").disabled = !state.selected || !(name === "beauty" || name === "deage");
+}
+
 function renderSettings() {
   const name = $("command").value;
+  renderPreviewButton();
   const c = state.commands.find((x) => x.name === name);
   $("about").textContent = c ? c.about : "";
   const form = $("settings");
@@ -295,6 +303,34 @@ async function submit(command, extra) {
   } catch (e) {
     $("job-error").textContent = e.message;
   }
+}
+
+async function preview() {
+  if (!state.selected) return;
+  $("job-error").textContent = "";
+  const command = $("command").value;
+  const { options } = chosenOptions();
+  if (state.chosen !== null) options.face = state.chosen;
+  const frame = state.selected.kind === "image" ? 0 : currentFrame();
+  const started = performance.now();
+  const after = $("after"), before = $("before");
+  // The frame as it is comes while the edited one is made.
+  const beforeLoaded = new Promise((done) => { before.onload = done; before.onerror = done; before.src = `/api/media/${state.selected.id}/frame/${frame}`; });
+  const response = await fetch("/api/preview", {
+    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ command, input: state.selected.id, options, frame }),
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    $("job-error").textContent = body.error || `preview refused (${response.status})`;
+    return;
+  }
+  const blob = await response.blob();
+  if (after.src.startsWith("blob:")) URL.revokeObjectURL(after.src);
+  await beforeLoaded;
+  await new Promise((done) => { after.onload = done; after.onerror = done; after.src = URL.createObjectURL(blob); });
+  $("compare").hidden = false;
+  $("preview-time").textContent = `frame ${frame}: ${command} in ${response.headers.get("X-Reel-Preview-Ms")} ms (${Math.round(performance.now() - started)} ms with the transfer)`;
 }
 
 // ---- queue ----
@@ -394,6 +430,8 @@ async function start() {
   setUpLibrary();
   setUpPlayer();
   $("run").addEventListener("click", () => submit($("command").value));
+  $("preview").addEventListener("click", () => preview().catch((e) => { $("job-error").textContent = e.message; }));
+  $("split").addEventListener("input", (e) => { $("after").style.clipPath = `inset(0 0 0 ${e.target.value}%)`; });
   await loadCommands();
   await loadMedia();
   for (const job of await api("/api/jobs")) state.jobs.set(job.id, job);

@@ -16,6 +16,8 @@ use crate::multipart;
 
 pub struct Shared {
     pub queue: Arc<Queue>,
+    /// Made at the first preview and kept (its face models loaded once).
+    pub previewer: std::sync::Mutex<Option<reel_jobs::preview::Previewer>>,
     pub token: String,
     /// The largest upload taken, in bytes.
     pub max_upload: u64,
@@ -151,6 +153,19 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
             }),
             None => Ok(Some(bad_id(n))),
         },
+        ("GET", ["api", "media", n, "frame", f]) => match (id(n), id(f)) {
+            (Some(n), Some(f)) => store.media(n).map(|m| {
+                Some(match m {
+                    Some(m) => match reel_jobs::preview::decode(&store.media_path(&m), f) {
+                        Ok(image) => png(&image),
+                        Err(e) => Response::error(400, e),
+                    },
+                    None => not_found("media", n),
+                })
+            }),
+            _ => Ok(Some(bad_id(&format!("{n}/{f}")))),
+        },
+        ("POST", ["api", "preview"]) => Ok(Some(preview(shared, request))),
         ("GET", ["api", "jobs"]) => store
             .list_jobs()
             .map(|j| Some(Response::json(200, &json!(j)))),
@@ -511,5 +526,92 @@ fn events(shared: &Shared, request: &mut Request) {
         {
             return;
         }
+    }
+}
+
+fn png(image: &reel_image::Image) -> Response {
+    Response::new(
+        200,
+        "image/png",
+        reel_image::png::encode(image.width, image.height, 3, &image.data),
+    )
+}
+
+/// `POST /api/preview` with `{"command", "input", "options", "frame"}`: the frame after the
+/// command, as a PNG (its before is `GET /api/media/{id}/frame/{n}`).
+fn preview(shared: &Shared, request: &mut Request) -> Response {
+    let Some(body) = request.small_body(1 << 20) else {
+        return Response::error(413, "a preview is asked for in at most 1 MiB of JSON");
+    };
+    let Ok(asked) = serde_json::from_slice::<Value>(&body) else {
+        return Response::error(
+            400,
+            "the body must be JSON: {\"command\", \"input\", \"options\", \"frame\"}",
+        );
+    };
+    let command = asked.get("command").and_then(Value::as_str).unwrap_or("");
+    let Some(id) = asked.get("input").and_then(Value::as_u64) else {
+        return Response::error(400, "give the preview's input as a media id");
+    };
+    let index = asked.get("frame").and_then(Value::as_u64).unwrap_or(0);
+    let store = shared.queue.store();
+    let media = match store.media(id) {
+        Ok(Some(m)) => m,
+        Ok(None) => return Response::error(400, format!("no media has id {id}")),
+        Err(e) => return Response::error(500, e),
+    };
+    // Where the clip's own analysis saw each face in this frame, to find a chosen one again.
+    let known: Vec<reel_jobs::preview::KnownFace> = media
+        .faces
+        .as_ref()
+        .and_then(|file| std::fs::File::open(store.media_dir().join(file)).ok())
+        .and_then(|f| serde_json::from_reader::<_, Value>(std::io::BufReader::new(f)).ok())
+        .and_then(|report| {
+            let frames = report.get("frames")?.as_array()?.clone();
+            let frame = frames.into_iter().find(|f| f["index"] == index)?;
+            Some(
+                frame["faces"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|face| {
+                        let b = face["bbox"].as_array()?;
+                        let b: Vec<f32> = b
+                            .iter()
+                            .filter_map(|v| v.as_f64().map(|v| v as f32))
+                            .collect();
+                        Some((
+                            face["id"].as_u64()? as u32,
+                            [*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?],
+                        ))
+                    })
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
+    let path = store.media_path(&media);
+    let input = reel_jobs::command::Input {
+        path: &path,
+        is_still: media.kind == MediaKind::Image,
+    };
+    let options = asked.get("options").cloned().unwrap_or(Value::Null);
+    let mut previewer = shared.previewer.lock().unwrap_or_else(|p| p.into_inner());
+    if previewer.is_none() {
+        match reel_jobs::preview::Previewer::new() {
+            Ok(p) => *previewer = Some(p),
+            Err(e) => return Response::error(500, e),
+        }
+    }
+    let started = std::time::Instant::now();
+    match previewer
+        .as_mut()
+        .expect("made above")
+        .frame(command, &input, &options, index, &known)
+    {
+        Ok((_, after)) => png(&after).with_header(
+            "X-Reel-Preview-Ms",
+            started.elapsed().as_millis().to_string(),
+        ),
+        Err(e @ JobError::Settings(_)) => Response::error(400, e),
+        Err(e) => Response::error(500, e),
     }
 }

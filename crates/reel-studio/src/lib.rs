@@ -99,6 +99,7 @@ impl Studio {
             listener,
             shared: Arc::new(api::Shared {
                 queue,
+                previewer: std::sync::Mutex::new(None),
                 token,
                 max_upload: settings.max_upload,
             }),
