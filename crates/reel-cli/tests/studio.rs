@@ -16,12 +16,19 @@ fn scratch(name: &str) -> std::path::PathBuf {
     d
 }
 
-/// The files in the studio's media folder (partial files included).
+/// Everything in the studio's media folder, folders and partial files included.
 fn media_files(studio: &Studio) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(studio.store.join("media"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            out.push(path.to_string_lossy().into_owned());
+            if path.is_dir() {
+                walk(&path, out);
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(&studio.store.join("media"), &mut names);
     names.sort();
     names
 }
@@ -356,6 +363,63 @@ fn jobs_run_are_watched_cancelled_and_outlive_a_killed_server() {
         "no path of the machine: {p}"
     );
 
+    // A swap puts a face on only with its owner's recorded consent.
+    let grace = std::fs::read(sample("grace_hopper.jpg")).unwrap();
+    let photo = studio.upload("grace_hopper.jpg", &grace).json();
+    assert_eq!(photo["kind"], "image");
+    let photo_id = photo["id"].as_u64().unwrap();
+    let swap = json!({"command": "swap", "input": short, "options": {"photo": photo_id}});
+    let refused = studio.post_json("/api/jobs", &swap);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused
+            .error()
+            .contains("no consent is recorded for the person in grace_hopper.jpg"),
+        "{}",
+        refused.error()
+    );
+    let blank = json!({"command": "swap", "input": short, "options": {"photo": photo_id, "no_consent_check": " "}});
+    assert_eq!(studio.post_json("/api/jobs", &blank).status, 400);
+    let added = reel_with_data(
+        &[
+            "consent",
+            "add",
+            "--name",
+            "Grace Hopper",
+            "--photo",
+            s(&sample("grace_hopper.jpg")),
+            "--granted-by",
+            "the estate",
+        ],
+        &data,
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let swapped = studio.post_json("/api/jobs", &swap);
+    assert_eq!(swapped.status, 201, "{}", swapped.text());
+    let swapped = studio.wait(
+        swapped.json()["id"].as_u64().unwrap(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(swapped["state"], "done", "{swapped}");
+    let p = studio.get_json(&format!("/api/media/{}/provenance", swapped["output"]));
+    assert_eq!(p["c2pa"]["state"], "valid", "{p}");
+    assert_eq!(
+        p["c2pa"]["consent"]["records"][0]["name"], "Grace Hopper",
+        "{p}"
+    );
+    assert!(
+        p["c2pa"]["ingredients"]
+            .to_string()
+            .contains("grace_hopper"),
+        "{p}"
+    );
+    let out = studio.get_json(&format!("/api/media/{}", swapped["output"]));
+    assert_eq!(out["frames"], 24);
+
     // A long job, cancelled while it runs: nothing is added.
     let before = studio.get_json("/api/media").as_array().unwrap().len();
     let slow = studio.post_json(
@@ -401,7 +465,7 @@ fn jobs_run_are_watched_cancelled_and_outlive_a_killed_server() {
     studio.kill();
     let studio = Studio::start(&store, &data, &[]);
     let jobs = studio.get_json("/api/jobs");
-    assert_eq!(jobs.as_array().unwrap().len(), 4, "{jobs}");
+    assert_eq!(jobs.as_array().unwrap().len(), 5, "{jobs}");
     let interrupted = studio.get_json(&format!("/api/jobs/{slow_id}"));
     assert_eq!(interrupted["state"], "failed", "{interrupted}");
     assert!(
@@ -410,7 +474,7 @@ fn jobs_run_are_watched_cancelled_and_outlive_a_killed_server() {
             .unwrap()
             .contains("interrupted")
     );
-    for id in [short, edited] {
+    for id in [short, edited, photo_id] {
         let r = studio.call("GET", &format!("/api/media/{id}/file"), None);
         assert_eq!(r.status, 200);
     }
@@ -434,7 +498,9 @@ fn jobs_run_are_watched_cancelled_and_outlive_a_killed_server() {
     assert_eq!(out["frames"].as_u64(), Some(2 * source_frames), "{out}");
     // What the killed run was writing is gone; only finished files are in the folder.
     assert!(
-        media_files(&studio).iter().all(|f| !f.contains("partial")),
+        media_files(&studio)
+            .iter()
+            .all(|f| !f.contains(".partial-")),
         "{:?}",
         media_files(&studio)
     );

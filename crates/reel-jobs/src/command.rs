@@ -16,7 +16,7 @@ use crate::JobError;
 use crate::provenance::{Provenance, Signing};
 
 /// The commands there are, with what each does, for the page and for error messages.
-pub const COMMANDS: [(&str, &str); 6] = [
+pub const COMMANDS: [(&str, &str); 7] = [
     (
         "analyze",
         "find and follow the faces (the player draws them)",
@@ -26,6 +26,10 @@ pub const COMMANDS: [(&str, &str); 6] = [
         "beauty fix: clearer, even skin with its texture kept",
     ),
     ("deage", "retouch de-aging by years"),
+    (
+        "swap",
+        "face replacement from photos, with their owner's consent",
+    ),
     (
         "trim",
         "a range of a clip's frames, with the sound under them",
@@ -66,6 +70,10 @@ pub enum Plan {
 pub struct Edit {
     pub(crate) processor: &'static str,
     pub(crate) settings: Options,
+    /// Files read besides the input (a swap's photos), ingredients of the output.
+    also_read: Vec<PathBuf>,
+    /// What a swap's consent rests on, for the credentials.
+    consent: Option<Value>,
     pub(crate) faces: Vec<u32>,
     pub(crate) max_faces: usize,
     pub(crate) occlusion: bool,
@@ -169,7 +177,16 @@ fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
 }
 
 /// Checks `command` with `options` for `inputs`; nothing is run.
-pub fn plan(command: &str, inputs: &[Input], options: &Value) -> Result<Plan, JobError> {
+/// Finds a media file by its id (for options that name other media, such as a swap's photos):
+/// its path and its name.
+pub type Library<'a> = &'a dyn Fn(u64) -> Result<(PathBuf, String), JobError>;
+
+pub fn plan(
+    command: &str,
+    inputs: &[Input],
+    options: &Value,
+    library: Library,
+) -> Result<Plan, JobError> {
     let options = object(options)?;
     let one = |what: &str| -> Result<(), JobError> {
         if inputs.len() != 1 {
@@ -198,21 +215,64 @@ pub fn plan(command: &str, inputs: &[Input], options: &Value) -> Result<Plan, Jo
                 max_faces: whole(&options, "max_faces", 1..=100)?.unwrap_or(8) as usize,
             })
         }
-        "beauty" | "deage" => {
+        "beauty" | "deage" | "swap" => {
             one("a clip or a still")?;
-            let processor = if command == "beauty" {
-                "beauty"
-            } else {
-                "deage"
+            let processor = match command {
+                "beauty" => "beauty",
+                "deage" => "deage",
+                _ => "photo-swap",
             };
             let mut own = Options::new();
             let mut rest = Options::new();
             for (k, v) in options {
-                if EDIT_OPTIONS.contains(&k.as_str()) {
+                if EDIT_OPTIONS.contains(&k.as_str())
+                    || (command == "swap" && k == "no_consent_check")
+                {
                     own.insert(k, v);
                 } else {
                     rest.insert(k, v);
                 }
+            }
+            // A swap's photos are media of the library, named by id; their faces go on only
+            // with their owners' consent (or a reason why none is needed).
+            let mut also_read = Vec::new();
+            let mut consent = None;
+            if command == "swap" {
+                let ids: Vec<u64> = match rest.get("photo") {
+                    Some(Value::Array(ids)) => ids.iter().map(Value::as_u64).collect::<Option<_>>(),
+                    Some(id) => id.as_u64().map(|i| vec![i]),
+                    None => Some(Vec::new()),
+                }
+                .ok_or_else(|| {
+                    settings("photo must be media ids (the photos of the face that goes on)")
+                })?;
+                if ids.is_empty() {
+                    return Err(settings(
+                        "swap needs photo: the media ids of photos of the face that goes on",
+                    ));
+                }
+                let found = ids
+                    .iter()
+                    .map(|&id| library(id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                rest.insert(
+                    "photo".into(),
+                    Value::from(
+                        found
+                            .iter()
+                            .map(|(p, _)| p.to_string_lossy().into_owned())
+                            .collect::<Vec<_>>(),
+                    ),
+                );
+                consent = Some(match text(&own, "no_consent_check")? {
+                    Some(reason) => crate::consent::overridden(&reason)?,
+                    None => {
+                        let paths: Vec<&Path> = found.iter().map(|(p, _)| p.as_path()).collect();
+                        let names: Vec<String> = found.iter().map(|(_, n)| n.clone()).collect();
+                        crate::consent::record(&crate::consent::check_photos(&paths, &names)?)
+                    }
+                });
+                also_read = found.into_iter().map(|(p, _)| p).collect();
             }
             // Built once here so that its settings are checked as the command line checks
             // them; the job builds its own.
@@ -233,6 +293,8 @@ pub fn plan(command: &str, inputs: &[Input], options: &Value) -> Result<Plan, Jo
             Ok(Plan::Edit(Edit {
                 processor,
                 settings: rest,
+                also_read,
+                consent,
                 faces,
                 max_faces: whole(&own, "max_faces", 1..=100)?.unwrap_or(8) as usize,
                 occlusion: !flag(&own, "no_occlusion")?,
@@ -384,9 +446,13 @@ impl Plan {
                     signing,
                     "c2pa.edited",
                     SourceType::CompositeWithTrainedAlgorithmicMedia,
-                    json!({ "processors": [{ "name": edit.processor, "settings": edit.settings }] }),
-                    inputs,
-                    None,
+                    json!({ "processors": [{ "name": edit.processor, "settings": recorded(&edit.settings) }] }),
+                    &inputs
+                        .iter()
+                        .copied()
+                        .chain(edit.also_read.iter().map(PathBuf::as_path))
+                        .collect::<Vec<_>>(),
+                    edit.consent.clone(),
                 )?;
                 let processor = reel_swap::register::registry().build(edit.processor, &edit.settings)?;
                 let mut chain = Chain::new()
@@ -519,6 +585,20 @@ impl Plan {
             }
         })
     }
+}
+
+/// Settings as the credentials record them: a swap's photos by name, not by where the store
+/// keeps them.
+fn recorded(settings: &Options) -> Value {
+    let mut out = settings.clone();
+    if let Some(Value::Array(photos)) = out.get_mut("photo") {
+        for p in photos.iter_mut() {
+            if let Some(name) = p.as_str().and_then(|p| Path::new(p).file_name()) {
+                *p = Value::from(name.to_string_lossy().into_owned());
+            }
+        }
+    }
+    Value::Object(out)
 }
 
 fn clip_output(path: &Path, provenance: &Provenance) -> Result<Output, JobError> {

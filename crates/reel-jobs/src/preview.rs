@@ -54,11 +54,12 @@ impl Previewer {
         options: &Value,
         index: u64,
         known: &[KnownFace],
+        library: command::Library,
     ) -> Result<(Image, Image), JobError> {
-        let plan = command::plan(command, std::slice::from_ref(input), options)?;
+        let plan = command::plan(command, std::slice::from_ref(input), options, library)?;
         let Plan::Edit(edit) = plan else {
             return Err(JobError::Settings(format!(
-                "{command} has no preview: a preview is of an editing command (beauty, deage)"
+                "{command} has no preview: a preview is of an editing command (beauty, deage, swap)"
             )));
         };
         let before = decode(input.path, index)?;

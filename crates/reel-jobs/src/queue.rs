@@ -64,11 +64,20 @@ impl Queue {
                 is_still: m.kind == MediaKind::Image,
             })
             .collect();
-        command::plan(command, &inputs, options)?;
+        command::plan(command, &inputs, options, &|id| self.library(id))?;
         let job = self.store.add_job(command, input, options)?;
         self.tell(&job);
         self.nudge();
         Ok(job)
+    }
+
+    /// A media file named in a job's options: its path and name.
+    fn library(&self, id: u64) -> Result<(PathBuf, String), JobError> {
+        let m = self
+            .store
+            .media(id)?
+            .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))?;
+        Ok((self.store.media_path(&m), m.name))
     }
 
     fn inputs(&self, ids: &[u64]) -> Result<Vec<Media>, JobError> {
@@ -223,10 +232,21 @@ impl Queue {
                 is_still: m.kind == MediaKind::Image,
             })
             .collect();
-        let plan = command::plan(&job.command, &inputs, &job.options)?;
+        let plan = command::plan(&job.command, &inputs, &job.options, &|id| self.library(id))?;
         let still = media[0].kind == MediaKind::Image;
+        let stem = std::path::Path::new(&media[0].name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("media{}", media[0].id));
+        // Each output in a folder of its own job, under the name it is shown by: that name is
+        // also the one its credentials give it as an ingredient of what is made from it.
+        let name = format!(
+            "{stem}.{}.{}",
+            job.command,
+            plan.extension(still).unwrap_or("json")
+        );
         let file = match plan.extension(still) {
-            Some(ext) => format!("job{}-{}.{ext}", job.id, job.command),
+            Some(_) => format!("job{}/{name}", job.id),
             None => format!("media{}-faces-job{}.json", media[0].id, job.id),
         };
         let output = self.store.media_dir().join(&file);
@@ -265,15 +285,6 @@ impl Queue {
             return Ok((None, outcome.notes));
         }
         let info = reel_video::probe(&output)?;
-        let stem = std::path::Path::new(&media[0].name)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("media{}", media[0].id));
-        let name = format!(
-            "{stem}.{}.{}",
-            job.command,
-            plan.extension(still).unwrap_or("mp4")
-        );
         let bytes = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
         let made = self.store.add_media(&NewMedia {
             name: &name,

@@ -23,6 +23,7 @@ function say(text) { $("status").textContent = text; }
 
 async function loadMedia() {
   state.media = await api("/api/media");
+  if ($("command").value === "swap") renderSettings();
   const list = $("media");
   list.textContent = "";
   for (const m of state.media) {
@@ -233,12 +234,15 @@ async function loadCommands() {
 
 function settingsFor(name) {
   const c = state.commands.find((x) => x.name === name);
-  return c && c.settings.length ? c.settings : (CLIP_OPTIONS[name] || []);
+  const own = c && c.settings.length ? c.settings : (CLIP_OPTIONS[name] || []);
+  if (name !== "swap") return own;
+  // A swap puts a face on only with its owner's recorded consent, or a reason why none is needed.
+  return own.concat([{ name: "no_consent_check", help: "put the face on without a recorded consent, for this reason (your own face, a fictional one)", default: "" }]);
 }
 
 function renderPreviewButton() {
   const name = $("command").value;
-  $("preview").disabled = !state.selected || !(name === "beauty" || name === "deage");
+  $("preview").disabled = !state.selected || !["beauty", "deage", "swap"].includes(name);
 }
 
 function renderSettings() {
@@ -251,10 +255,20 @@ function renderSettings() {
   for (const s of settingsFor(name)) {
     const label = document.createElement("label");
     const numeric = typeof s.default === "number" || s.default === null;
-    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds";
-    const input = document.createElement("input");
+    const unit = numeric && s.name !== "photo" && s.name !== "years" && s.name !== "speed" && s.name !== "seconds";
+    let input = document.createElement("input");
     input.name = s.name;
-    if (unit) {
+    if (s.name === "photo") {
+      // The photos of the face that goes on: stills of the library.
+      input = document.createElement("select");
+      input.name = "photo";
+      for (const m of state.media.filter((x) => x.kind === "image")) {
+        const o = document.createElement("option");
+        o.value = m.id;
+        o.textContent = m.name;
+        input.appendChild(o);
+      }
+    } else if (unit) {
       input.type = "range"; input.min = 0; input.max = 1; input.step = 0.05;
       input.value = s.default ?? 0.5;
     } else if (numeric) {
@@ -277,8 +291,9 @@ function chosenOptions() {
   let inputs = [state.selected.id];
   for (const input of $("settings").elements) {
     // The form also holds the sliders' read-outs, which have no name.
-    if (input.tagName !== "INPUT" || !input.name || input.value === "") continue;
+    if (!["INPUT", "SELECT"].includes(input.tagName) || !input.name || input.value === "") continue;
     if (input.name === "then") { inputs.push(Number(input.value)); continue; }
+    if (input.name === "photo") { options.photo = Number(input.value); continue; }
     options[input.name] = input.type === "text" ? input.value : Number(input.value);
   }
   return { options, inputs };
@@ -292,7 +307,7 @@ async function submit(command, extra) {
     body = { command, input: state.selected.id, options: extra };
   } else {
     const { options, inputs } = chosenOptions();
-    if ((command === "beauty" || command === "deage") && state.chosen !== null) options.face = state.chosen;
+    if (["beauty", "deage", "swap"].includes(command) && state.chosen !== null) options.face = state.chosen;
     body = { command, input: inputs.length === 1 ? inputs[0] : inputs, options };
   }
   try {

@@ -276,6 +276,7 @@ fn commands() -> Value {
                 "about": about,
                 "settings": match *name {
                     "beauty" | "deage" => settings(name),
+                "swap" => settings("photo-swap"),
                     _ => json!([]),
                 },
             }))
@@ -355,7 +356,11 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
     let store = shared.queue.store();
     let nonce = reel_jobs::provenance::new_payload();
     // The extension is kept (letters and digits only): stills are known by it.
-    let staged = store.media_dir().join(format!("upload-{nonce:016x}"));
+    // Each upload in a folder of its own, under its own name (which the credentials of what
+    // is made from it give as the ingredient's).
+    let staged = store
+        .media_dir()
+        .join(format!("upload-{nonce:016x}/upload"));
     let partial = match reel_core::output::prepare(&staged) {
         Ok(p) => p,
         Err(e) => return Response::error(500, e),
@@ -376,6 +381,9 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
         });
     let refuse = |status: u16, message: String| {
         let _ = std::fs::remove_file(&partial);
+        if let Some(folder) = partial.parent() {
+            let _ = std::fs::remove_dir(folder);
+        }
         Response::error(status, message)
     };
     let (sent_name, bytes) = match copied {
@@ -414,7 +422,12 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
             );
         }
     };
-    let file = format!("upload-{nonce:016x}.{ext}");
+    let stored_name = if Path::new(&name).extension().is_some() {
+        name.replace(['/', '\\'], "_")
+    } else {
+        format!("{}.{ext}", name.replace(['/', '\\'], "_"))
+    };
+    let file = format!("upload-{nonce:016x}/{stored_name}");
     let destination = match reel_core::output::destination(&store.media_dir().join(&file)) {
         Ok(d) => d,
         Err(e) => return refuse(500, e.to_string()),
@@ -602,11 +615,19 @@ fn preview(shared: &Shared, request: &mut Request) -> Response {
         }
     }
     let started = std::time::Instant::now();
-    match previewer
-        .as_mut()
-        .expect("made above")
-        .frame(command, &input, &options, index, &known)
-    {
+    match previewer.as_mut().expect("made above").frame(
+        command,
+        &input,
+        &options,
+        index,
+        &known,
+        &|id| {
+            let m = store
+                .media(id)?
+                .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))?;
+            Ok((store.media_path(&m), m.name))
+        },
+    ) {
         Ok((_, after)) => png(&after).with_header(
             "X-Reel-Preview-Ms",
             started.elapsed().as_millis().to_string(),

@@ -61,12 +61,6 @@ fn open() -> Result<Register> {
     Ok(Register::open(&reel_consent::default_path())?)
 }
 
-/// The identity descriptor of the largest face in a photo.
-fn identity(photo: &Path, recognizer: &mut FaceRecognizer) -> Result<Vec<f32>> {
-    let (image, face) = reel_process::pipeline::photo_face(photo)?;
-    Ok(recognizer.describe(&image, &face.landmarks)?.to_vec())
-}
-
 pub fn run(command: &ConsentCommand, quiet: bool) -> Result {
     match command {
         ConsentCommand::Add(a) => add(a, quiet),
@@ -109,7 +103,7 @@ fn add(args: &AddArgs, quiet: bool) -> Result {
     for p in &args.photos {
         let bytes = std::fs::read(p)
             .map_err(|e| Failure::new(reel_core::Kind::Input, format!("{}: {e}", p.display())))?;
-        let descriptor = identity(p, &mut recognizer)?;
+        let descriptor = reel_jobs::consent::identity(p, &mut recognizer)?;
         let name = p.file_name().map_or_else(
             || p.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -175,42 +169,18 @@ fn list(args: &ListArgs) -> Result {
 }
 
 /// The live consent for the person with `descriptor`, or a refusal that says how to record one.
-pub fn require(descriptor: &[f32], whose: &str) -> Result<Consent> {
-    let register = open()?;
-    if let Some((c, _)) = register.matching(descriptor, reel_consent::today())? {
-        return Ok(c);
-    }
-    let how = "record it with `reel consent add --name NAME --photo PHOTO --granted-by WHO` (or, where none is needed, give --no-consent-check \"REASON\")";
-    Err(Failure::usage(match register.any_matching(descriptor)? {
-        Some(c) if c.revoked_at.is_some() => format!(
-            "the consent of {} ({}) for {whose} was revoked on {}; {how}",
-            c.name,
-            c.id,
-            c.revoked_at.as_deref().unwrap_or("")
-        ),
-        Some(c) => format!(
-            "the consent of {} ({}) for {whose} expired on {}; {how}",
-            c.name,
-            c.id,
-            c.expires.map(|e| e.to_string()).unwrap_or_default()
-        ),
-        None => format!("no consent is recorded for the person in {whose}; {how}"),
-    }))
-}
-
 /// Checks consent for every photo a swap puts on; prints whose consent it rests on.
 pub fn check_photos(photos: &[PathBuf], quiet: bool) -> Result<Vec<Consent>> {
-    let mut recognizer = FaceRecognizer::new(1)?;
-    let mut out = Vec::new();
-    for p in photos {
-        let c = require(&identity(p, &mut recognizer)?, &p.display().to_string())?;
-        if !quiet {
+    let paths: Vec<&Path> = photos.iter().map(PathBuf::as_path).collect();
+    let names: Vec<String> = photos.iter().map(|p| p.display().to_string()).collect();
+    let consents = reel_jobs::consent::check_photos(&paths, &names)?;
+    if !quiet {
+        for c in &consents {
             eprintln!(
                 "consent: {} ({}, granted by {})",
                 c.name, c.id, c.granted_by
             );
         }
-        out.push(c);
     }
-    Ok(out)
+    Ok(consents)
 }

@@ -241,38 +241,20 @@ pub fn swap(args: &SwapArgs, quiet: bool) -> Result {
     run_reading(&args.edit, chain, record, quiet, &also_read, Some(consent))
 }
 
-/// The consent records a swap's credentials name (id, name, grantor and the record's hash).
-fn consent_record(consents: &[reel_consent::Consent]) -> serde_json::Value {
-    json!({
-        "records": consents
-            .iter()
-            .map(|c| json!({
-                "id": c.id,
-                "name": c.name,
-                "granted_by": c.granted_by,
-                "deceased": c.deceased,
-                "sha256": c.hash,
-            }))
-            .collect::<Vec<_>>(),
-    })
-}
-
 /// A face goes on only with its owner's live consent, or an override with its reason; what it
 /// rests on goes into the output's credentials.
 fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
     if let Some(reason) = &args.no_consent_check {
-        if reason.trim().is_empty() {
-            return Err(Failure::usage("--no-consent-check needs its reason"));
-        }
+        let record = reel_jobs::consent::overridden(reason)?;
         if !quiet {
             eprintln!("consent not checked: {reason}");
         }
-        return Ok(json!({ "records": [], "override_reason": reason }));
+        return Ok(record);
     }
     match &args.model {
         None => {
             let consents = crate::commands::consent::check_photos(&args.photos, quiet)?;
-            Ok(consent_record(&consents))
+            Ok(reel_jobs::consent::record(&consents))
         }
         Some(dir) => {
             let info = reel_swap::train::read_info(dir)?;
@@ -283,7 +265,7 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
                     dir.display()
                 )));
             }
-            let c = crate::commands::consent::require(
+            let c = reel_jobs::consent::require(
                 &info.source_identity,
                 &format!("the source face set of {}", dir.display()),
             )?;
@@ -293,7 +275,7 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
                     c.name, c.id, c.granted_by
                 );
             }
-            Ok(consent_record(&[c]))
+            Ok(reel_jobs::consent::record(&[c]))
         }
     }
 }
