@@ -487,95 +487,60 @@ impl Plan {
                     notes,
                 })
             }
-            Plan::Trim { from, to } => {
-                let provenance = Provenance::new(
-                    signing,
-                    "c2pa.edited",
-                    SourceType::Composite,
-                    json!({
-                        "operation": "trim",
-                        "from": from.map(|p| p.to_string()),
-                        "to": to.map(|p| p.to_string()),
-                    }),
-                    inputs,
-                    None,
-                )?;
-                let mut marker = provenance.marker();
-                let report = reel_clips::trim(
-                    inputs[0],
-                    *from,
-                    *to,
-                    &clip_output(output, &provenance)?,
-                    |image, seconds| marker.mark(image, seconds),
-                    &mut fraction,
-                )?;
-                Ok(Outcome {
-                    frames: report.frames,
-                    notes: provenance.notices(),
-                })
-            }
-            Plan::Retime(settings) => {
-                let provenance = Provenance::new(
-                    signing,
-                    "c2pa.edited",
-                    match settings.method {
-                        Method::Nearest => SourceType::Composite,
-                        _ => SourceType::AlgorithmicMedia,
-                    },
-                    json!({
-                        "operation": "retime",
-                        "fps": settings.rate.map(reel_clips::rate_text),
-                        "speed": settings.speed,
-                        "method": settings.method.name(),
-                    }),
-                    inputs,
-                    None,
-                )?;
-                let mut marker = provenance.marker();
-                let report = reel_clips::retime(
-                    inputs[0],
-                    settings,
-                    &clip_output(output, &provenance)?,
-                    |image, seconds| marker.mark(image, seconds),
-                    &mut fraction,
-                )?;
-                Ok(Outcome {
-                    frames: report.frames,
-                    notes: provenance.notices(),
-                })
-            }
-            Plan::Join(settings) => {
-                let provenance = Provenance::new(
-                    signing,
-                    "c2pa.edited",
-                    match settings.transition {
-                        Transition::Flow => SourceType::AlgorithmicMedia,
-                        _ => SourceType::Composite,
-                    },
-                    json!({
-                        "operation": "join",
-                        "transition": settings.transition.name(),
-                        "seconds": settings.seconds,
-                    }),
-                    inputs,
-                    None,
-                )?;
-                let clips: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
-                let mut marker = provenance.marker();
-                let report = reel_clips::join(
-                    &clips,
-                    settings,
-                    &clip_output(output, &provenance)?,
-                    |image, seconds| marker.mark(image, seconds),
-                    &mut fraction,
-                )?;
-                let mut notes = provenance.notices();
-                notes.extend(report.clips.iter().flat_map(|c| c.notes.iter().cloned()));
-                Ok(Outcome {
-                    frames: report.frames,
-                    notes,
-                })
-            }
+            Plan::Trim { from, to } => clip_job(
+                signing,
+                SourceType::Composite,
+                json!({
+                    "operation": "trim",
+                    "from": from.map(|p| p.to_string()),
+                    "to": to.map(|p| p.to_string()),
+                }),
+                inputs,
+                output,
+                |out, mark| {
+                    let r = reel_clips::trim(inputs[0], *from, *to, out, mark, &mut fraction)?;
+                    Ok((r.frames, Vec::new()))
+                },
+            ),
+            Plan::Retime(settings) => clip_job(
+                signing,
+                match settings.method {
+                    Method::Nearest => SourceType::Composite,
+                    _ => SourceType::AlgorithmicMedia,
+                },
+                json!({
+                    "operation": "retime",
+                    "fps": settings.rate.map(reel_clips::rate_text),
+                    "speed": settings.speed,
+                    "method": settings.method.name(),
+                }),
+                inputs,
+                output,
+                |out, mark| {
+                    let r = reel_clips::retime(inputs[0], settings, out, mark, &mut fraction)?;
+                    Ok((r.frames, Vec::new()))
+                },
+            ),
+            Plan::Join(settings) => clip_job(
+                signing,
+                match settings.transition {
+                    Transition::Flow => SourceType::AlgorithmicMedia,
+                    _ => SourceType::Composite,
+                },
+                json!({
+                    "operation": "join",
+                    "transition": settings.transition.name(),
+                    "seconds": settings.seconds,
+                }),
+                inputs,
+                output,
+                |out, mark| {
+                    let clips: Vec<PathBuf> = inputs.iter().map(|p| p.to_path_buf()).collect();
+                    let r = reel_clips::join(&clips, settings, out, mark, &mut fraction)?;
+                    let notes = r.clips.iter().flat_map(|c| c.notes.iter().cloned());
+                    Ok((r.frames, notes.collect()))
+                },
+            ),
         }
         .map_err(|e: JobError| {
             if let JobError::Settings(m) = &e {
@@ -601,11 +566,36 @@ fn recorded(settings: &Options) -> Value {
     Value::Object(out)
 }
 
-fn clip_output(path: &Path, provenance: &Provenance) -> Result<Output, JobError> {
-    Ok(Output {
+/// A clip job into `path`: labelled as `source_type` with `parameters`, every frame marked
+/// with its watermark; `run` writes it and says how many frames and what it noted.
+fn clip_job(
+    signing: &Signing,
+    source_type: SourceType,
+    parameters: Value,
+    inputs: &[&Path],
+    path: &Path,
+    run: impl FnOnce(
+        &Output,
+        &mut dyn FnMut(&mut reel_image::Image, f64),
+    ) -> Result<(u64, Vec<String>), reel_clips::ClipError>,
+) -> Result<Outcome, JobError> {
+    let provenance = Provenance::new(
+        signing,
+        "c2pa.edited",
+        source_type,
+        parameters,
+        inputs,
+        None,
+    )?;
+    let output = Output {
         path: path.to_path_buf(),
         codec: Codec::for_path(path)?,
         crf: 18,
         seal: provenance.seal(),
-    })
+    };
+    let mut marker = provenance.marker();
+    let (frames, noted) = run(&output, &mut |image, seconds| marker.mark(image, seconds))?;
+    let mut notes = provenance.notices();
+    notes.extend(noted);
+    Ok(Outcome { frames, notes })
 }

@@ -54,7 +54,21 @@ impl Queue {
 
     /// Checks and queues a job; a bad command or option is refused here, and nothing stored.
     pub fn submit(&self, command: &str, input: &[u64], options: &Value) -> Result<Job, JobError> {
-        let media = self.inputs(input)?;
+        self.check(command, input, options)?;
+        let job = self.store.add_job(command, input, options)?;
+        self.tell(&job);
+        self.nudge();
+        Ok(job)
+    }
+
+    /// A job's input media, their files, and the job checked against them.
+    fn check(
+        &self,
+        command: &str,
+        ids: &[u64],
+        options: &Value,
+    ) -> Result<(Vec<Media>, Vec<PathBuf>, Plan), JobError> {
+        let media = self.inputs(ids)?;
         let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
         let inputs: Vec<Input> = media
             .iter()
@@ -64,11 +78,8 @@ impl Queue {
                 is_still: m.kind == MediaKind::Image,
             })
             .collect();
-        command::plan(command, &inputs, options, &|id| self.library(id))?;
-        let job = self.store.add_job(command, input, options)?;
-        self.tell(&job);
-        self.nudge();
-        Ok(job)
+        let plan = command::plan(command, &inputs, options, &|id| self.library(id))?;
+        Ok((media, paths, plan))
     }
 
     /// A media file named in a job's options: its path and name.
@@ -222,17 +233,7 @@ impl Queue {
         job: &Job,
         cancel: &AtomicBool,
     ) -> Result<(Option<u64>, Vec<String>), JobError> {
-        let media = self.inputs(&job.input)?;
-        let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
-        let inputs: Vec<Input> = media
-            .iter()
-            .zip(&paths)
-            .map(|(m, p)| Input {
-                path: p,
-                is_still: m.kind == MediaKind::Image,
-            })
-            .collect();
-        let plan = command::plan(&job.command, &inputs, &job.options, &|id| self.library(id))?;
+        let (media, paths, plan) = self.check(&job.command, &job.input, &job.options)?;
         let still = media[0].kind == MediaKind::Image;
         let stem = std::path::Path::new(&media[0].name)
             .file_stem()
@@ -286,25 +287,14 @@ impl Queue {
         }
         let info = reel_video::probe(&output)?;
         let bytes = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
-        let made = self.store.add_media(&NewMedia {
-            name: &name,
-            kind: if info.is_still {
-                MediaKind::Image
-            } else {
-                MediaKind::Video
-            },
-            width: info.width,
-            height: info.height,
-            frames: Some(outcome.frames),
-            fps: (!info.is_still).then(|| {
-                let (n, d) = info.rate();
-                n as f64 / d.max(1) as f64
-            }),
-            duration: info.duration,
+        let made = self.store.add_media(&NewMedia::probed(
+            &info,
+            &name,
+            &file,
             bytes,
-            job: Some(job.id),
-            file: &file,
-        })?;
+            Some(job.id),
+            Some(outcome.frames),
+        ))?;
         Ok((Some(made.id), outcome.notes))
     }
 }

@@ -118,6 +118,45 @@ pub struct NewMedia<'a> {
     pub file: &'a str,
 }
 
+impl<'a> NewMedia<'a> {
+    /// A record of a file as ffprobe describes it; `frames` where they were counted, else
+    /// those the container declares (or its duration at its rate).
+    pub fn probed(
+        info: &reel_video::MediaInfo,
+        name: &'a str,
+        file: &'a str,
+        bytes: u64,
+        job: Option<u64>,
+        frames: Option<u64>,
+    ) -> NewMedia<'a> {
+        let (n, d) = info.rate();
+        let fps = (!info.is_still && n > 0 && d > 0).then(|| n as f64 / d as f64);
+        let frames = if info.is_still {
+            Some(1)
+        } else {
+            frames
+                .or(info.declared_frames)
+                .or_else(|| Some((info.duration? * fps?).round() as u64))
+        };
+        NewMedia {
+            name,
+            kind: if info.is_still {
+                MediaKind::Image
+            } else {
+                MediaKind::Video
+            },
+            width: info.width,
+            height: info.height,
+            frames,
+            fps,
+            duration: info.duration.filter(|_| !info.is_still),
+            bytes,
+            job,
+            file,
+        }
+    }
+}
+
 /// One job as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct Job {

@@ -435,30 +435,7 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
     if let Err(e) = reel_core::output::commit(&partial, &destination) {
         return refuse(500, e.to_string());
     }
-    let (n, d) = info.rate();
-    let fps = (!info.is_still && n > 0 && d > 0).then(|| n as f64 / d as f64);
-    let frames = if info.is_still {
-        Some(1)
-    } else {
-        info.declared_frames
-            .or_else(|| Some((info.duration? * fps?).round() as u64))
-    };
-    match store.add_media(&NewMedia {
-        name: &name,
-        kind: if info.is_still {
-            MediaKind::Image
-        } else {
-            MediaKind::Video
-        },
-        width: info.width,
-        height: info.height,
-        frames,
-        fps,
-        duration: info.duration.filter(|_| !info.is_still),
-        bytes,
-        job: None,
-        file: &file,
-    }) {
+    match store.add_media(&NewMedia::probed(&info, &name, &file, bytes, None, None)) {
         Ok(m) => Response::json(201, &json!(m)),
         Err(e) => {
             let _ = std::fs::remove_file(store.media_dir().join(&file));
