@@ -16,8 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    bench, clips, consent, edit, faces, faceset, film, generate, music, provenance as label, setup,
-    studio, style, train,
+    bench, clips, consent, edit, faces, faceset, film, generate, generated_clips, music,
+    provenance as label, setup, studio, style, train,
 };
 
 #[derive(Parser)]
@@ -72,8 +72,17 @@ enum Command {
     Retime(clips::RetimeArgs),
     /// The local web studio: a page and an HTTP API over a persistent job queue.
     Studio(studio::StudioArgs),
-    /// Generated video: text to video (or a still) with a Wan model from a diffusers folder.
+    /// Generated video: text to video (or a still, or a loop) with a Wan model from a diffusers
+    /// folder.
     Gen(generate::GenArgs),
+    /// A clip restyled under a prompt (video to video), its motion and layout kept; long clips
+    /// in overlapping windows.
+    Restyle(generated_clips::RestyleArgs),
+    /// A clip made longer by generated frames after its end (or before its start), joined
+    /// without a seam, its sound kept.
+    Extend(generated_clips::ExtendArgs),
+    /// Two clips joined by a generated passage from the first's last frame to the second's first.
+    Bridge(generated_clips::BridgeArgs),
     /// The AI-directed film: stories that live piano music steers.
     Film {
         #[command(subcommand)]
@@ -213,6 +222,9 @@ fn main() -> ExitCode {
         Command::Bench { command } => bench::run(command),
         Command::Verify(args) => label::verify(&args),
         Command::Gen(args) => generate::run(&args, quiet),
+        Command::Restyle(args) => generated_clips::restyle(&args, quiet),
+        Command::Extend(args) => generated_clips::extend(&args, quiet),
+        Command::Bridge(args) => generated_clips::bridge(&args, quiet),
         Command::Join(args) => clips::join(&args, quiet),
         Command::Studio(args) => studio::studio(&args),
         Command::Concat(args) => clips::concat(&args, quiet),

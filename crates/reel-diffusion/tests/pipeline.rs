@@ -8,7 +8,7 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use common::{difference, fixture, tensors};
 use reel_diffusion::DiffusionError;
-use reel_diffusion::pipelines::wan::{Noise, Request, Stage, Task, WanVideo};
+use reel_diffusion::pipelines::wan::{Noise, Request, SourceVideo, Stage, Task, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
 
 fn request(kind: SchedulerKind) -> Request {
@@ -16,8 +16,13 @@ fn request(kind: SchedulerKind) -> Request {
 }
 
 fn read_request(folder: &str, kind: SchedulerKind) -> Request {
+    read_record(folder, "pipeline_io", kind)
+}
+
+/// The request a fixture's `{record}.json` describes, its noise from `{record}.safetensors`.
+fn read_record(folder: &str, record: &str, kind: SchedulerKind) -> Request {
     let run: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("{folder}/pipeline_io.json"))).unwrap(),
+        &std::fs::read_to_string(fixture(&format!("{folder}/{record}.json"))).unwrap(),
     )
     .unwrap();
     Request {
@@ -31,8 +36,10 @@ fn read_request(folder: &str, kind: SchedulerKind) -> Request {
         guidance_low: run.get("guidance_scale_2").and_then(|g| g.as_f64()),
         shift: Some(3.0),
         scheduler: Some(kind),
-        noise: Noise::File(fixture(&format!("{folder}/pipeline_io.safetensors"))),
+        noise: Noise::File(fixture(&format!("{folder}/{record}.safetensors"))),
         image: None,
+        last_image: None,
+        video: None,
         vae_tiling: None,
         offload: None,
     }
@@ -97,7 +104,11 @@ fn compare(name: &str, request: &Request, video: &Tensor, steps: usize, referenc
         "frames, height, width, channels"
     );
     assert_eq!(video.dim(0).unwrap(), request.frames);
-    assert_eq!(steps, request.steps);
+    let run = match &request.video {
+        Some(v) => reel_diffusion::schedulers::start_for_strength(request.steps, v.strength),
+        None => 0,
+    };
+    assert_eq!(steps, request.steps - run);
     let worst = (0..request.frames)
         .map(|f| psnr(&video.get(f).unwrap(), &reference.get(f).unwrap()))
         .fold(f64::INFINITY, f64::min);
@@ -155,6 +166,154 @@ fn image_to_video_matches_diffusers() {
     let t2v = WanVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
     let err = t2v.check(&request).unwrap_err();
     assert!(err.to_string().contains("text-to-video model"), "{err}");
+}
+
+#[test]
+fn video_to_video_matches_diffusers() {
+    // WanVideoToVideoPipeline: the clip encoded, noised to the strength, the schedule's last
+    // steps run; with both samplers, and at strength 1 (from noise, the clip's latents unused).
+    let record = "wan-t2v/video_to_video_io.safetensors";
+    let run: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("wan-t2v/video_to_video_io.json")).unwrap(),
+    )
+    .unwrap();
+    let clip = &tensors(record)["video"];
+    let frames: Vec<reel_image::Image> = (0..clip.dim(0).unwrap())
+        .map(|i| {
+            let t = clip.get(i).unwrap();
+            let (height, width, _) = t.dims3().unwrap();
+            reel_image::Image {
+                width,
+                height,
+                data: t.flatten_all().unwrap().to_vec1::<u8>().unwrap(),
+            }
+        })
+        .collect();
+    for (name, case) in run["cases"].as_object().unwrap() {
+        let kind = match case["scheduler"].as_str().unwrap() {
+            "euler" => SchedulerKind::Euler,
+            _ => SchedulerKind::UniPc,
+        };
+        let request = Request {
+            video: Some(SourceVideo {
+                frames: frames.clone(),
+                strength: case["strength"].as_f64().unwrap(),
+            }),
+            ..read_record("wan-t2v", "video_to_video_io", kind)
+        };
+        let (video, steps) = generate("wan-t2v", &request);
+        let reference = tensors(record)[&format!("{name}.frames")]
+            .squeeze(0)
+            .unwrap();
+        compare(
+            &format!("video to video, {name}"),
+            &request,
+            &video,
+            steps,
+            &reference,
+        );
+    }
+    // Refused: a still with the clip, a strength outside (0, 1], one that runs no step, the
+    // wrong number of frames, and an image-to-video folder.
+    let pipeline = WanVideo::open(&fixture("wan-t2v"), &Device::Cpu, DType::F32).unwrap();
+    let base = Request {
+        video: Some(SourceVideo {
+            frames: frames.clone(),
+            strength: 0.6,
+        }),
+        ..read_record("wan-t2v", "video_to_video_io", SchedulerKind::UniPc)
+    };
+    let refused = |r: &Request| pipeline.check(r).unwrap_err().to_string();
+    for strength in [0.0, 1.5, f64::NAN] {
+        let r = Request {
+            video: Some(SourceVideo {
+                frames: frames.clone(),
+                strength,
+            }),
+            ..base.clone()
+        };
+        assert!(refused(&r).contains("strength"), "{strength}");
+    }
+    let r = Request {
+        video: Some(SourceVideo {
+            frames: frames.clone(),
+            strength: 0.1,
+        }),
+        ..base.clone()
+    };
+    assert!(refused(&r).contains("runs no step"), "{}", refused(&r));
+    let r = Request {
+        video: Some(SourceVideo {
+            frames: frames[..5].to_vec(),
+            strength: 0.6,
+        }),
+        ..base.clone()
+    };
+    assert!(refused(&r).contains("5 frames of video"), "{}", refused(&r));
+    let r = Request {
+        image: Some(frames[0].clone()),
+        ..base.clone()
+    };
+    assert!(
+        refused(&r).contains("video to video runs on"),
+        "{}",
+        refused(&r)
+    );
+    let i2v = WanVideo::open(&fixture("wan-i2v"), &Device::Cpu, DType::F32).unwrap();
+    assert!(
+        i2v.check(&base)
+            .unwrap_err()
+            .to_string()
+            .contains("text-to-video folder")
+    );
+}
+
+#[test]
+fn first_and_last_frame_to_video_matches_diffusers() {
+    // FLF2V's layout: both stills in the VAE's conditioning (the last in the last latent frame's
+    // fourth place) and both stills' CLIP tokens with learnt positions.
+    let record = "wan-flf2v/pipeline_io.safetensors";
+    let first = still("first", record);
+    let last = still("last", record);
+    let request = Request {
+        image: Some(first.clone()),
+        last_image: Some(last.clone()),
+        ..read_request("wan-flf2v", SchedulerKind::UniPc)
+    };
+    let (video, steps) = generate("wan-flf2v", &request);
+    let reference = tensors(record)["frames"].squeeze(0).unwrap();
+    compare("first and last frame", &request, &video, steps, &reference);
+    // A loop: the same still at both ends.
+    let looped = Request {
+        last_image: Some(first.clone()),
+        ..request.clone()
+    };
+    let (video, steps) = generate("wan-flf2v", &looped);
+    let reference = tensors(record)["loop.frames"].squeeze(0).unwrap();
+    compare("loop", &looped, &video, steps, &reference);
+    // The last still alone (a clip that ends on it) runs; models that hold only the first
+    // frame refuse a last one.
+    let (ending, _) = generate(
+        "wan-flf2v",
+        &Request {
+            image: None,
+            ..request.clone()
+        },
+    );
+    assert_eq!(ending.dim(0).unwrap(), request.frames);
+    for folder in ["wan-t2v", "wan-ti2v"] {
+        let pipeline = WanVideo::open(&fixture(folder), &Device::Cpu, DType::F32).unwrap();
+        let err = pipeline
+            .check(&Request {
+                image: None,
+                ..request.clone()
+            })
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("last frame needs"),
+            "{folder}: {err}"
+        );
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! `reel gen`: text to video, image to video (or a still) with a Wan model from a diffusers
-//! folder.
+//! `reel gen`: text to video, image to video (or a still, or a loop) with a Wan model from a
+//! diffusers folder; the engine's settings and progress, shared by every command that generates.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,45 +7,31 @@ use std::time::Duration;
 use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reel_diffusion::DiffusionError;
 use reel_diffusion::models::wan_vae::Tiling;
 use reel_diffusion::pipelines::wan::{Noise, Request, Stage, WanVideo};
 use reel_diffusion::schedulers::SchedulerKind;
-use reel_image::Image;
-use reel_video::{Decoder, Encoder, EncoderSettings, Frame, Timestamp};
+use reel_generate::Event;
+use reel_video::{Encoder, EncoderSettings, Timestamp};
 
 use crate::OutputArgs;
 use crate::failure::{Failure, Result};
 use crate::provenance::Report as _;
 
+/// The model and the sampler's settings, shared by every command that generates.
 #[derive(Args)]
-pub struct GenArgs {
-    /// What to generate.
-    pub prompt: String,
+pub struct EngineArgs {
     /// A Wan model in the diffusers layout (model_index.json, transformer/, text_encoder/,
     /// tokenizer/, vae/, scheduler/, and for image to video image_encoder/), for example
     /// Wan2.1-T2V-1.3B-Diffusers or Wan2.1-I2V-14B-480P-Diffusers.
     #[arg(long)]
     pub model: PathBuf,
-    /// The first frame, for an image-to-video model or Wan2.2 TI2V (any image ffmpeg reads). It
-    /// is cropped, centred, to the video's shape, never stretched.
-    #[arg(long)]
-    pub image: Option<PathBuf>,
-    /// The video (.mp4, .mov, a folder for PNG frames) or, with --frames 1, a still (.png).
-    #[arg(long, short)]
-    pub output: PathBuf,
     /// What to steer away from (guidance's negative prompt).
     #[arg(long, default_value = "")]
     pub negative: String,
-    /// WIDTHxHEIGHT, multiples of 16 (32 for Wan2.2 TI2V; by default 832x480, or with --image
-    /// the image's shape at about as many pixels).
+    /// The size generated at, WIDTHxHEIGHT, multiples of 16 (32 for Wan2.2 TI2V; by default
+    /// the picture's shape at about 832x480's pixels).
     #[arg(long)]
     pub size: Option<String>,
-    /// Frames: 4k+1 (others are rounded down to one); 1 makes an image.
-    #[arg(long, default_value_t = 81)]
-    pub frames: usize,
-    #[arg(long, default_value_t = 16)]
-    pub fps: u32,
     /// Denoising steps.
     #[arg(long, default_value_t = 50)]
     pub steps: usize,
@@ -64,12 +50,8 @@ pub struct GenArgs {
     pub scheduler: Option<SchedulerKind>,
     /// Draws the initial noise from this seed (reel's own generator; by default a fresh one,
     /// printed so the run can be repeated).
-    #[arg(long, conflicts_with = "noise")]
-    pub seed: Option<u64>,
-    /// Starts from the initial latents in this safetensors file (a tensor named `latents`), as
-    /// diffusers' `latents=` does, to reproduce a diffusers run.
     #[arg(long)]
-    pub noise: Option<PathBuf>,
+    pub seed: Option<u64>,
     /// Read the transformer's blocks from the model files as they run instead of holding them
     /// all (layer-by-layer offload): for models larger than the memory, slower; by default only
     /// where the model would not fit (on the CPU, where the free memory is known).
@@ -82,6 +64,153 @@ pub struct GenArgs {
     /// Weights' precision: f32 (the CPU's default) or bf16 (CUDA's default), or f16.
     #[arg(long)]
     pub dtype: Option<String>,
+}
+
+/// An opened model folder with the settings it runs under.
+pub struct Engine {
+    pub pipeline: WanVideo,
+    pub dtype: DType,
+    /// The folder's name, as the credentials and summaries give it.
+    pub name: Option<String>,
+    /// The seed the noise is drawn from (fresh where none was given).
+    pub seed: u64,
+}
+
+impl EngineArgs {
+    pub fn open(&self) -> Result<Engine> {
+        let device = reel_runtime::device::device();
+        let dtype = match self.dtype.as_deref() {
+            None if device.is_cuda() => DType::BF16,
+            None | Some("f32") => DType::F32,
+            Some("bf16") => DType::BF16,
+            Some("f16") => DType::F16,
+            Some(other) => {
+                return Err(Failure::usage(format!("--dtype {other}: f32, bf16 or f16")));
+            }
+        };
+        let pipeline = WanVideo::open(&self.model, &device, dtype)?;
+        let name = self
+            .model
+            .canonicalize()
+            .unwrap_or_else(|_| self.model.clone())
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string());
+        // A fresh seed fits 53 bits, so that it reads back as the same number anywhere.
+        let seed = self
+            .seed
+            .unwrap_or_else(|| crate::provenance::new_payload() >> 11);
+        Ok(Engine {
+            pipeline,
+            dtype,
+            name,
+            seed,
+        })
+    }
+
+    /// The size to generate at: --size, else `shape`'s at about 832x480's pixels.
+    pub fn size(
+        &self,
+        engine: &Engine,
+        shape: Option<(usize, usize)>,
+        quiet: bool,
+    ) -> Result<(usize, usize)> {
+        Ok(match (&self.size, shape) {
+            (Some(size), _) => parse_size(size)?,
+            (None, Some((w, h))) => {
+                let size = reel_generate::size_like(w, h, engine.pipeline.size_multiple());
+                if !quiet {
+                    eprintln!(
+                        "note: generating at {}x{}, the picture's shape",
+                        size.0, size.1
+                    );
+                }
+                size
+            }
+            (None, None) => (832, 480),
+        })
+    }
+
+    /// A request for `prompt` at `size` with these settings (no frames, stills or clip yet).
+    pub fn request(&self, engine: &Engine, prompt: &str, size: (usize, usize)) -> Request {
+        Request {
+            prompt: prompt.to_string(),
+            negative: self.negative.clone(),
+            width: size.0,
+            height: size.1,
+            frames: 1,
+            steps: self.steps,
+            guidance: self.guidance,
+            guidance_low: self.guidance_low,
+            shift: self.shift,
+            scheduler: self.scheduler,
+            noise: Noise::Seed(engine.seed),
+            image: None,
+            last_image: None,
+            video: None,
+            vae_tiling: self.vae_tiling.then(Tiling::default),
+            offload: self.offload.then_some(true),
+        }
+    }
+
+    /// The settings as the credentials record them.
+    pub fn parameters(
+        &self,
+        engine: &Engine,
+        size: (usize, usize),
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let json = serde_json::json!({
+            "model": engine.name,
+            "negative_prompt": self.negative,
+            // The manifest's integers are signed 64-bit: a larger seed is kept as text.
+            "seed": if engine.seed <= i64::MAX as u64 {
+                serde_json::json!(engine.seed)
+            } else {
+                serde_json::json!(engine.seed.to_string())
+            },
+            "width": size.0,
+            "height": size.1,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "guidance_low": self.guidance_low,
+            "shift": self.shift,
+            "scheduler": self.scheduler.map(|s| format!("{s:?}").to_lowercase()),
+            "dtype": format!("{:?}", engine.dtype).to_lowercase(),
+            "vae_tiling": self.vae_tiling,
+        });
+        match json {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("an object literal"),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct GenArgs {
+    /// What to generate.
+    pub prompt: String,
+    /// The first frame, for an image-to-video model or Wan2.2 TI2V (any image ffmpeg reads). It
+    /// is cropped, centred, to the video's shape, never stretched.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// The video (.mp4, .mov, a folder for PNG frames) or, with --frames 1, a still (.png).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Frames: 4k+1 (others are rounded down to one); 1 makes an image.
+    #[arg(long, default_value_t = 81)]
+    pub frames: usize,
+    #[arg(long, default_value_t = 16)]
+    pub fps: u32,
+    /// A seamless loop: the clip ends where it began, on --image (a Wan2.1 image-to-video
+    /// folder, which conditions on a last frame); the closing frame, the first again, is left
+    /// out so that the clip repeats without a held frame.
+    #[arg(long = "loop", requires = "image")]
+    pub looped: bool,
+    /// Starts from the initial latents in this safetensors file (a tensor named `latents`), as
+    /// diffusers' `latents=` does, to reproduce a diffusers run.
+    #[arg(long, conflicts_with = "seed")]
+    pub noise: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -102,14 +231,9 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
     if args.fps == 0 {
         return Err(Failure::usage("--fps must be at least 1"));
     }
-    let device = reel_runtime::device::device();
-    let dtype = match args.dtype.as_deref() {
-        None if device.is_cuda() => DType::BF16,
-        None | Some("f32") => DType::F32,
-        Some("bf16") => DType::BF16,
-        Some("f16") => DType::F16,
-        Some(other) => return Err(Failure::usage(format!("--dtype {other}: f32, bf16 or f16"))),
-    };
+    if args.looped && frames < 5 {
+        return Err(Failure::usage("a loop needs 5 frames or more (--frames)"));
+    }
     let mut inputs: Vec<&std::path::Path> = Vec::new();
     if let Some(noise) = &args.noise {
         inputs.push(noise);
@@ -118,80 +242,70 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         inputs.push(image);
     }
     reel_core::output::check_distinct(&inputs, &[&args.output])?;
-    let pipeline = WanVideo::open(&args.model, &device, dtype)?;
-    let still = args.image.as_deref().map(read_still).transpose()?;
-    let (width, height) = match (&args.size, &still) {
-        (Some(size), _) => parse_size(size)?,
-        (None, Some(still)) => {
-            let size = size_like(still, pipeline.size_multiple());
-            if !quiet {
-                eprintln!("note: {}x{} from the image's shape", size.0, size.1);
-            }
-            size
-        }
-        (None, None) => (832, 480),
-    };
-    // A fresh seed fits 53 bits, so that it reads back as the same number anywhere.
-    let seed = args
-        .seed
-        .unwrap_or_else(|| crate::provenance::new_payload() >> 11);
-    let request = Request {
-        prompt: args.prompt.clone(),
-        negative: args.negative.clone(),
-        width,
-        height,
-        frames,
-        steps: args.steps,
-        guidance: args.guidance,
-        guidance_low: args.guidance_low,
-        shift: args.shift,
-        scheduler: args.scheduler,
-        noise: match &args.noise {
-            Some(path) => Noise::File(path.clone()),
-            None => Noise::Seed(seed),
-        },
-        image: still,
-        vae_tiling: args.vae_tiling.then(Tiling::default),
-        offload: args.offload.then_some(true),
-    };
-    pipeline.check(&request)?;
+    let engine = args.engine.open()?;
+    let still = args
+        .image
+        .as_deref()
+        .map(reel_generate::frames::first_frame)
+        .transpose()?;
+    let size = args
+        .engine
+        .size(&engine, still.as_ref().map(|s| (s.width, s.height)), quiet)?;
+    let (width, height) = size;
+    let mut request = args.engine.request(&engine, &args.prompt, size);
+    request.frames = frames;
+    if let Some(path) = &args.noise {
+        request.noise = Noise::File(path.clone());
+    }
+    if args.looped {
+        request.last_image = still.clone();
+    }
+    request.image = still;
+    engine.pipeline.check(&request)?;
+    // The loop's closing frame is its first again.
+    let kept = frames - usize::from(args.looped);
 
     // Generated media: the prompt and every setting go into its credentials.
-    let model_name = args
-        .model
-        .canonicalize()
-        .unwrap_or_else(|_| args.model.clone())
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string());
+    let mut parameters = args.engine.parameters(&engine, size);
+    parameters.insert("prompt".into(), serde_json::json!(args.prompt));
+    if args.noise.is_some() {
+        parameters.insert("seed".into(), serde_json::Value::Null);
+    }
+    for (key, value) in [
+        (
+            "noise_file",
+            args.noise
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().to_string())
+                .into(),
+        ),
+        (
+            "image",
+            args.image
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().to_string())
+                .into(),
+        ),
+        (
+            "task",
+            serde_json::json!(match (&args.image, args.looped) {
+                (Some(_), true) => "image to looping video",
+                (Some(_), false) => "image to video",
+                (None, _) => "text to video",
+            }),
+        ),
+        ("frames", serde_json::json!(kept)),
+        ("fps", serde_json::json!(args.fps)),
+    ] {
+        parameters.insert(key.into(), value);
+    }
     let provenance = crate::provenance::Provenance::new(
         &args.out.sign.signing(),
         "c2pa.created",
         reel_credentials::SourceType::TrainedAlgorithmicMedia,
-        serde_json::json!({
-            "model": model_name,
-            "prompt": args.prompt,
-            "negative_prompt": args.negative,
-            // The manifest's integers are signed 64-bit: a larger seed is kept as text.
-            "seed": args.noise.is_none().then(|| if seed <= i64::MAX as u64 {
-                serde_json::json!(seed)
-            } else {
-                serde_json::json!(seed.to_string())
-            }),
-            "noise_file": args.noise.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
-            "image": args.image.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().to_string()),
-            "task": if args.image.is_some() { "image to video" } else { "text to video" },
-            "width": width,
-            "height": height,
-            "frames": frames,
-            "fps": args.fps,
-            "steps": args.steps,
-            "guidance": args.guidance,
-            "guidance_low": args.guidance_low,
-            "shift": args.shift,
-            "scheduler": args.scheduler.map(|s| format!("{s:?}").to_lowercase()),
-            "dtype": format!("{dtype:?}").to_lowercase(),
-            "vae_tiling": args.vae_tiling,
-        }),
+        serde_json::Value::Object(parameters),
         &inputs,
         None,
     )?;
@@ -207,89 +321,166 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
     let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
     let mut marker = provenance.marker();
     if !quiet && args.noise.is_none() {
-        eprintln!("seed {seed}");
+        eprintln!("seed {}", engine.seed);
     }
 
-    let steps_bar = bar(args.steps as u64, "steps", quiet);
-    let mut frames_bar: Option<ProgressBar> = None;
-    let mut tiles_bar: Option<ProgressBar> = None;
-    let mut image = Image::new(width, height);
+    let mut bars = Bars::new(args.engine.steps, request.image.is_some(), quiet);
     let mut written = 0u64;
-    let mut told_offload = false;
-    let result = pipeline.generate(
+    let result = reel_generate::render(
+        &engine.pipeline,
         &request,
-        |stage| {
-            if reel_core::stop::requested() {
-                return Err(DiffusionError::Cancelled);
+        &mut |event| bars.on(event),
+        |mut image| {
+            if written as usize == kept {
+                return Ok(());
             }
-            match stage {
-                Stage::Prompt if request.image.is_some() => steps_bar.set_message("image"),
-                Stage::Prompt | Stage::Image => steps_bar.set_message("denoising"),
-                Stage::Offloading if !quiet && !told_offload => {
-                    told_offload = true;
-                    steps_bar.suspend(|| {
-                    eprintln!(
-                        "note: the transformer's blocks are read from the model files as they run \
-                         (layer-by-layer offload: less memory, slower)"
-                    )
-                    })
-                }
-                Stage::Offloading => {}
-                Stage::Step(report) => {
-                    steps_bar.set_position(report.step as u64);
-                    steps_bar.set_message(format!("{:.1} s/step", seconds(report.took)));
-                }
-                Stage::Tile { done, total } => {
-                    steps_bar.finish_and_clear();
-                    let b = tiles_bar.get_or_insert_with(|| bar(total as u64, "tiles", quiet));
-                    b.set_position(done as u64);
-                }
-                Stage::Decoded { done, total } => {
-                    steps_bar.finish_and_clear();
-                    if let Some(b) = &tiles_bar {
-                        b.finish_and_clear();
-                    }
-                    let b = frames_bar.get_or_insert_with(|| bar(total as u64, "frames", quiet));
-                    b.set_position(done as u64);
-                }
-            }
-            Ok(())
-        },
-        |chunk| {
-            // The chunk's frames as interleaved RGB, copied off the device once.
-            let rgb: Vec<f32> = chunk.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()?;
-            for frame in rgb.chunks_exact(3 * width * height) {
-                to_image(frame, &mut image);
-                let time = Timestamp {
-                    pts: written as i64,
-                    num: 1,
-                    den: args.fps as i64,
-                };
-                marker.mark(&mut image, time.seconds());
-                encoder
-                    .write(&image, Some(time))
-                    .map_err(|e| DiffusionError::Output(e.to_string()))?;
-                written += 1;
-            }
+            let time = Timestamp {
+                pts: written as i64,
+                num: 1,
+                den: args.fps as i64,
+            };
+            marker.mark(&mut image, time.seconds());
+            encoder.write(&image, Some(time))?;
+            written += 1;
             Ok(())
         },
     );
-    steps_bar.finish_and_clear();
-    for b in frames_bar.iter().chain(&tiles_bar) {
-        b.finish_and_clear();
-    }
+    bars.clear();
     result?;
     let path = encoder.finish()?;
     provenance.report(quiet);
     if !quiet {
         eprintln!(
-            "{}: {written} frames, {width}x{height}, {} fps, generated by {}",
+            "{}: {written} frames, {width}x{height}, {} fps, generated by {}{}",
             path.display(),
             args.fps,
-            model_name.as_deref().unwrap_or("the model")
+            engine.name.as_deref().unwrap_or("the model"),
+            if args.looped { ", looping" } else { "" },
         );
     }
     Ok(())
+}
+
+/// The progress of a job that generates: a bar of steps for each generation, then tiles and
+/// frames as they are decoded, then frames written where the job joins or writes after.
+pub struct Bars {
+    steps: usize,
+    stills: bool,
+    quiet: bool,
+    pass: Option<(usize, usize)>,
+    steps_bar: Option<ProgressBar>,
+    tiles_bar: Option<ProgressBar>,
+    frames_bar: Option<ProgressBar>,
+    written_bar: Option<ProgressBar>,
+    told_offload: bool,
+}
+
+impl Bars {
+    pub fn new(steps: usize, stills: bool, quiet: bool) -> Bars {
+        Bars {
+            steps,
+            stills,
+            quiet,
+            pass: None,
+            steps_bar: None,
+            tiles_bar: None,
+            frames_bar: None,
+            written_bar: None,
+            told_offload: false,
+        }
+    }
+
+    fn steps_bar(&mut self) -> &ProgressBar {
+        let (steps, quiet, pass) = (self.steps, self.quiet, self.pass);
+        self.steps_bar.get_or_insert_with(|| {
+            let b = bar(steps as u64, "steps", quiet);
+            if let Some((index, of)) = pass.filter(|p| p.1 > 1) {
+                b.set_prefix(format!("{}/{of} ", index + 1));
+            }
+            b
+        })
+    }
+
+    /// Shows `event`; false once a stop was requested.
+    pub fn on(&mut self, event: Event) -> bool {
+        match event {
+            Event::Pass { index, of } => {
+                self.clear();
+                self.pass = Some((index, of));
+            }
+            Event::Stage(stage) => self.stage(stage),
+            Event::Written { done, total } => {
+                for b in [&self.steps_bar, &self.tiles_bar, &self.frames_bar]
+                    .into_iter()
+                    .flatten()
+                {
+                    b.finish_and_clear();
+                }
+                let quiet = self.quiet;
+                let b = self
+                    .written_bar
+                    .get_or_insert_with(|| crate::progress::frames(total, "writing", quiet));
+                return crate::progress::advance(b, done, total);
+            }
+        }
+        !reel_core::stop::requested()
+    }
+
+    fn stage(&mut self, stage: Stage) {
+        match stage {
+            Stage::Prompt if self.stills => self.steps_bar().set_message("image"),
+            Stage::Prompt | Stage::Image => self.steps_bar().set_message("denoising"),
+            Stage::Offloading if !self.quiet && !self.told_offload => {
+                self.told_offload = true;
+                self.steps_bar().suspend(|| {
+                    eprintln!(
+                        "note: the transformer's blocks are read from the model files as they run \
+                         (layer-by-layer offload: less memory, slower)"
+                    )
+                })
+            }
+            Stage::Offloading => {}
+            Stage::Step(report) => {
+                let b = self.steps_bar();
+                b.set_position(report.step as u64);
+                b.set_message(format!("{:.1} s/step", seconds(report.took)));
+            }
+            Stage::Tile { done, total } => {
+                self.steps_bar().finish_and_clear();
+                let quiet = self.quiet;
+                let b = self
+                    .tiles_bar
+                    .get_or_insert_with(|| bar(total as u64, "tiles", quiet));
+                b.set_position(done as u64);
+            }
+            Stage::Decoded { done, total } => {
+                self.steps_bar().finish_and_clear();
+                if let Some(b) = &self.tiles_bar {
+                    b.finish_and_clear();
+                }
+                let quiet = self.quiet;
+                let b = self
+                    .frames_bar
+                    .get_or_insert_with(|| bar(total as u64, "frames", quiet));
+                b.set_position(done as u64);
+            }
+        }
+    }
+
+    /// Clears every bar (a new generation starts, or the job has ended).
+    pub fn clear(&mut self) {
+        for b in [
+            self.steps_bar.take(),
+            self.tiles_bar.take(),
+            self.frames_bar.take(),
+            self.written_bar.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            b.finish_and_clear();
+        }
+    }
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -302,7 +493,7 @@ fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     let template = format!(
-        "{{msg:>14}} [{{bar:30}}] {{pos}}/{{len}} {unit}  elapsed {{elapsed}}  eta {{eta}}"
+        "{{prefix}}{{msg:>14}} [{{bar:30}}] {{pos}}/{{len}} {unit}  elapsed {{elapsed}}  eta {{eta}}"
     );
     bar.set_style(
         ProgressStyle::with_template(&template)
@@ -313,33 +504,7 @@ fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A frame's interleaved RGB values in [-1, 1] as 8-bit RGB.
-fn to_image(rgb: &[f32], image: &mut Image) {
-    for (dst, v) in image.data.iter_mut().zip(rgb) {
-        *dst = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
-    }
-}
-
-/// The first frame of the still at `path`, upright.
-fn read_still(path: &std::path::Path) -> Result<Image> {
-    let mut decoder = Decoder::open(path)?;
-    let mut frame = Frame::default();
-    if !decoder.next_frame(&mut frame)? {
-        return Err(Failure::usage(format!("{} holds no image", path.display())));
-    }
-    Ok(frame.image)
-}
-
-/// The size with `still`'s shape and about 832×480's pixels, in multiples of `multiple` (as
-/// diffusers' image-to-video examples choose it).
-fn size_like(still: &Image, multiple: usize) -> (usize, usize) {
-    let area = 832.0 * 480.0;
-    let aspect = still.height as f64 / still.width.max(1) as f64;
-    let round = |v: f64| ((v / multiple as f64).round() as usize).max(1) * multiple;
-    (round((area / aspect).sqrt()), round((area * aspect).sqrt()))
-}
-
-fn parse_size(size: &str) -> Result<(usize, usize)> {
+pub fn parse_size(size: &str) -> Result<(usize, usize)> {
     size.split_once('x')
         .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
         .ok_or_else(|| {

@@ -8,6 +8,7 @@ pub mod faces;
 pub mod faceset;
 pub mod film;
 pub mod generate;
+pub mod generated_clips;
 pub mod music;
 pub mod provenance;
 pub mod setup;

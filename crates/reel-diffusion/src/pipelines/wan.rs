@@ -1,7 +1,8 @@
-//! Text to video and image to video (diffusers' `WanPipeline` and `WanImageToVideoPipeline`)
-//! from a diffusers folder: the prompt encoded (and, for image to video, the still through the
-//! CLIP image encoder and the VAE), the latents denoised with guidance, and the frames decoded
-//! as a stream. Each model is loaded for its stage and freed before the next, so the peak
+//! Text to video, image to video, first and last frame to video, and video to video (diffusers'
+//! `WanPipeline`, `WanImageToVideoPipeline` with and without `last_image`, and
+//! `WanVideoToVideoPipeline`) from a diffusers folder: the prompt encoded (and the stills
+//! through the CLIP image encoder and the VAE, or the clip through the VAE), the latents
+//! denoised with guidance, and the frames decoded as a stream. Each model is loaded for its stage and freed before the next, so the peak
 //! memory is the largest model's, not their sum.
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
 use crate::pipelines::image::{ClipImageProcessor, crop_to_shape, vae_frame};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
 use crate::pipelines::{memory, noise};
-use crate::schedulers::{Scheduler, SchedulerConfig, SchedulerKind};
+use crate::schedulers::{Scheduler, SchedulerConfig, SchedulerKind, start_for_strength};
 use crate::weights::{Weights, read_config};
 
 /// What to generate.
@@ -38,12 +39,26 @@ pub struct Request {
     pub noise: Noise,
     /// The first frame, for image to video (any size: it is cropped to the video's shape).
     pub image: Option<reel_image::Image>,
+    /// The last frame, for a Wan2.1 image-to-video folder (the FLF2V models are trained for
+    /// it): with `image`, a clip from one still to the other; alone, a clip that ends on it.
+    pub last_image: Option<reel_image::Image>,
+    /// Video to video: the clip to start from, noised to its strength (text-to-video folders).
+    pub video: Option<SourceVideo>,
     /// Decode in spatial tiles (diffusers' `enable_tiling`); by default only where a whole
     /// frame would not fit in memory.
     pub vae_tiling: Option<Tiling>,
     /// Read the transformer's blocks from the files as they run instead of holding them (layer
     /// by layer offload); by default only where the transformer would not fit in memory.
     pub offload: Option<bool>,
+}
+
+/// The clip video to video starts from.
+#[derive(Debug, Clone)]
+pub struct SourceVideo {
+    /// As many frames as the request makes (any size: each is cropped to the video's shape).
+    pub frames: Vec<reel_image::Image>,
+    /// The share of the schedule that is run: near 0 keeps the clip, 1 starts from pure noise.
+    pub strength: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +75,7 @@ pub enum Stage {
     /// The transformer's blocks are read from the files as they run (it would not fit, or
     /// `offload` asked for it).
     Offloading,
-    /// The still is encoded (image to video).
+    /// The stills or the clip are encoded.
     Image,
     /// A denoising step is done.
     Step(StepReport),
@@ -275,8 +290,9 @@ impl WanVideo {
     }
 
     /// Checks `request` and builds its sampler, which the checks need anyway; with it, the
-    /// schedule's `num_train_timesteps` (the experts' boundary is a share of it).
-    fn prepare(&self, request: &Request) -> Result<(Box<dyn Scheduler>, usize)> {
+    /// schedule's `num_train_timesteps` (the experts' boundary is a share of it) and the step
+    /// the walk starts at (past 0 for video to video).
+    fn prepare(&self, request: &Request) -> Result<(Box<dyn Scheduler>, usize, usize)> {
         let m = self.size_multiple();
         if request.width == 0
             || request.height == 0
@@ -309,23 +325,78 @@ impl WanVideo {
         if let Some(tiling) = request.vae_tiling {
             tiling.check(self.vae.spatial_factor())?;
         }
-        match (self.task, &request.image) {
-            (Task::TextToVideo, Some(_)) => {
+        let start = match &request.video {
+            None => 0,
+            Some(video) => {
+                if matches!(self.task, Task::ImageToVideo { .. })
+                    || request.image.is_some()
+                    || request.last_image.is_some()
+                {
+                    return Err(DiffusionError::Usage(
+                        "video to video runs on a text-to-video folder (for example \
+                         Wan2.1-T2V-1.3B-Diffusers or Wan2.2-TI2V-5B-Diffusers), with no still"
+                            .into(),
+                    ));
+                }
+                if video.frames.len() != request.frames {
+                    return Err(DiffusionError::Usage(format!(
+                        "{} frames of video for a request of {}",
+                        video.frames.len(),
+                        request.frames
+                    )));
+                }
+                if video.frames.iter().any(|f| f.width == 0 || f.height == 0) {
+                    return Err(DiffusionError::Usage(
+                        "a frame of the video is empty".into(),
+                    ));
+                }
+                if !(video.strength > 0.0 && video.strength <= 1.0) {
+                    return Err(DiffusionError::Usage(format!(
+                        "a strength of {}: above 0, at most 1",
+                        video.strength
+                    )));
+                }
+                let start = start_for_strength(request.steps, video.strength);
+                if start == request.steps {
+                    return Err(DiffusionError::Usage(format!(
+                        "a strength of {} over {} steps runs no step: raise the strength or the steps",
+                        video.strength, request.steps
+                    )));
+                }
+                start
+            }
+        };
+        match (self.task, &request.image, &request.last_image) {
+            (Task::TextToVideo, Some(_), _) => {
                 return Err(DiffusionError::Usage(
                     "this is a text-to-video model; image to video needs an image-to-video folder \
                      (for example Wan2.1-I2V-14B-480P-Diffusers)"
                         .into(),
                 ));
             }
-            (Task::ImageToVideo { .. }, None) => {
+            (Task::TextToVideo | Task::TextImageToVideo, _, Some(_)) => {
+                return Err(DiffusionError::Usage(
+                    "a last frame needs a Wan2.1 image-to-video folder (for example \
+                     Wan2.1-FLF2V-14B-720P-Diffusers); this model conditions on the first frame only"
+                        .into(),
+                ));
+            }
+            (Task::ImageToVideo { .. }, None, None) => {
                 return Err(DiffusionError::Usage(
                     "this is an image-to-video model: give it the first frame (--image)".into(),
                 ));
             }
-            (_, Some(img)) if img.width == 0 || img.height == 0 => {
+            _ => {}
+        }
+        for img in request.image.iter().chain(&request.last_image) {
+            if img.width == 0 || img.height == 0 {
                 return Err(DiffusionError::Usage("the image is empty".into()));
             }
-            _ => {}
+        }
+        if request.image.is_some() && request.last_image.is_some() && request.frames < 5 {
+            return Err(DiffusionError::Usage(
+                "a first and a last frame need at least 5 frames between them".into(),
+            ));
         }
         if clean(&request.prompt).is_empty() {
             return Err(DiffusionError::Usage(
@@ -343,7 +414,7 @@ impl WanVideo {
                 request.width, request.height, request.frames
             )));
         }
-        Ok((scheduler, config.num_train_timesteps))
+        Ok((scheduler, config.num_train_timesteps, start))
     }
 
     /// Generates `request`: `progress` hears of each stage, `frames` receives the video as it is
@@ -364,12 +435,13 @@ impl WanVideo {
         mut progress: impl FnMut(Stage) -> Result<()>,
         mut frames: impl FnMut(&Tensor) -> Result<()>,
     ) -> Result<()> {
-        let (mut scheduler, train_steps) = self.prepare(request)?;
+        let (mut scheduler, train_steps, start) = self.prepare(request)?;
         let shape = self.latent_shape(request.width, request.height, request.frames);
         let latents = match &request.noise {
             Noise::Seed(seed) => noise::seeded(&shape, *seed, &self.device)?,
             Noise::File(path) => noise::from_file(path, &shape, &self.device)?,
         };
+        scheduler.begin_at(start);
 
         // The prompts, with the text encoder freed before the transformer loads.
         // As in diffusers: guided (for both experts) when the first scale is above 1.
@@ -406,14 +478,11 @@ impl WanVideo {
         progress(Stage::Prompt)?;
 
         let (image_states, condition, first_frame) = match (self.task, &request.image) {
-            (Task::ImageToVideo { image_encoder }, Some(img)) => {
-                // CLIP sees what the video starts from: the still cropped to the video's shape
-                // (the same as diffusers' where the shapes agree).
-                let framed = crop_to_shape(img, request.width, request.height);
+            (Task::ImageToVideo { image_encoder }, _) => {
                 let states = image_encoder
-                    .then(|| self.encode_image(&framed))
+                    .then(|| self.encode_stills(request))
                     .transpose()?;
-                let condition = self.condition(img, request)?;
+                let condition = self.condition(request)?;
                 progress(Stage::Image)?;
                 (states, Some(condition), None)
             }
@@ -423,6 +492,16 @@ impl WanVideo {
                 (None, None, Some(latents))
             }
             _ => (None, None, None),
+        };
+        // Video to video: the clip's latents noised to where the walk starts.
+        let latents = match &request.video {
+            Some(video) => {
+                let clip = self.encode_video(&video.frames, request)?;
+                progress(Stage::Image)?;
+                let sigma = f64::from(scheduler.sigmas()[start]);
+                ((clip * (1.0 - sigma))? + (latents * sigma)?)?
+            }
+            None => latents,
         };
 
         let t = &self.transformer;
@@ -434,7 +513,7 @@ impl WanVideo {
         // the timestep is at or above the boundary and the low-noise one after.
         let total = scheduler.timesteps().len();
         let experts = match self.boundary {
-            None => vec![("transformer", request.guidance, 0..total)],
+            None => vec![("transformer", request.guidance, start..total)],
             Some(ratio) => {
                 let boundary = ratio * train_steps as f64;
                 let split = scheduler
@@ -443,8 +522,8 @@ impl WanVideo {
                     .position(|&t| (t as f64) < boundary)
                     .unwrap_or(total);
                 vec![
-                    ("transformer", request.guidance, 0..split),
-                    ("transformer_2", guidance_low, split..total),
+                    ("transformer", request.guidance, start..split.max(start)),
+                    ("transformer_2", guidance_low, split.max(start)..total),
                 ]
             }
         };
@@ -559,9 +638,20 @@ impl WanVideo {
         )
     }
 
-    /// The still through the CLIP image encoder: its states before the last layer, as
-    /// diffusers' `encode_image` takes them.
-    fn encode_image(&self, img: &reel_image::Image) -> Result<Tensor> {
+    /// The stills through the CLIP image encoder: their states before the last layer, as
+    /// diffusers' `encode_image` takes them. CLIP sees what the video starts (or ends) from:
+    /// each still cropped to the video's shape (the same as diffusers' where the shapes agree).
+    /// A transformer with learnt positions for two images (FLF2V) gets the first and the last
+    /// still (the one given, twice, when only one is); the others get the first, or the last
+    /// when it is all there is.
+    fn encode_stills(&self, request: &Request) -> Result<Tensor> {
+        let stills: Vec<&reel_image::Image> =
+            request.image.iter().chain(&request.last_image).collect();
+        let stills = match (self.transformer.pos_embed_seq_len.is_some(), &stills[..]) {
+            (true, [one]) => vec![*one, *one],
+            (true, _) => stills,
+            (false, _) => stills[..1].to_vec(),
+        };
         let folder = self.folder.join("image_encoder");
         let bytes = self.weight_bytes("image_encoder", "model", self.dtype)?;
         memory::ensure_fits("encoding the image", bytes + bytes / 5, &self.device)?;
@@ -570,34 +660,78 @@ impl WanVideo {
             &self.folder.join("image_processor"),
             encoder.config().image_size,
         )?;
-        encoder.penultimate_states(&processor.prepare(img, &self.device)?)
+        let pixels = stills
+            .iter()
+            .map(|img| {
+                let framed = crop_to_shape(img, request.width, request.height);
+                processor.prepare(&framed, &self.device)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        encoder.penultimate_states(&Tensor::cat(&pixels, 0)?)
     }
 
     /// The conditioning beside the noise, as diffusers' `prepare_latents` builds it: a mask of
-    /// the frames given (4 channels, one a frame of each latent frame's four) and the VAE's
-    /// latents of the still followed by grey frames (zeros), (1, 4 + z_dim, frames, h, w).
-    fn condition(&self, img: &reel_image::Image, request: &Request) -> Result<Tensor> {
-        let (mut vae, first) = self.encode_still(img, request)?;
-        let mut latents = vec![first];
-        // The frames after the first are zeros (mid-grey in [-1, 1]), as diffusers gives them.
-        let rest = Tensor::zeros(
-            (self.vae.temporal_factor(), 3, request.height, request.width),
-            DType::F32,
-            &self.device,
-        )?;
-        for _ in 0..(request.frames - 1) / self.vae.temporal_factor() {
-            latents.push(vae.encode_chunk(&rest)?);
+    /// the frames given (4 channels, one a frame of each latent frame's four; the first latent
+    /// frame's four all stand for the first frame) and the VAE's latents of the video made of
+    /// the stills where they are given and grey (zeros) elsewhere, (1, 4 + z_dim, frames, h, w).
+    fn condition(&self, request: &Request) -> Result<Tensor> {
+        memory::ensure_fits("encoding the image", self.vae_bytes(request)?, &self.device)?;
+        let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
+        let still =
+            |img: &reel_image::Image| vae_frame(img, request.width, request.height, &self.device);
+        let grey = Tensor::zeros((3, request.height, request.width), DType::F32, &self.device)?;
+        let first = match &request.image {
+            Some(img) => still(img)?,
+            None => grey.clone(),
+        };
+        let last = request.last_image.as_ref().map(still).transpose()?;
+        let t = self.vae.temporal_factor();
+        let chunks = (request.frames - 1) / t;
+        let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
+        for k in 0..chunks {
+            let frames: Vec<&Tensor> = (0..t)
+                .map(|i| match &last {
+                    Some(last) if k + 1 == chunks && i + 1 == t => last,
+                    _ => &grey,
+                })
+                .collect();
+            latents.push(vae.encode_chunk(&Tensor::stack(&frames, 0)?)?);
         }
         let latents = Tensor::stack(&latents, 2)?;
-        let (_, _, frames, h, w) = latents.dims5()?;
-        // The first latent frame's four mask channels are ones, every later frame's zeros.
-        let mut mask = vec![0f32; MASK_CHANNELS * frames * h * w];
+        let (_, _, latent_frames, h, w) = latents.dims5()?;
+        // Which frames are given: the first, the last, or both.
+        let given = |frame: usize| {
+            (frame == 0 && request.image.is_some())
+                || (frame + 1 == request.frames && request.last_image.is_some())
+        };
+        let mut mask = vec![0f32; MASK_CHANNELS * latent_frames * h * w];
         for c in 0..MASK_CHANNELS {
-            let start = c * frames * h * w;
-            mask[start..start + h * w].fill(1.0);
+            for k in 0..latent_frames {
+                let frame = if k == 0 { 0 } else { (k - 1) * t + 1 + c };
+                if given(frame) {
+                    let start = (c * latent_frames + k) * h * w;
+                    mask[start..start + h * w].fill(1.0);
+                }
+            }
         }
-        let mask = Tensor::from_vec(mask, (1, MASK_CHANNELS, frames, h, w), &self.device)?;
+        let mask = Tensor::from_vec(mask, (1, MASK_CHANNELS, latent_frames, h, w), &self.device)?;
         Ok(Tensor::cat(&[&mask, &latents], 1)?)
+    }
+
+    /// Video to video's clip through the VAE, chunk by chunk: its latents (1, z_dim, frames, h,
+    /// w), normalised, as diffusers' `prepare_latents` encodes the video (the distribution's
+    /// mean).
+    fn encode_video(&self, frames: &[reel_image::Image], request: &Request) -> Result<Tensor> {
+        memory::ensure_fits("encoding the video", self.vae_bytes(request)?, &self.device)?;
+        let mut vae = WanVaeEncoder::load(&self.folder.join("vae"), &self.device, DType::F32)?;
+        let frame =
+            |img: &reel_image::Image| vae_frame(img, request.width, request.height, &self.device);
+        let mut latents = vec![vae.encode_chunk(&frame(&frames[0])?.unsqueeze(0)?)?];
+        for chunk in frames[1..].chunks(self.vae.temporal_factor()) {
+            let chunk = chunk.iter().map(frame).collect::<Result<Vec<_>>>()?;
+            latents.push(vae.encode_chunk(&Tensor::stack(&chunk, 0)?)?);
+        }
+        Ok(Tensor::stack(&latents, 2)?)
     }
 
     /// Wan2.2 TI2V's first latent frame: the still alone through the VAE, (1, z_dim, 1, h, w).

@@ -51,4 +51,8 @@ impl Scheduler for FlowMatchEuler {
         self.index += 1;
         Ok(next.to_dtype(model_output.dtype())?)
     }
+
+    fn begin_at(&mut self, index: usize) {
+        self.index = index;
+    }
 }

@@ -23,6 +23,16 @@ pub trait Scheduler {
     fn sigmas(&self) -> &[f32];
     /// The sample after the current step, given the model's output for it; moves to the next step.
     fn step(&mut self, model_output: &Tensor, sample: &Tensor) -> Result<Tensor>;
+    /// Starts the walk at step `index` (video to video starts part way, from a noised clip), as
+    /// diffusers' schedulers start at the first timestep they are given: no history kept.
+    fn begin_at(&mut self, index: usize);
+}
+
+/// Where video to video starts in a schedule of `steps` for `strength` (0 to 1), as diffusers'
+/// `get_timesteps`: the last `steps × strength` steps (rounded down) are run.
+pub fn start_for_strength(steps: usize, strength: f64) -> usize {
+    let run = ((steps as f64 * strength) as usize).min(steps);
+    steps - run
 }
 
 /// Which sampler to run.

@@ -220,6 +220,14 @@ impl Scheduler for UniPcMultistep {
         self.index += 1;
         Ok(next.to_dtype(dtype)?)
     }
+
+    fn begin_at(&mut self, index: usize) {
+        self.index = index;
+        self.outputs.clear();
+        self.last_sample = None;
+        self.lower_order_nums = 0;
+        self.this_order = 1;
+    }
 }
 
 /// Solves the small system R·x = b by Gaussian elimination with partial pivoting.

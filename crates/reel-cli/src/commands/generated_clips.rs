@@ -1,0 +1,400 @@
+//! `reel restyle`, `reel extend`, `reel bridge`: clips worked on with a generation model, the
+//! new frames labelled with the model, the prompt and every setting.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use reel_clips::{JoinReport, Output};
+use reel_credentials::SourceType;
+use reel_generate::{BridgeSettings, Direction, ExtendSettings, RestyleSettings};
+use reel_video::Fit;
+use serde_json::json;
+
+use crate::OutputArgs;
+use crate::commands::generate::{Bars, Engine, EngineArgs};
+use crate::failure::{Failure, Result};
+use crate::provenance::Provenance;
+use crate::provenance::Report as _;
+
+#[derive(Args)]
+pub struct RestyleArgs {
+    /// The clip to restyle.
+    pub clip: PathBuf,
+    /// What the clip should become ("a watercolour painting", "claymation").
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// How far from the clip to go: near 0 keeps it, 1 generates afresh (its layout lost).
+    #[arg(long, default_value_t = 0.6)]
+    pub strength: f64,
+    /// Frames restyled together (4k+1); a longer clip is restyled in windows of this length.
+    #[arg(long, default_value_t = 81)]
+    pub window: usize,
+    /// Frames each window shares with the one before (at most half a window), crossfaded from
+    /// one to the other.
+    #[arg(long, default_value_t = 8)]
+    pub overlap: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct ExtendArgs {
+    /// The clip to extend.
+    pub clip: PathBuf,
+    /// How much to add, in seconds (at the clip's frame rate).
+    #[arg(long)]
+    pub seconds: f64,
+    /// What happens in the new frames.
+    #[arg(long, default_value = "the scene continues naturally")]
+    pub prompt: String,
+    /// Add before the clip's first frame instead of after its last (a Wan2.1 image-to-video
+    /// folder, which conditions on a last frame).
+    #[arg(long)]
+    pub backward: bool,
+    /// Frames one generation makes at most (4k+1); longer extensions chain generations.
+    #[arg(long, default_value_t = 81)]
+    pub pass_frames: usize,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct BridgeArgs {
+    /// The clip before the passage.
+    pub from: PathBuf,
+    /// The clip after it (conformed to the first's size and rate where they differ).
+    pub to: PathBuf,
+    /// The passage's length, in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// What happens in the passage.
+    #[arg(
+        long,
+        default_value = "a smooth, continuous transition between the two shots"
+    )]
+    pub prompt: String,
+    /// A second clip of another shape is fitted whole with black bars (pad) or fills the frame,
+    /// cropped at its centre (crop).
+    #[arg(long, default_value = "crop", value_parser = parse_fit)]
+    pub fit: Fit,
+    /// Frames one generation makes at most (4k+1), which bounds the passage.
+    #[arg(long, default_value_t = 81)]
+    pub max_frames: usize,
+    #[arg(long, short)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
+    match text {
+        "pad" => Ok(Fit::Pad),
+        "crop" => Ok(Fit::Crop),
+        _ => Err("use pad or crop".into()),
+    }
+}
+
+fn name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().to_string())
+}
+
+/// The upright size of `clip`'s pictures (probing is quick; rotation is applied).
+fn shape(clip: &Path) -> Result<(usize, usize)> {
+    let image = reel_generate::frames::first_frame(clip)?;
+    Ok((image.width, image.height))
+}
+
+/// Credentials for a clip with generated frames in it: the operation, the prompt, the model
+/// and every setting.
+fn provenance(
+    args: &EngineArgs,
+    engine: &Engine,
+    size: (usize, usize),
+    operation: serde_json::Value,
+    inputs: &[&Path],
+    out: &OutputArgs,
+) -> Result<Provenance> {
+    let mut parameters = args.parameters(engine, size);
+    if let serde_json::Value::Object(more) = operation {
+        parameters.extend(more);
+    }
+    Ok(Provenance::new(
+        &out.sign.signing(),
+        "c2pa.edited",
+        SourceType::CompositeWithTrainedAlgorithmicMedia,
+        serde_json::Value::Object(parameters),
+        inputs,
+        None,
+    )?)
+}
+
+/// Runs a generating job into `path`: marked, signed, its progress shown.
+fn run_job<T>(
+    path: &Path,
+    args: &OutputArgs,
+    provenance: &Provenance,
+    bars: &mut Bars,
+    quiet: bool,
+    job: impl FnOnce(
+        &Output,
+        &mut dyn FnMut(&mut reel_image::Image, f64),
+        &mut dyn FnMut(reel_generate::Event) -> bool,
+    ) -> std::result::Result<T, reel_generate::GenerateError>,
+) -> Result<T> {
+    let output = Output {
+        path: path.to_path_buf(),
+        codec: args.codec_for(path)?,
+        crf: args.crf,
+        seal: provenance.seal(),
+    };
+    if output.codec == reel_video::Codec::Image {
+        return Err(Failure::usage(format!(
+            "{}: this makes a video; give a video file (.mp4, .mov) or a folder for PNG frames",
+            path.display()
+        )));
+    }
+    let mut marker = provenance.marker();
+    let report = job(
+        &output,
+        &mut |image, seconds| marker.mark(image, seconds),
+        &mut |event| bars.on(event),
+    );
+    bars.clear();
+    let report = report?;
+    provenance.report(quiet);
+    Ok(report)
+}
+
+fn print_join(path: &Path, join: &JoinReport, made: String) {
+    for clip in &join.clips {
+        for note in &clip.notes {
+            eprintln!("note: {}: {note}", clip.path.display());
+        }
+    }
+    eprintln!(
+        "{}: {} frames ({:.3} s) at {}x{}, {} fps, {made}{}",
+        path.display(),
+        join.frames,
+        join.seconds(),
+        join.width,
+        join.height,
+        reel_clips::rate_text(join.rate),
+        if join.audio {
+            ", with sound"
+        } else {
+            ", no sound"
+        },
+    );
+}
+
+pub fn restyle(args: &RestyleArgs, quiet: bool) -> Result {
+    reel_core::output::check_distinct(&[&args.clip], &[&args.output])?;
+    if args.window == 0 || args.window % 4 != 1 {
+        return Err(Failure::usage(format!(
+            "--window {}: the model makes 4k+1 frames (for example 33 or 81)",
+            args.window
+        )));
+    }
+    if args.overlap > args.window / 2 {
+        return Err(Failure::usage(format!(
+            "--overlap {} is more than half of --window {}",
+            args.overlap, args.window
+        )));
+    }
+    let shape = shape(&args.clip)?;
+    let engine = args.engine.open()?;
+    let size = args.engine.size(&engine, Some(shape), quiet)?;
+    let base = args.engine.request(&engine, &args.prompt, size);
+    let provenance = provenance(
+        &args.engine,
+        &engine,
+        size,
+        json!({
+            "operation": "restyle",
+            "task": "video to video",
+            "prompt": args.prompt,
+            "strength": args.strength,
+            "window": args.window,
+            "overlap": args.overlap,
+        }),
+        &[&args.clip],
+        &args.out,
+    )?;
+    if !quiet {
+        eprintln!("seed {}", engine.seed);
+    }
+    let settings = RestyleSettings {
+        strength: args.strength,
+        window: args.window,
+        overlap: args.overlap,
+    };
+    let mut bars = Bars::new(args.engine.steps, false, quiet);
+    let report = run_job(
+        &args.output,
+        &args.out,
+        &provenance,
+        &mut bars,
+        quiet,
+        |output, mark, progress| {
+            reel_generate::restyle(
+                &engine.pipeline,
+                &base,
+                &args.clip,
+                &settings,
+                output,
+                mark,
+                progress,
+            )
+        },
+    )?;
+    if !quiet {
+        eprintln!(
+            "{}: {} frames at {}x{} restyled in {} window{} of up to {} by {}{}",
+            args.output.display(),
+            report.frames,
+            report.width,
+            report.height,
+            report.windows,
+            if report.windows == 1 { "" } else { "s" },
+            args.window,
+            engine.name.as_deref().unwrap_or("the model"),
+            if report.audio { ", with sound" } else { "" },
+        );
+    }
+    Ok(())
+}
+
+pub fn extend(args: &ExtendArgs, quiet: bool) -> Result {
+    reel_core::output::check_distinct(&[&args.clip], &[&args.output])?;
+    let shape = shape(&args.clip)?;
+    let engine = args.engine.open()?;
+    let size = args.engine.size(&engine, Some(shape), quiet)?;
+    let base = args.engine.request(&engine, &args.prompt, size);
+    let direction = if args.backward {
+        Direction::Backward
+    } else {
+        Direction::Forward
+    };
+    let provenance = provenance(
+        &args.engine,
+        &engine,
+        size,
+        json!({
+            "operation": "extend",
+            "task": if args.backward { "video extended backward" } else { "video extended forward" },
+            "prompt": args.prompt,
+            "seconds": args.seconds,
+            "clip": name(&args.clip),
+        }),
+        &[&args.clip],
+        &args.out,
+    )?;
+    if !quiet {
+        eprintln!("seed {}", engine.seed);
+    }
+    let settings = ExtendSettings {
+        seconds: args.seconds,
+        direction,
+        pass_frames: args.pass_frames,
+    };
+    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let report = run_job(
+        &args.output,
+        &args.out,
+        &provenance,
+        &mut bars,
+        quiet,
+        |output, mark, progress| {
+            reel_generate::extend(
+                &engine.pipeline,
+                &base,
+                &args.clip,
+                &settings,
+                output,
+                mark,
+                progress,
+            )
+        },
+    )?;
+    if !quiet {
+        print_join(
+            &args.output,
+            &report.join,
+            format!(
+                "{} of them generated {} the clip in {} pass{}",
+                report.generated,
+                if args.backward { "before" } else { "after" },
+                report.passes,
+                if report.passes == 1 { "" } else { "es" },
+            ),
+        );
+    }
+    Ok(())
+}
+
+pub fn bridge(args: &BridgeArgs, quiet: bool) -> Result {
+    reel_core::output::check_distinct(&[&args.from, &args.to], &[&args.output])?;
+    let shape = shape(&args.from)?;
+    let engine = args.engine.open()?;
+    let size = args.engine.size(&engine, Some(shape), quiet)?;
+    let base = args.engine.request(&engine, &args.prompt, size);
+    let provenance = provenance(
+        &args.engine,
+        &engine,
+        size,
+        json!({
+            "operation": "bridge",
+            "task": "first and last frame to video",
+            "prompt": args.prompt,
+            "seconds": args.seconds,
+            "fit": match args.fit { Fit::Pad => "pad", Fit::Crop => "crop" },
+        }),
+        &[&args.from, &args.to],
+        &args.out,
+    )?;
+    if !quiet {
+        eprintln!("seed {}", engine.seed);
+    }
+    let settings = BridgeSettings {
+        seconds: args.seconds,
+        fit: args.fit,
+        max_frames: args.max_frames,
+    };
+    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let report = run_job(
+        &args.output,
+        &args.out,
+        &provenance,
+        &mut bars,
+        quiet,
+        |output, mark, progress| {
+            reel_generate::bridge(
+                &engine.pipeline,
+                &base,
+                [&args.from, &args.to],
+                &settings,
+                output,
+                mark,
+                progress,
+            )
+        },
+    )?;
+    if !quiet {
+        print_join(
+            &args.output,
+            &report.join,
+            format!("{} of them a generated passage", report.generated),
+        );
+    }
+    Ok(())
+}
