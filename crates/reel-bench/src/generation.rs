@@ -159,6 +159,7 @@ fn run(args: &BenchGenArgs, width: usize, height: usize, dir: &Path) -> Result<(
         condition: None,
         first_frame: None,
         per_token_timesteps: false,
+        hold: None,
     };
     denoise(
         &transformer_loaded,

@@ -83,6 +83,9 @@ enum Command {
     Extend(generated_clips::ExtendArgs),
     /// Two clips joined by a generated passage from the first's last frame to the second's first.
     Bridge(generated_clips::BridgeArgs),
+    /// Part of a still brought to life: only the clicked (or masked) region moves, the rest stays
+    /// the still, pixel for pixel.
+    Animate(generated_clips::AnimateArgs),
     /// The AI-directed film: stories that live piano music steers.
     Film {
         #[command(subcommand)]
@@ -225,6 +228,7 @@ fn main() -> ExitCode {
         Command::Restyle(args) => generated_clips::restyle(&args, quiet),
         Command::Extend(args) => generated_clips::extend(&args, quiet),
         Command::Bridge(args) => generated_clips::bridge(&args, quiet),
+        Command::Animate(args) => generated_clips::animate(&args, quiet),
         Command::Join(args) => clips::join(&args, quiet),
         Command::Studio(args) => studio::studio(&args),
         Command::Concat(args) => clips::concat(&args, quiet),

@@ -370,3 +370,95 @@ fn a_loop_leaves_out_its_closing_frame_and_needs_a_model_that_ends_on_one() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("last frame"));
     assert!(!bad.exists());
 }
+
+#[test]
+fn animate_moves_only_the_clicked_region_and_previews_it() {
+    let dir = Scratch::new("animate");
+    // A 100x60 still: a textured grey with a red disc at its centre.
+    let (w, h) = (100usize, 60usize);
+    let mut data = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            let d = ((x as f32 - 50.0).powi(2) + (y as f32 - 30.0).powi(2)).sqrt();
+            let t = ((x * 7 + y * 13) % 23) as u8;
+            let p = if d <= 18.0 {
+                [210, 40, 30]
+            } else {
+                [100 + t, 110 + t, 120 + t]
+            };
+            data[(y * w + x) * 3..][..3].copy_from_slice(&p);
+        }
+    }
+    let still = dir.path("still.png");
+    std::fs::write(&still, reel_image::png::encode(w, h, 3, &data)).unwrap();
+    let t2v = model("wan-t2v");
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "animate",
+            s(&still),
+            "--prompt",
+            "the ball glows",
+            "--model",
+            s(&t2v),
+            "--size",
+            "48x32",
+            "--frames",
+            "5",
+            "--steps",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        reel(&args)
+    };
+    // The preview alone: the still with the region drawn, nothing generated.
+    let preview = dir.path("region.png");
+    let stderr = ok(&args(&["--click", "50,30", "--preview-mask", s(&preview)]));
+    assert!(stderr.contains("of the picture"), "{stderr}");
+    let drawn = &frames(&preview)[0];
+    assert_eq!((drawn.width, drawn.height), (w, h));
+    // Outside the disc dimmed, inside as it was.
+    assert!(drawn.data[(30 * w + 50) * 3] == 210 && drawn.data[0] < data[0]);
+
+    let out = dir.path("moving");
+    ok(&args(&["--click", "50,30", "--seed", "2", "-o", s(&out)]));
+    let made = frames(&out.join("frame_%06d.png"));
+    assert_eq!(made.len(), 5);
+    let outside =
+        |x: usize, y: usize| ((x as f32 - 50.0).powi(2) + (y as f32 - 30.0).powi(2)).sqrt() > 21.0;
+    for frame in &made {
+        assert_eq!((frame.width, frame.height), (w, h));
+        // Outside the disc only the watermark's faint pattern differs from the still.
+        let (mut err, mut n) = (0.0f64, 0.0f64);
+        for y in 0..h {
+            for x in (0..w).filter(|&x| outside(x, y)) {
+                for c in 0..3 {
+                    let i = (y * w + x) * 3 + c;
+                    err += (frame.data[i] as f64 - data[i] as f64).powi(2);
+                    n += 1.0;
+                }
+            }
+        }
+        let psnr = 10.0 * (255.0f64.powi(2) / (err / n).max(1e-9)).log10();
+        assert!(psnr > 38.0, "outside the region: {psnr:.1} dB");
+    }
+    let p = parameters(&out.join("frame_000000.png"));
+    assert_eq!(p["operation"], "animate");
+    assert_eq!(p["clicks"][0], "50,30");
+
+    // A click outside the picture, a mask of another size: refused, nothing made.
+    let small = dir.path("small.png");
+    std::fs::write(&small, reel_image::png::encode(10, 10, 3, &[255; 300])).unwrap();
+    let bad = dir.path("bad.mp4");
+    for (extra, says) in [
+        (vec!["--click", "100,10"], "outside"),
+        (vec!["--mask", s(&small)], "mask is 10x10"),
+    ] {
+        let mut extra = extra;
+        extra.extend(["-o", s(&bad)]);
+        let r = args(&extra);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+        assert!(!bad.exists());
+    }
+}

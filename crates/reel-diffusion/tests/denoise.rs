@@ -24,6 +24,7 @@ fn check(kind: SchedulerKind, name: &str) {
         condition: None,
         first_frame: None,
         per_token_timesteps: false,
+        hold: None,
     };
     let mut steps = 0;
     let out = denoise(

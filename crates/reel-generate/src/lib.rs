@@ -2,19 +2,22 @@
 //! windows), extended forward or backward (image to video from its last or first frame), or
 //! two clips bridged by a generated passage (first-and-last-frame conditioning), with the Wan
 //! pipelines of `reel-diffusion`, read from and written to video by `reel-video` and joined by
-//! `reel-clips`.
+//! `reel-clips`; and part of a still animated (a clicked region moves, the rest held).
 //!
 //! New frames take the clip's size and frame rate (they are generated at the model's size, in
 //! the clip's shape, and resized), so a join needs no conforming and shows no seam of scale.
 
+mod animate;
 mod bridge;
 mod error;
 mod extend;
 pub mod frames;
+pub mod region;
 mod restyle;
 mod scratch;
 pub mod windows;
 
+pub use animate::{AnimateReport, AnimateSettings, animate};
 pub use bridge::{BridgeReport, BridgeSettings, bridge};
 pub use error::GenerateError;
 pub use extend::{Direction, ExtendReport, ExtendSettings, extend, frames_for_seconds};

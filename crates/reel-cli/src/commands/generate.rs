@@ -147,6 +147,7 @@ impl EngineArgs {
             image: None,
             last_image: None,
             video: None,
+            region: None,
             vae_tiling: self.vae_tiling.then(Tiling::default),
             offload: self.offload.then_some(true),
         }

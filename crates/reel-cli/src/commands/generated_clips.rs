@@ -1,12 +1,12 @@
-//! `reel restyle`, `reel extend`, `reel bridge`: clips worked on with a generation model, the
-//! new frames labelled with the model, the prompt and every setting.
+//! `reel restyle`, `reel extend`, `reel bridge`, `reel animate`: clips (and stills) worked on
+//! with a generation model, the new frames labelled with the model, the prompt and every setting.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use reel_clips::{JoinReport, Output};
 use reel_credentials::SourceType;
-use reel_generate::{BridgeSettings, Direction, ExtendSettings, RestyleSettings};
+use reel_generate::{AnimateSettings, BridgeSettings, Direction, ExtendSettings, RestyleSettings};
 use reel_video::Fit;
 use serde_json::json;
 
@@ -94,6 +94,50 @@ pub struct BridgeArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct AnimateArgs {
+    /// The still to bring to life (any image ffmpeg reads).
+    pub still: PathBuf,
+    /// How the region moves ("her hair moves in the wind").
+    #[arg(long)]
+    pub prompt: String,
+    /// A point of the region that moves, X,Y in the still's pixels: the region grows from it
+    /// over similar colour, stopped by edges; repeat for more.
+    #[arg(long, value_parser = parse_click, required_unless_present = "mask")]
+    pub click: Vec<(usize, usize)>,
+    /// The region as a mask image of the still's size instead (white moves, black stays).
+    #[arg(long, conflicts_with = "click")]
+    pub mask: Option<PathBuf>,
+    /// How different a colour may be from the clicked one and still join the region (CIELAB
+    /// ΔE; higher takes more).
+    #[arg(long, default_value_t = 12.0)]
+    pub tolerance: f32,
+    /// Write the still with the region drawn on it to this PNG, to check it; without -o,
+    /// nothing is generated.
+    #[arg(long)]
+    pub preview_mask: Option<PathBuf>,
+    /// How far inside the region's edge the motion fades in, in the still's pixels.
+    #[arg(long, default_value_t = 8.0)]
+    pub feather: f32,
+    /// Frames: 4k+1.
+    #[arg(long, default_value_t = 81)]
+    pub frames: usize,
+    #[arg(long, default_value_t = 16)]
+    pub fps: u32,
+    #[arg(long, short, required_unless_present = "preview_mask")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+fn parse_click(text: &str) -> std::result::Result<(usize, usize), String> {
+    text.split_once(',')
+        .and_then(|(x, y)| Some((x.trim().parse().ok()?, y.trim().parse().ok()?)))
+        .ok_or_else(|| "give the point as X,Y in pixels, for example 320,180".into())
 }
 
 fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
@@ -394,6 +438,110 @@ pub fn bridge(args: &BridgeArgs, quiet: bool) -> Result {
             &args.output,
             &report.join,
             format!("{} of them a generated passage", report.generated),
+        );
+    }
+    Ok(())
+}
+
+pub fn animate(args: &AnimateArgs, quiet: bool) -> Result {
+    let mut outputs: Vec<&Path> = args.output.iter().map(PathBuf::as_path).collect();
+    outputs.extend(args.preview_mask.as_deref());
+    let mut inputs: Vec<&Path> = vec![&args.still];
+    inputs.extend(args.mask.as_deref());
+    reel_core::output::check_distinct(&inputs, &outputs)?;
+    if args.frames == 0 || args.frames % 4 != 1 {
+        return Err(Failure::usage(format!(
+            "--frames {}: the model makes 4k+1 frames (for example 33 or 81)",
+            args.frames
+        )));
+    }
+    let still = reel_generate::frames::first_frame(&args.still)?;
+    let mask = match &args.mask {
+        Some(path) => reel_generate::region::from_image(
+            &reel_generate::frames::first_frame(path)?,
+            still.width,
+            still.height,
+        )?,
+        None => reel_generate::region::grow(&still, &args.click, args.tolerance)?,
+    };
+    if !quiet {
+        eprintln!(
+            "the region moving: {:.1} % of the picture",
+            100.0 * mask.coverage()
+        );
+    }
+    if let Some(path) = &args.preview_mask {
+        let preview = reel_generate::region::preview(&still, &mask);
+        let png = reel_image::png::encode(preview.width, preview.height, 3, &preview.data);
+        reel_core::output::write_atomic(path, &png)?;
+        if !quiet {
+            eprintln!("{}: the region, drawn on the still", path.display());
+        }
+    }
+    let Some(output) = &args.output else {
+        return Ok(());
+    };
+    let engine = args.engine.open()?;
+    let size = args
+        .engine
+        .size(&engine, Some((still.width, still.height)), quiet)?;
+    let base = args.engine.request(&engine, &args.prompt, size);
+    let provenance = provenance(
+        &args.engine,
+        &engine,
+        size,
+        json!({
+            "operation": "animate",
+            "task": "a region of an image to video",
+            "prompt": args.prompt,
+            "frames": args.frames,
+            "fps": args.fps,
+            "clicks": args.click.iter().map(|(x, y)| format!("{x},{y}")).collect::<Vec<_>>(),
+            "mask": args.mask.as_deref().and_then(name),
+            "tolerance": args.tolerance,
+            "feather": args.feather,
+            "coverage": mask.coverage(),
+        }),
+        &inputs,
+        &args.out,
+    )?;
+    if !quiet {
+        eprintln!("seed {}", engine.seed);
+    }
+    let settings = AnimateSettings {
+        frames: args.frames,
+        fps: args.fps,
+        feather: args.feather,
+    };
+    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let report = run_job(
+        output,
+        &args.out,
+        &provenance,
+        &mut bars,
+        quiet,
+        |out, mark, progress| {
+            reel_generate::animate(
+                &engine.pipeline,
+                &base,
+                (&still, &mask),
+                &settings,
+                out,
+                mark,
+                progress,
+            )
+        },
+    )?;
+    if !quiet {
+        eprintln!(
+            "{}: {} frames at {}x{}, {} fps, {:.1} % of the picture moving, by {}",
+            output.display(),
+            report.frames,
+            report.width,
+            report.height,
+            args.fps,
+            100.0 * report.coverage,
+            engine.name.as_deref().unwrap_or("the model"),
         );
     }
     Ok(())

@@ -28,6 +28,31 @@ pub struct Conditioning<'a> {
     pub first_frame: Option<&'a Tensor>,
     /// A timestep a token (diffusers' `expand_timesteps`), as Wan2.2 TI2V is trained.
     pub per_token_timesteps: bool,
+    /// Latents held to a clip's outside a region, at every step.
+    pub hold: Option<Hold<'a>>,
+}
+
+/// A region-masked generation: where `keep` is 1 the latents are, at every noise level, the
+/// clean clip's noised to it with the run's own initial noise, so only the rest moves (as
+/// diffusers' inpainting pipelines blend after each step, for a model not trained to inpaint).
+#[derive(Clone, Copy)]
+pub struct Hold<'a> {
+    /// The clip's latents (1, channels, frames, h, w).
+    pub clean: &'a Tensor,
+    /// The initial noise the run started from, of the same shape.
+    pub noise: &'a Tensor,
+    /// 1 where the clip is held, 0 where the model is free (1, 1, frames, h, w).
+    pub keep: &'a Tensor,
+}
+
+impl Hold<'_> {
+    /// `latents` with the held places set to the clip noised to `sigma`.
+    pub fn apply(&self, latents: &Tensor, sigma: f32) -> Result<Tensor> {
+        let sigma = f64::from(sigma);
+        let held = ((self.clean * (1.0 - sigma))? + (self.noise * sigma)?)?;
+        let free = self.keep.affine(-1.0, 1.0)?;
+        Ok((held.broadcast_mul(self.keep)? + latents.broadcast_mul(&free)?)?)
+    }
 }
 
 /// Where the loop is, for progress reports.
@@ -152,6 +177,9 @@ pub fn denoise(
             }
         };
         latents = scheduler.step(&velocity, &latents)?;
+        if let Some(hold) = &conditioning.hold {
+            latents = hold.apply(&latents, scheduler.sigmas()[i + 1])?;
+        }
         on_step(StepReport {
             step: i + 1,
             steps: total,

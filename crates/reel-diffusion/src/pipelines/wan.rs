@@ -14,7 +14,7 @@ use crate::error::{DiffusionError, Result};
 use crate::models::clip_vision::ClipVision;
 use crate::models::wan_transformer::{WanTransformer, WanTransformerConfig};
 use crate::models::wan_vae::{Decoded, Tiling, WanVaeConfig, WanVaeDecoder, WanVaeEncoder};
-use crate::pipelines::denoise::{Conditioning, StepReport, denoise};
+use crate::pipelines::denoise::{Conditioning, Hold, StepReport, denoise};
 use crate::pipelines::image::{ClipImageProcessor, crop_to_shape, vae_frame};
 use crate::pipelines::prompt::{PromptEncoder, TEXT_LENGTH, clean};
 use crate::pipelines::{memory, noise};
@@ -44,6 +44,8 @@ pub struct Request {
     pub last_image: Option<reel_image::Image>,
     /// Video to video: the clip to start from, noised to its strength (text-to-video folders).
     pub video: Option<SourceVideo>,
+    /// Part of a still animated: outside the region every frame is the still, held at every step.
+    pub region: Option<Region>,
     /// Decode in spatial tiles (diffusers' `enable_tiling`); by default only where a whole
     /// frame would not fit in memory.
     pub vae_tiling: Option<Tiling>,
@@ -59,6 +61,15 @@ pub struct SourceVideo {
     pub frames: Vec<reel_image::Image>,
     /// The share of the schedule that is run: near 0 keeps the clip, 1 starts from pure noise.
     pub strength: f64,
+}
+
+/// The still a region-masked generation holds outside its region.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// The still, at the request's size.
+    pub still: reel_image::Image,
+    /// Where the picture may move: one value a pixel of the request's size, above 0 moves.
+    pub moving: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -366,6 +377,21 @@ impl WanVideo {
                 start
             }
         };
+        if let Some(region) = &request.region {
+            if request.video.is_some() || request.last_image.is_some() {
+                return Err(DiffusionError::Usage(
+                    "a region is animated from one still: no clip and no last frame".into(),
+                ));
+            }
+            if (region.still.width, region.still.height) != (request.width, request.height)
+                || region.moving.len() != request.width * request.height
+            {
+                return Err(DiffusionError::Usage(format!(
+                    "the region's still and mask must be {}x{}, the video's size",
+                    request.width, request.height
+                )));
+            }
+        }
         match (self.task, &request.image, &request.last_image) {
             (Task::TextToVideo, Some(_), _) => {
                 return Err(DiffusionError::Usage(
@@ -437,10 +463,12 @@ impl WanVideo {
     ) -> Result<()> {
         let (mut scheduler, train_steps, start) = self.prepare(request)?;
         let shape = self.latent_shape(request.width, request.height, request.frames);
-        let latents = match &request.noise {
+        let initial = match &request.noise {
             Noise::Seed(seed) => noise::seeded(&shape, *seed, &self.device)?,
             Noise::File(path) => noise::from_file(path, &shape, &self.device)?,
-        };
+        }
+        .to_dtype(DType::F32)?;
+        let latents = initial.clone();
         scheduler.begin_at(start);
 
         // The prompts, with the text encoder freed before the transformer loads.
@@ -504,6 +532,25 @@ impl WanVideo {
             None => latents,
         };
 
+        // A region animated: the still's own clip (the still in every frame) held outside it.
+        let hold = match &request.region {
+            Some(region) => {
+                let still = vec![region.still.clone(); request.frames];
+                let clean = self.encode_video(&still, request)?;
+                progress(Stage::Image)?;
+                let keep = self.keep_mask(region, &shape)?;
+                Some((clean.to_dtype(DType::F32)?, initial.clone(), keep))
+            }
+            None => None,
+        };
+        let hold = hold
+            .as_ref()
+            .map(|(clean, noise, keep)| Hold { clean, noise, keep });
+        let latents = match &hold {
+            Some(hold) => hold.apply(&latents, scheduler.sigmas()[start])?,
+            None => latents,
+        };
+
         let t = &self.transformer;
         let tokens = shape[2] / t.patch_size[0]
             * (shape[3] / t.patch_size[1])
@@ -562,6 +609,7 @@ impl WanVideo {
                 condition: condition.as_ref(),
                 first_frame: first_frame.as_ref(),
                 per_token_timesteps: self.task == Task::TextImageToVideo,
+                hold,
             };
             latents = denoise(
                 &transformer,
@@ -624,6 +672,28 @@ impl WanVideo {
 }
 
 impl WanVideo {
+    /// Where the latents hold the still, (1, 1, frames, h, w): a latent cell moves where any
+    /// pixel it covers moves, and the first latent frame (the still itself) never does.
+    fn keep_mask(&self, region: &Region, shape: &[usize; 5]) -> Result<Tensor> {
+        let [_, _, frames, h, w] = *shape;
+        let f = self.vae.spatial_factor();
+        let width = region.still.width;
+        let mut keep = vec![1f32; h * w];
+        for (i, &m) in region.moving.iter().enumerate() {
+            if m > 0 {
+                let (x, y) = (i % width / f, i / width / f);
+                if x < w && y < h {
+                    keep[y * w + x] = 0.0;
+                }
+            }
+        }
+        let frame = Tensor::from_vec(keep, (1, 1, 1, h, w), &self.device)?;
+        let still = Tensor::ones((1, 1, 1, h, w), DType::F32, &self.device)?;
+        let mut parts = vec![still];
+        parts.extend(std::iter::repeat_n(frame, frames - 1));
+        Ok(Tensor::cat(&parts, 2)?)
+    }
+
     /// The VAE's peak: a chunk of four frames through the widest full-size layers, and the
     /// unfolding.
     fn vae_bytes(&self, request: &Request) -> Result<usize> {
