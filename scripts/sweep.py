@@ -186,6 +186,33 @@ def cases():
     add("trim", "range backwards", ["trim", "clip.mp4", "--from", "2", "--to", "1", "-o", "o.mp4"], "o.mp4")
     add("retime", "speed nan", ["retime", "clip.mp4", "--speed", "nan", "-o", "o.mp4"], "o.mp4")
     add("retime", "fps 1e9", ["retime", "clip.mp4", "--fps", "1e9", "-o", "o.mp4"], "o.mp4")
+    # Clips with a model, on the small random folders.
+    restyle = ["restyle", "--prompt", "claymation", "--model", "wan", "--size", "48x32", "--steps", "2", "--window", "5", "--overlap", "2"]
+    i2v_clip = ["--model", "wan-i2v", "--size", "64x64", "--steps", "1"]
+    heads = {
+        "restyle": restyle,
+        "extend": ["extend", "--seconds", "0.2"] + i2v_clip,
+        "bridge": ["bridge", "clip.mp4"] + i2v_clip,
+    }
+    for fam, head in heads.items():
+        add(fam, "missing input", head + ["nothere.mp4", "-o", "o.mp4"], "o.mp4")
+        add(fam, "text as video", head + ["notes.txt", "-o", "o.mp4"], "o.mp4")
+        add(fam, "truncated video", head + ["truncated.mp4", "-o", "o.mp4"], "o.mp4")
+        add(fam, "still as a clip", head + ["photo.jpg", "-o", "o.mp4"], "o.mp4")
+        add(fam, "output is the input", head + ["clip.mp4", "-o", "clip.mp4"])
+        add(fam, "folder as output", head + ["clip.mp4", "-o", "folder.mp4"])
+    add("restyle", "SIGINT mid-run", ["restyle", "long.mp4", "--prompt", "claymation", "--model", "wan", "--size", "256x256", "--steps", "200", "-o", "o.mp4"], "o.mp4",
+        (signal.SIGINT, 1.5))
+    add("extend", "SIGTERM mid-run", ["extend", "clip.mp4", "--seconds", "2", "--model", "wan-i2v", "--size", "256x256", "--steps", "200", "-o", "o.mp4"], "o.mp4",
+        (signal.SIGTERM, 1.5))
+    add("extend", "seconds 0", heads["extend"][:1] + ["--seconds", "0"] + i2v_clip + ["clip.mp4", "-o", "o.mp4"], "o.mp4")
+    add("extend", "text-to-video model", ["extend", "clip.mp4", "--seconds", "1", "--model", "wan", "--size", "48x32", "-o", "o.mp4"], "o.mp4")
+    add("bridge", "seconds 0", ["bridge", "clip.mp4", "clip.mp4", "--seconds", "0"] + i2v_clip + ["-o", "o.mp4"], "o.mp4")
+    animate = ["animate", "photo.jpg", "--prompt", "her hair moves", "--model", "wan", "--size", "48x32", "--frames", "5", "--steps", "1"]
+    add("animate", "click outside the image", animate + ["--click", "100000,5", "-o", "o.mp4"], "o.mp4")
+    add("animate", "mask of another size", animate + ["--mask", "seq/frame_000000.png", "-o", "o.mp4"], "o.mp4")
+    add("animate", "text as the image", ["animate", "notes.txt", "--click", "1,1", "--prompt", "x", "--model", "wan", "-o", "o.mp4"], "o.mp4")
+    add("animate", "preview over the image", animate + ["--click", "5,5", "--preview-mask", "photo.jpg"])
     add("faces", "json to /dev/stdout", ["faces", "analyze", "clip.mp4", "--json", "/dev/stdout"])
     add("swap", "no consent recorded", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4"])
     add("swap", "consent check without a reason", ["swap", "clip.mp4", "--photo", "photo.jpg", "-o", "o.mp4", "--no-consent-check", ""])
@@ -351,6 +378,7 @@ def cases():
     expect(0, "path starting")
     expect(2, "output into a folder")
     expect(2, "still as a clip", "seconds 0", "transition longer", "fps", "range", "speed")
+    expect(2, "click outside", "mask of another size", "preview over", "text-to-video model")
     expect(130, "SIGINT")
     expect(143, "SIGTERM")
     return c

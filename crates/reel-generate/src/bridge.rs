@@ -72,6 +72,8 @@ pub fn bridge(
     pipeline.check(&request)?;
 
     let last = scan(from)?.last;
+    // The second clip read through too: a damaged one is refused before anything is generated.
+    scan(to)?;
     let (width, height) = (last.width, last.height);
     // The second clip's first frame as the join will show it.
     let conform = Conform {

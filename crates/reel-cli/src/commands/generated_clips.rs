@@ -207,6 +207,12 @@ fn run_job<T>(
             path.display()
         )));
     }
+    // A destination that cannot take the result is refused before anything is generated.
+    if output.codec == reel_video::Codec::PngSequence {
+        reel_core::output::check_sequence_folder(path)?;
+    } else {
+        reel_core::output::destination(path)?;
+    }
     let mut marker = provenance.marker();
     let report = job(
         &output,

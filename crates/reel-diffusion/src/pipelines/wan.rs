@@ -759,6 +759,7 @@ impl WanVideo {
         let chunks = (request.frames - 1) / t;
         let mut latents = vec![vae.encode_chunk(&first.unsqueeze(0)?)?];
         for k in 0..chunks {
+            stop_requested()?;
             let frames: Vec<&Tensor> = (0..t)
                 .map(|i| match &last {
                     Some(last) if k + 1 == chunks && i + 1 == t => last,
@@ -798,6 +799,7 @@ impl WanVideo {
             |img: &reel_image::Image| vae_frame(img, request.width, request.height, &self.device);
         let mut latents = vec![vae.encode_chunk(&frame(&frames[0])?.unsqueeze(0)?)?];
         for chunk in frames[1..].chunks(self.vae.temporal_factor()) {
+            stop_requested()?;
             let chunk = chunk.iter().map(frame).collect::<Result<Vec<_>>>()?;
             latents.push(vae.encode_chunk(&Tensor::stack(&chunk, 0)?)?);
         }
@@ -822,4 +824,13 @@ impl WanVideo {
         let latent = vae.encode_chunk(&first.unsqueeze(0)?)?;
         Ok((vae, latent))
     }
+}
+
+/// The VAE's encoders run for many chunks between progress reports: a stop is heard between
+/// chunks.
+fn stop_requested() -> Result<()> {
+    if reel_core::stop::requested() {
+        return Err(DiffusionError::Cancelled);
+    }
+    Ok(())
 }
