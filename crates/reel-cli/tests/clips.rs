@@ -368,46 +368,49 @@ fn bad_joins_are_refused_and_leave_nothing() {
 }
 
 #[test]
-fn a_flow_transition_moves_smoothly_from_one_shot_to_the_next() {
+fn flow_and_morph_transitions_move_smoothly_from_one_shot_to_the_next() {
     let dir = Scratch::new("join-flow");
     let head = sample("talking_head.mp4");
     let speaker = sample("speaker.mp4");
-    let out = dir.path("flow.mp4");
-    let run = reel(&[
-        "join",
-        s(&head),
-        s(&speaker),
-        "--transition",
-        "flow",
-        "--seconds",
-        "0.5",
-        "-o",
-        s(&out),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     let cut = dir.path("cut.mp4");
     assert!(
         reel(&["concat", s(&head), s(&speaker), "-o", s(&cut)])
             .status
             .success()
     );
-    let (shown, cut) = (frames(&out), frames(&cut));
-    // 15 frames shared.
-    assert_eq!(shown.len(), cut.len() - 15);
-    // The cut jumps from one shot to the other; every step of the transition is a fraction of it.
+    let cut = frames(&cut);
+    // The cut jumps from one shot to the other; every step of a transition is a fraction of it.
     let jump = distance(&cut[172], &cut[173]);
-    let steps: Vec<f64> = (158..174)
-        .map(|j| distance(&shown[j], &shown[j + 1]))
-        .collect();
-    let largest = steps.iter().cloned().fold(0.0, f64::max);
-    assert!(
-        largest < jump / 4.0,
-        "steps {steps:?}, the cut's jump {jump:.0}"
-    );
+    for transition in ["flow", "morph"] {
+        let out = dir.path(&format!("{transition}.mp4"));
+        let run = reel(&[
+            "join",
+            s(&head),
+            s(&speaker),
+            "--transition",
+            transition,
+            "--seconds",
+            "0.5",
+            "-o",
+            s(&out),
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let shown = frames(&out);
+        // 15 frames shared.
+        assert_eq!(shown.len(), cut.len() - 15);
+        let steps: Vec<f64> = (158..174)
+            .map(|j| distance(&shown[j], &shown[j + 1]))
+            .collect();
+        let largest = steps.iter().cloned().fold(0.0, f64::max);
+        assert!(
+            largest < jump / 4.0,
+            "{transition}: steps {steps:?}, the cut's jump {jump:.0}"
+        );
+    }
 }
 
 #[test]

@@ -12,6 +12,9 @@ pub enum ClipError {
     Cancelled,
     #[error(transparent)]
     Io(#[from] reel_core::IoError),
+    /// The face models a morph needs.
+    #[error(transparent)]
+    Model(#[from] reel_runtime::ModelError),
 }
 
 impl HasKind for ClipError {
@@ -21,6 +24,7 @@ impl HasKind for ClipError {
             ClipError::Settings(_) => Kind::Usage,
             ClipError::Cancelled => Kind::Cancelled,
             ClipError::Io(_) => Kind::Output,
+            ClipError::Model(e) => e.kind(),
         }
     }
 }

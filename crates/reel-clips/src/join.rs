@@ -240,7 +240,7 @@ pub fn join(
         alpha: false,
         looped: false,
     };
-    let mut mixer = Mixer::new(settings.transition, 2);
+    let mut mixer = Mixer::new(settings.transition, 2)?;
     let mut pool: Vec<Vec<u8>> = Vec::new();
     // The end of the clip before, waiting for the start of this one.
     let mut incoming: VecDeque<Vec<u8>> = VecDeque::new();
@@ -265,7 +265,7 @@ pub fn join(
                 let (from, to) = (picture(from), picture(frame));
                 let mut blended = picture(pool.pop().unwrap_or_default());
                 let progress = (k + 1) as f32 / (shared + 1) as f32;
-                mixer.mix(&from, &to, progress, &mut blended);
+                mixer.mix(&from, &to, progress, &mut blended)?;
                 pool.push(from.data);
                 pool.push(to.data);
                 pool.push(writer.emit(blended.data)?);

@@ -1,5 +1,5 @@
-//! Working with clips without a model: trimming, concatenating, joining with transitions,
-//! retiming by optical flow.
+//! Working with clips without a generative model: trimming, concatenating, joining with
+//! transitions (a face-aware morph among them), retiming by optical flow.
 //!
 //! Every operation is frame-exact: it knows which source frame becomes which output frame,
 //! and lays the sound under the frames from the same times, so picture and sound stay in
@@ -9,6 +9,7 @@ mod error;
 pub mod flow;
 pub mod interpolate;
 pub mod join;
+pub mod morph;
 pub mod retime;
 pub mod settings;
 pub mod soundtrack;

@@ -4,7 +4,9 @@ use std::str::FromStr;
 
 use reel_image::Image;
 
+use crate::ClipError;
 use crate::flow::Pyramid;
+use crate::morph::Morph;
 use crate::retime::Between;
 
 /// A transition between two clips.
@@ -19,6 +21,9 @@ pub enum Transition {
     /// The last picture moves into the next along the dense optical flow between them (each
     /// pair of frames of the overlap), as frames between two frames of one clip are made.
     Flow,
+    /// Where both pictures show a face, the faces morph into each other (their meshes moved
+    /// to the one between, the pictures dissolved); the rest dissolves.
+    Morph,
 }
 
 impl FromStr for Transition {
@@ -30,9 +35,10 @@ impl FromStr for Transition {
             "crossfade" | "dissolve" => Transition::Crossfade,
             "wipe" => Transition::Wipe,
             "flow" => Transition::Flow,
+            "morph" => Transition::Morph,
             other => {
                 return Err(format!(
-                    "unknown transition {other}; use cut, crossfade, wipe or flow"
+                    "unknown transition {other}; use cut, crossfade, wipe, flow or morph"
                 ));
             }
         })
@@ -46,16 +52,20 @@ impl Transition {
             Transition::Crossfade => "crossfade",
             Transition::Wipe => "wipe",
             Transition::Flow => "flow",
+            Transition::Morph => "morph",
         }
     }
 
     /// Writes into `out` the frame `progress` (0 to 1, exclusive) of the way from `from` to
     /// `to`; all three are RGB frames of `width` pixels a row. (A flow transition needs the
-    /// motion between the two, which a [`Mixer`] keeps; here it dissolves.)
+    /// motion between the two, and a morph their faces, which a [`Mixer`] keeps; here they
+    /// dissolve.)
     pub fn blend(self, from: &[u8], to: &[u8], width: usize, progress: f32, out: &mut [u8]) {
         match self {
             Transition::Cut => out.copy_from_slice(if progress < 0.5 { from } else { to }),
-            Transition::Crossfade | Transition::Flow => mix(from, to, progress, out),
+            Transition::Crossfade | Transition::Flow | Transition::Morph => {
+                mix(from, to, progress, out)
+            }
             Transition::Wipe => wipe(from, to, width, progress, out),
         }
     }
@@ -71,6 +81,7 @@ const SHOT_FLOW_WIDTH: usize = 64;
 pub struct Mixer {
     transition: Transition,
     flow: Option<FlowMix>,
+    morph: Option<Morph>,
 }
 
 struct FlowMix {
@@ -79,22 +90,41 @@ struct FlowMix {
 }
 
 impl Mixer {
-    pub fn new(transition: Transition, threads: usize) -> Mixer {
+    /// A mixer for `transition` (a morph loads the face models: it fails where they are not
+    /// installed).
+    pub fn new(transition: Transition, threads: usize) -> Result<Mixer, ClipError> {
         let flow = (transition == Transition::Flow).then(|| FlowMix {
             between: Between::between_shots(SHOT_FLOW_WIDTH, threads),
             pyramids: [Pyramid::default(), Pyramid::default()],
         });
-        Mixer { transition, flow }
+        let morph = match transition {
+            Transition::Morph => Some(Morph::new()?),
+            _ => None,
+        };
+        Ok(Mixer {
+            transition,
+            flow,
+            morph,
+        })
     }
 
     /// The frame `progress` of the way from `from` to `to` (RGB frames of one size) into `out`.
-    pub fn mix(&mut self, from: &Image, to: &Image, progress: f32, out: &mut Image) {
+    pub fn mix(
+        &mut self,
+        from: &Image,
+        to: &Image,
+        progress: f32,
+        out: &mut Image,
+    ) -> Result<(), ClipError> {
+        if let Some(morph) = &mut self.morph {
+            return Ok(morph.mix(from, to, progress, out)?);
+        }
         let small = from.width.min(from.height) < MIN_FLOW_SIDE;
         let Some(flow) = self.flow.as_mut().filter(|_| !small) else {
             out.reshape(from.width, from.height);
             self.transition
                 .blend(&from.data, &to.data, from.width, progress, &mut out.data);
-            return;
+            return Ok(());
         };
         let (w, h) = (from.width, from.height);
         let levels = flow.between.pyramid_levels(w, h);
@@ -103,11 +133,12 @@ impl Mixer {
         pb.build(&to.data, w, h, levels);
         flow.between.measure(pa, pb);
         flow.between.make(from, to, progress, out);
+        Ok(())
     }
 }
 
 /// `from` and `to` mixed at `weight` of `to`, rounded.
-fn mix(from: &[u8], to: &[u8], weight: f32, out: &mut [u8]) {
+pub(crate) fn mix(from: &[u8], to: &[u8], weight: f32, out: &mut [u8]) {
     // In 1/256 steps: exact integer arithmetic the compiler vectorises.
     let w = (weight.clamp(0.0, 1.0) * 256.0).round() as u32;
     for ((o, &a), &b) in out.iter_mut().zip(from).zip(to) {

@@ -524,7 +524,7 @@ impl Plan {
             Plan::Join(settings) => clip_job(
                 signing,
                 match settings.transition {
-                    Transition::Flow => SourceType::AlgorithmicMedia,
+                    Transition::Flow | Transition::Morph => SourceType::AlgorithmicMedia,
                     _ => SourceType::Composite,
                 },
                 json!({

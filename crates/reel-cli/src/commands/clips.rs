@@ -38,8 +38,9 @@ pub struct JoinArgs {
     pub clips: Vec<PathBuf>,
     #[arg(long, short)]
     pub output: PathBuf,
-    /// How each clip gives way to the next: cut, crossfade, wipe, or flow (the picture moved
-    /// into the next along the optical flow between them).
+    /// How each clip gives way to the next: cut, crossfade, wipe, flow (the picture moved
+    /// into the next along the optical flow between them), or morph (where both show a face,
+    /// the faces morph into each other; the rest dissolves).
     #[arg(long, default_value = "crossfade")]
     pub transition: Transition,
     /// The length of each transition, in seconds (the two clips share that many frames).
@@ -202,9 +203,9 @@ fn join_clips(
     let provenance = Provenance::new(
         &output_args.sign.signing(),
         "c2pa.edited",
-        // A flow transition's frames are made from the motion between the clips.
+        // A flow or morph transition's frames are made from the motion between the clips.
         match transition {
-            Transition::Flow => SourceType::AlgorithmicMedia,
+            Transition::Flow | Transition::Morph => SourceType::AlgorithmicMedia,
             _ => SourceType::Composite,
         },
         json!({
