@@ -19,6 +19,9 @@ pub enum GenerateError {
     Cancelled,
     #[error(transparent)]
     Io(#[from] reel_core::IoError),
+    /// The face and person models a click on a person needs.
+    #[error(transparent)]
+    Model(#[from] reel_runtime::ModelError),
 }
 
 impl HasKind for GenerateError {
@@ -30,6 +33,7 @@ impl HasKind for GenerateError {
             GenerateError::Clip(e) => e.kind(),
             GenerateError::Settings(_) => Kind::Usage,
             GenerateError::Io(_) => Kind::Output,
+            GenerateError::Model(e) => e.kind(),
         }
     }
 }

@@ -1,12 +1,15 @@
-//! The region of a still that is animated: grown from clicks (similar colour, stopped at edges)
-//! or read from a mask image; feathered inward for the composite, so that every pixel outside
-//! it stays the still's; drawn over the still for a preview.
+//! The region of a still that is animated: from clicks (the face or the person under a click,
+//! found by reel's face mesh and person segmentation; elsewhere similar colour grown from it,
+//! stopped at edges) or read from a mask image; feathered inward for the composite, so that
+//! every pixel outside it stays the still's; drawn over the still for a preview.
 
 use std::collections::VecDeque;
 
-use reel_image::Image;
+use reel_face::mask::Region as FaceRegion;
+use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, PersonSegmenter, face_mask};
 use reel_image::blur::gaussian;
 use reel_image::color::rgb_to_lab;
+use reel_image::{Affine, Image};
 
 use crate::GenerateError;
 
@@ -25,15 +28,116 @@ impl Mask {
     }
 }
 
-/// The region around each click: the pixels joined to it whose colour is within `tolerance`
-/// (CIELAB ΔE) of the colour under the click, across no step of colour larger than half of
-/// it (an edge); small holes closed. Clicks are (x, y) in the still's pixels.
-pub fn grow(
+/// What a click's region was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The click is on a face: its oval, from the face mesh.
+    Face,
+    /// The click is on a person (not on a face): the person's silhouette, from the segmenter.
+    Person,
+    /// Elsewhere: the colour under the click, grown to its edges.
+    Colour,
+}
+
+impl Found {
+    pub fn name(self) -> &'static str {
+        match self {
+            Found::Face => "face",
+            Found::Person => "person",
+            Found::Colour => "colour",
+        }
+    }
+}
+
+/// The region of every click: the face under it, else the person under it, else its colour
+/// grown ([`grow`]); with `colour_only`, always the colour. The face and person models are run
+/// once, only when needed.
+pub fn select(
     still: &Image,
     clicks: &[(usize, usize)],
     tolerance: f32,
-) -> Result<Mask, GenerateError> {
+    colour_only: bool,
+) -> Result<(Mask, Vec<Found>), GenerateError> {
     let (w, h) = (still.width, still.height);
+    // Every click is checked (and the tolerance) before a model runs.
+    check(w, h, clicks, tolerance)?;
+    let mut data = vec![0u8; w * h];
+    let mut found = Vec::with_capacity(clicks.len());
+    let mut faces: Option<Vec<Face>> = None;
+    let mut person: Option<Vec<u8>> = None;
+    for &click in clicks {
+        let (x, y) = click;
+        if !colour_only {
+            let faces = match &mut faces {
+                Some(f) => f,
+                None => faces.insert(
+                    FaceAnalyzer::new(AnalyzerSettings::default())?
+                        .analyze(still, 0.0)?
+                        .to_vec(),
+                ),
+            };
+            let on_face = faces.iter().find_map(|face| {
+                let mask = face_mask(
+                    &face.landmarks,
+                    FaceRegion::Face,
+                    &Affine::IDENTITY,
+                    (w, h),
+                    0.0,
+                );
+                (mask.at(x, y) > 0.5).then_some(mask)
+            });
+            if let Some(mask) = on_face {
+                for yy in mask.y0..mask.y0 + mask.height {
+                    for xx in mask.x0..mask.x0 + mask.width {
+                        if mask.at(xx, yy) > 0.5 {
+                            data[yy * w + xx] = 255;
+                        }
+                    }
+                }
+                found.push(Found::Face);
+                continue;
+            }
+            let person = match &mut person {
+                Some(p) => p,
+                None => {
+                    let mut mask = Vec::new();
+                    PersonSegmenter::new(1)?.segment(still, &mut mask)?;
+                    person.insert(mask)
+                }
+            };
+            if person[y * w + x] >= 128 {
+                for (d, &p) in data.iter_mut().zip(person.iter()) {
+                    if p >= 128 {
+                        *d = 255;
+                    }
+                }
+                found.push(Found::Person);
+                continue;
+            }
+        }
+        let grown = grow(still, &[click], tolerance)?;
+        for (d, &g) in data.iter_mut().zip(&grown.data) {
+            *d |= g;
+        }
+        found.push(Found::Colour);
+    }
+    Ok((
+        Mask {
+            width: w,
+            height: h,
+            data,
+        },
+        found,
+    ))
+}
+
+/// Refuses no click, a click outside the picture, and a tolerance that takes nothing.
+fn check(
+    w: usize,
+    h: usize,
+    clicks: &[(usize, usize)],
+    tolerance: f32,
+) -> Result<(), GenerateError> {
     if clicks.is_empty() {
         return Err(GenerateError::Settings(
             "give a click (--click X,Y) or a mask (--mask)".into(),
@@ -51,6 +155,19 @@ pub fn grow(
             "a tolerance of {tolerance}: give a colour difference above 0 (12 is a start)"
         )));
     }
+    Ok(())
+}
+
+/// The region around each click: the pixels joined to it whose colour is within `tolerance`
+/// (CIELAB ΔE) of the colour under the click, across no step of colour larger than half of
+/// it (an edge); small holes closed. Clicks are (x, y) in the still's pixels.
+pub fn grow(
+    still: &Image,
+    clicks: &[(usize, usize)],
+    tolerance: f32,
+) -> Result<Mask, GenerateError> {
+    let (w, h) = (still.width, still.height);
+    check(w, h, clicks, tolerance)?;
     let lab: Vec<[f32; 3]> = still
         .data
         .chunks_exact(3)

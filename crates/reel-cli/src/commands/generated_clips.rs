@@ -103,8 +103,9 @@ pub struct AnimateArgs {
     /// How the region moves ("her hair moves in the wind").
     #[arg(long)]
     pub prompt: String,
-    /// A point of the region that moves, X,Y in the still's pixels: the region grows from it
-    /// over similar colour, stopped by edges; repeat for more.
+    /// A point of the region that moves, X,Y in the still's pixels: on a face, the face moves;
+    /// on a person, the person; elsewhere the region grows from it over similar colour, stopped
+    /// by edges. Repeat for more.
     #[arg(long, value_parser = parse_click, required_unless_present = "mask")]
     pub click: Vec<(usize, usize)>,
     /// The region as a mask image of the still's size instead (white moves, black stays).
@@ -114,6 +115,10 @@ pub struct AnimateArgs {
     /// ΔE; higher takes more).
     #[arg(long, default_value_t = 12.0)]
     pub tolerance: f32,
+    /// Grow every click's region by its colour, even on a face or a person (a lock of hair, a
+    /// sleeve).
+    #[arg(long, conflicts_with = "mask")]
+    pub by_colour: bool,
     /// Write the still with the region drawn on it to this PNG, to check it; without -o,
     /// nothing is generated.
     #[arg(long)]
@@ -462,17 +467,28 @@ pub fn animate(args: &AnimateArgs, quiet: bool) -> Result {
         )));
     }
     let still = reel_generate::frames::first_frame(&args.still)?;
+    let mut selected: Vec<&str> = Vec::new();
     let mask = match &args.mask {
         Some(path) => reel_generate::region::from_image(
             &reel_generate::frames::first_frame(path)?,
             still.width,
             still.height,
         )?,
-        None => reel_generate::region::grow(&still, &args.click, args.tolerance)?,
+        None => {
+            let (mask, found) =
+                reel_generate::region::select(&still, &args.click, args.tolerance, args.by_colour)?;
+            selected = found.iter().map(|f| f.name()).collect();
+            mask
+        }
     };
     if !quiet {
+        let how = if selected.is_empty() {
+            String::new()
+        } else {
+            format!(" (from the clicks: {})", selected.join(", "))
+        };
         eprintln!(
-            "the region moving: {:.1} % of the picture",
+            "the region moving: {:.1} % of the picture{how}",
             100.0 * mask.coverage()
         );
     }
@@ -504,6 +520,7 @@ pub fn animate(args: &AnimateArgs, quiet: bool) -> Result {
             "fps": args.fps,
             "clicks": args.click.iter().map(|(x, y)| format!("{x},{y}")).collect::<Vec<_>>(),
             "mask": args.mask.as_deref().and_then(name),
+            "selected": selected,
             "tolerance": args.tolerance,
             "feather": args.feather,
             "coverage": mask.coverage(),
