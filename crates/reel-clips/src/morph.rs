@@ -16,6 +16,8 @@ pub struct Morph {
     sides: [FaceAnalyzer; 2],
     triangles: &'static [[usize; 3]],
     frame: u64,
+    /// The last frame's progress: a smaller one starts another transition.
+    progress: f32,
     covered: Vec<bool>,
 }
 
@@ -33,6 +35,7 @@ impl Morph {
             sides: [side()?, side()?],
             triangles: topology::triangles()?,
             frame: 0,
+            progress: f32::MAX,
             covered: Vec::new(),
         })
     }
@@ -45,6 +48,13 @@ impl Morph {
         progress: f32,
         out: &mut Image,
     ) -> Result<(), ModelError> {
+        // Another transition (the next join): other clips, other faces.
+        if progress <= self.progress {
+            for side in &mut self.sides {
+                side.tracker().reset();
+            }
+        }
+        self.progress = progress;
         let time = self.frame as f64 / 25.0;
         self.frame += 1;
         let a = largest(self.sides[0].analyze(from, time)?);
@@ -90,7 +100,7 @@ fn lerp(p: Point, q: Point, t: f32) -> Point {
 }
 
 /// The band from the face's outline out to a ring where nothing moves: its triangles take the
-/// outline's motion down to none at the ring. The ring lies far enough out to hold both faces.
+/// outline's motion down to none at the ring.
 fn band(pa: &[Point], pb: &[Point], mid: &[Point]) -> Vec<Corners> {
     let oval = |p: &[Point]| -> Vec<Point> { FACE_OVAL.iter().map(|&i| p[i]).collect() };
     let (oa, ob, om) = (oval(pa), oval(pb), oval(mid));
@@ -102,13 +112,16 @@ fn band(pa: &[Point], pb: &[Point], mid: &[Point]) -> Vec<Corners> {
         )
     };
     let c = centre(&om);
-    let radius = om
-        .iter()
-        .map(|p| p.distance(c))
-        .fold(0.0, f32::max)
-        .max(1.0);
+    // The ring lies half a face beyond the largest of the three outlines, and further by the
+    // distance between the faces, so that both faces' outlines lie inside it.
+    let reach = |o: &[Point]| {
+        let c = centre(o);
+        o.iter().map(|p| p.distance(c)).fold(0.0, f32::max)
+    };
+    let radius = reach(&om).max(1.0);
+    let largest = reach(&oa).max(reach(&ob)).max(radius);
     let apart = centre(&oa).distance(centre(&ob));
-    let scale = 1.5 + apart / radius;
+    let scale = (1.5 * largest + apart) / radius;
     let ring: Vec<Point> = om.iter().map(|p| lerp(c, *p, scale)).collect();
     let n = om.len();
     let mut band = Vec::with_capacity(2 * n);

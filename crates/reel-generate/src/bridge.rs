@@ -93,12 +93,19 @@ pub fn bridge(
         )));
     }
     drop(reader);
-    request.image = Some(last);
-    request.last_image = Some(Image {
-        width,
-        height,
-        data,
-    });
+    // At the generation size: the pipeline then crops nothing, and the passage, stretched back
+    // to the clip's size, meets both clips exactly.
+    let (gw, gh) = (request.width, request.height);
+    request.image = Some(to_size(last, gw, gh));
+    request.last_image = Some(to_size(
+        Image {
+            width,
+            height,
+            data,
+        },
+        gw,
+        gh,
+    ));
 
     let mut scratch = Scratch::new("bridge")?;
     let mut piece = scratch.sequence(width, height, rate)?;

@@ -136,7 +136,9 @@ pub fn extend(
         if let Noise::Seed(seed) = base.noise {
             request.noise = Noise::Seed(seed.wrapping_add(p as u64));
         }
-        condition(&mut request, anchor);
+        // At the generation size: the pipeline then crops nothing, and the frames made,
+        // stretched back to the clip's size, lie exactly over it.
+        condition(&mut request, to_size(anchor, base.width, base.height));
         // Forward, frame 0 remakes the anchor; backward, the last frame does.
         let kept = if forward {
             1..1 + keep

@@ -68,8 +68,9 @@ pub fn to_bytes(rgb: &[f32], image: &mut Image) {
     }
 }
 
-/// `image` at `width`×`height` (Lanczos; as it is where it already has that size). The models'
-/// sizes are multiples of 16, so a clip's own shape is met within a pixel or two.
+/// `image` at `width`×`height` (Lanczos; as it is where it already has that size), stretched
+/// where the shapes differ: frames go to the generation size this way and come back the same
+/// way, so that what is made lies exactly over the clip.
 pub fn to_size(image: Image, width: usize, height: usize) -> Image {
     if (image.width, image.height) == (width, height) {
         image

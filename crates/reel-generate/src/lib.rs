@@ -4,8 +4,9 @@
 //! pipelines of `reel-diffusion`, read from and written to video by `reel-video` and joined by
 //! `reel-clips`; and part of a still animated (a clicked region moves, the rest held).
 //!
-//! New frames take the clip's size and frame rate (they are generated at the model's size, in
-//! the clip's shape, and resized), so a join needs no conforming and shows no seam of scale.
+//! New frames take the clip's size and frame rate: the clip's frames are resized to the size
+//! generated at (by default the clip's shape in the model's multiples) and what is made is
+//! resized back, so a join needs no conforming and shows no seam of scale.
 
 mod animate;
 mod bridge;

@@ -106,10 +106,9 @@ pub fn select(
                 }
             };
             if person[y * w + x] >= 128 {
-                for (d, &p) in data.iter_mut().zip(person.iter()) {
-                    if p >= 128 {
-                        *d = 255;
-                    }
+                // The person under the click, not everyone in the picture.
+                for i in component(person, w, h, y * w + x) {
+                    data[i] = 255;
                 }
                 found.push(Found::Person);
                 continue;
@@ -129,6 +128,31 @@ pub fn select(
         },
         found,
     ))
+}
+
+/// The pixels joined to `start` (four ways) where `map` is at least a half.
+fn component(map: &[u8], w: usize, h: usize, start: usize) -> Vec<usize> {
+    let mut seen = vec![false; w * h];
+    let mut queue = VecDeque::from([start]);
+    let mut found = Vec::new();
+    seen[start] = true;
+    while let Some(i) = queue.pop_front() {
+        found.push(i);
+        let (x, y) = (i % w, i / w);
+        let neighbours = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ];
+        for j in neighbours.into_iter().flatten() {
+            if !seen[j] && map[j] >= 128 {
+                seen[j] = true;
+                queue.push_back(j);
+            }
+        }
+    }
+    found
 }
 
 /// Refuses no click, a click outside the picture, and a tolerance that takes nothing.
@@ -259,32 +283,67 @@ pub fn from_image(image: &Image, width: usize, height: usize) -> Result<Mask, Ge
     Ok(mask)
 }
 
-/// The composite's weights: 0 everywhere outside the region, rising over about `radius` pixels
-/// inside its edge to 1.
+/// The composite's weights: 0 everywhere outside the region, rising with the distance from its
+/// edge to 1 at `radius` pixels in (or at the region's middle, where it is thinner than that, so
+/// that a thin region still moves).
 pub fn feather(mask: &Mask, radius: f32) -> Vec<f32> {
-    let inside: Vec<f32> = mask
-        .data
-        .iter()
-        .map(|&v| f32::from(u8::from(v > 0)))
-        .collect();
+    let inside: Vec<bool> = mask.data.iter().map(|&v| v > 0).collect();
     if radius < 0.6 {
-        return inside;
+        return inside.iter().map(|&i| f32::from(u8::from(i))).collect();
     }
-    let mut soft = inside.clone();
-    gaussian(
-        &mut soft,
-        mask.width,
-        mask.height,
-        1,
-        radius / 2.0,
-        &mut Vec::new(),
-    );
-    // Half way at the edge blurred is 0 here, and 1 a radius in.
-    inside
-        .iter()
-        .zip(&soft)
-        .map(|(&i, &s)| i * ((s - 0.5) * 2.0).clamp(0.0, 1.0))
-        .collect()
+    let depth = depth(&inside, mask.width, mask.height);
+    // A region thinner than the radius reaches 1 at its deepest, not never.
+    let deepest = depth.iter().copied().fold(0.0, f32::max);
+    let full = radius.min(deepest).max(1.0);
+    depth.iter().map(|&d| (d / full).min(1.0)).collect()
+}
+
+/// Each pixel's distance (3-4 chamfer, in pixels) to the nearest pixel outside the region; 0
+/// outside it. The picture's border does not count as outside: a region may move up to it.
+fn depth(inside: &[bool], w: usize, h: usize) -> Vec<f32> {
+    const FAR: f32 = f32::MAX / 4.0;
+    let mut d: Vec<f32> = inside.iter().map(|&i| if i { FAR } else { 0.0 }).collect();
+    let (straight, diagonal) = (1.0, 4.0 / 3.0);
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let mut v = d[i];
+            if x > 0 {
+                v = v.min(d[i - 1] + straight);
+            }
+            if y > 0 {
+                v = v.min(d[i - w] + straight);
+                if x > 0 {
+                    v = v.min(d[i - w - 1] + diagonal);
+                }
+                if x + 1 < w {
+                    v = v.min(d[i - w + 1] + diagonal);
+                }
+            }
+            d[i] = v;
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            let mut v = d[i];
+            if x + 1 < w {
+                v = v.min(d[i + 1] + straight);
+            }
+            if y + 1 < h {
+                v = v.min(d[i + w] + straight);
+                if x + 1 < w {
+                    v = v.min(d[i + w + 1] + diagonal);
+                }
+                if x > 0 {
+                    v = v.min(d[i + w - 1] + diagonal);
+                }
+            }
+            d[i] = v;
+        }
+    }
+    // A region with no pixel outside it at all is the whole picture: wholly free.
+    d.iter().map(|&v| if v >= FAR { 1e6 } else { v }).collect()
 }
 
 /// The still with the region tinted and its edge drawn, to check it before generating.
@@ -362,6 +421,19 @@ mod tests {
         }
         assert_eq!(f[16 * 48 + 20], 1.0);
         assert!(f[16 * 48 + 11] < 0.5);
+        // A region thinner than the radius (a 3-pixel stripe) still moves at its middle.
+        let mut stripe = Mask {
+            width: 20,
+            height: 20,
+            data: vec![0; 400],
+        };
+        for y in 0..20 {
+            stripe.data[y * 20 + 9..y * 20 + 12].fill(255);
+        }
+        let f = feather(&stripe, 8.0);
+        assert_eq!(f[10 * 20 + 10], 1.0);
+        assert_eq!(f[10 * 20 + 8], 0.0);
+        assert!(f[10 * 20 + 9] > 0.0 && f[10 * 20 + 9] < 1.0);
     }
 
     #[test]

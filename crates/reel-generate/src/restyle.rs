@@ -105,7 +105,13 @@ pub fn restyle(
             source_start += 1;
         }
         if let Some(video) = &mut request.video {
-            video.frames = source.iter().take(window.len()).cloned().collect();
+            // Stretched to the generation size (of nearly the clip's shape), so that the
+            // output, stretched back, lies exactly over the clip.
+            video.frames = source
+                .iter()
+                .take(window.len())
+                .map(|f| to_size(f.clone(), request.width, request.height))
+                .collect();
         }
         if !progress(Event::Pass {
             index: j,

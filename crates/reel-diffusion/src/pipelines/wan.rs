@@ -419,9 +419,9 @@ impl WanVideo {
                 return Err(DiffusionError::Usage("the image is empty".into()));
             }
         }
-        if request.image.is_some() && request.last_image.is_some() && request.frames < 5 {
+        if request.last_image.is_some() && request.frames < 5 {
             return Err(DiffusionError::Usage(
-                "a first and a last frame need at least 5 frames between them".into(),
+                "a last frame needs at least 5 frames (it is the last of a 4k+1 clip)".into(),
             ));
         }
         if clean(&request.prompt).is_empty() {
