@@ -68,11 +68,12 @@ pub fn animate(
         height: mask.height,
         data: mask.data.iter().flat_map(|&v| [v; 3]).collect(),
     };
+    let held = small(still);
     let request = Request {
         frames: settings.frames,
-        image: (pipeline.task() != Task::TextToVideo).then(|| small(still)),
+        image: (pipeline.task() != Task::TextToVideo).then(|| held.clone()),
         region: Some(Region {
-            still: small(still),
+            still: held,
             // Any pixel touched by the region moves (resizing blurs its edge outward).
             moving: small(&mask_image)
                 .data

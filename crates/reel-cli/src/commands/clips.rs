@@ -108,7 +108,7 @@ pub struct RetimeArgs {
     pub output_args: OutputArgs,
 }
 
-fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
+pub fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
     match text {
         "pad" => Ok(Fit::Pad),
         "crop" => Ok(Fit::Crop),

@@ -11,6 +11,7 @@ use reel_video::Fit;
 use serde_json::json;
 
 use crate::OutputArgs;
+use crate::commands::clips::parse_fit;
 use crate::commands::generate::{Bars, Engine, EngineArgs};
 use crate::failure::{Failure, Result};
 use crate::provenance::Provenance;
@@ -143,14 +144,6 @@ fn parse_click(text: &str) -> std::result::Result<(usize, usize), String> {
     text.split_once(',')
         .and_then(|(x, y)| Some((x.trim().parse().ok()?, y.trim().parse().ok()?)))
         .ok_or_else(|| "give the point as X,Y in pixels, for example 320,180".into())
-}
-
-fn parse_fit(text: &str) -> std::result::Result<Fit, String> {
-    match text {
-        "pad" => Ok(Fit::Pad),
-        "crop" => Ok(Fit::Crop),
-        _ => Err("use pad or crop".into()),
-    }
 }
 
 fn name(path: &Path) -> Option<String> {
