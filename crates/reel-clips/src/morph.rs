@@ -6,7 +6,7 @@
 
 use reel_face::mesh::outline::FACE_OVAL;
 use reel_face::{AnalyzerSettings, Face, FaceAnalyzer, topology};
-use reel_image::{Border, Image, Point, sample};
+use reel_image::{Border, Image, Point, for_each_in_triangle, sample};
 use reel_runtime::ModelError;
 
 use crate::transition::mix as dissolve;
@@ -151,59 +151,24 @@ fn warp_triangle(
     out: &mut Image,
     covered: &mut [bool],
 ) {
-    let [a, b, d] = c.out;
-    let edge = |p: Point, q: Point, r: Point| (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
-    let area = edge(a, b, d);
-    if area.abs() < 1e-6 {
-        return;
-    }
     let (w, h) = (out.width, out.height);
-    let xs = [a.x, b.x, d.x];
-    let ys = [a.y, b.y, d.y];
-    let lo = |v: [f32; 3], limit: usize| {
-        v.iter()
-            .copied()
-            .fold(f32::MAX, f32::min)
-            .floor()
-            .clamp(0.0, limit as f32 - 1.0) as usize
-    };
-    let hi = |v: [f32; 3], limit: usize| {
-        v.iter()
-            .copied()
-            .fold(f32::MIN, f32::max)
-            .ceil()
-            .clamp(0.0, limit as f32 - 1.0) as usize
-    };
-    let at = |corners: &[Point; 3], w0: f32, w1: f32, w2: f32| {
+    let at = |corners: &[Point; 3], [w0, w1, w2]: [f32; 3]| {
         Point::new(
             corners[0].x * w0 + corners[1].x * w1 + corners[2].x * w2,
             corners[0].y * w0 + corners[1].y * w1 + corners[2].y * w2,
         )
     };
-    for y in lo(ys, h)..=hi(ys, h) {
-        for x in lo(xs, w)..=hi(xs, w) {
-            let i = y * w + x;
-            if covered[i] {
-                continue;
-            }
-            let p = Point::new(x as f32, y as f32);
-            let (w0, w1, w2) = (
-                edge(b, d, p) / area,
-                edge(d, a, p) / area,
-                edge(a, b, p) / area,
-            );
-            if w0 < -1e-4 || w1 < -1e-4 || w2 < -1e-4 {
-                continue;
-            }
-            let sa = at(&c.from, w0, w1, w2);
-            let sb = at(&c.to, w0, w1, w2);
-            let va = sample(from, sa.x, sa.y, Border::Replicate);
-            let vb = sample(to, sb.x, sb.y, Border::Replicate);
-            for ch in 0..3 {
-                out.data[i * 3 + ch] =
-                    (va[ch] + (vb[ch] - va[ch]) * t).round().clamp(0.0, 255.0) as u8;
-            }
-            covered[i] = true;
+    for_each_in_triangle(c.out, (0, 0, w - 1, h - 1), |x, y, weights| {
+        let i = y * w + x;
+        if covered[i] {
+            return;
         }
-    }
+        let (sa, sb) = (at(&c.from, weights), at(&c.to, weights));
+        let va = sample(from, sa.x, sa.y, Border::Replicate);
+        let vb = sample(to, sb.x, sb.y, Border::Replicate);
+        for ch in 0..3 {
+            out.data[i * 3 + ch] = (va[ch] + (vb[ch] - va[ch]) * t).round().clamp(0.0, 255.0) as u8;
+        }
+        covered[i] = true;
+    });
 }

@@ -134,6 +134,39 @@ impl Affine {
     }
 }
 
+/// Visits every pixel centre inside triangle `t` (edges included), within the pixels
+/// `x0..=x1`, `y0..=y1`, with its barycentric weights: `f(x, y, [w0, w1, w2])`. A degenerate
+/// triangle has none.
+pub fn for_each_in_triangle(
+    t: [Point; 3],
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    mut f: impl FnMut(usize, usize, [f32; 3]),
+) {
+    let [a, b, c] = t;
+    let edge = |p: Point, q: Point, r: Point| (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x);
+    let area = edge(a, b, c);
+    if area.abs() < 1e-6 {
+        return;
+    }
+    let (minx, maxx) = (a.x.min(b.x).min(c.x), a.x.max(b.x).max(c.x));
+    let (miny, maxy) = (a.y.min(b.y).min(c.y), a.y.max(b.y).max(c.y));
+    let lo = |v: f32, low: usize, high: usize| v.floor().clamp(low as f32, high as f32) as usize;
+    let hi = |v: f32, low: usize, high: usize| v.ceil().clamp(low as f32, high as f32) as usize;
+    for y in lo(miny, y0, y1)..=hi(maxy, y0, y1) {
+        for x in lo(minx, x0, x1)..=hi(maxx, x0, x1) {
+            let p = Point::new(x as f32, y as f32);
+            let w = [
+                edge(b, c, p) / area,
+                edge(c, a, p) / area,
+                edge(a, b, p) / area,
+            ];
+            if w.iter().all(|&v| v >= -1e-4) {
+                f(x, y, w);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ pub mod resize;
 mod warp;
 
 pub use draw::{CAPTION_GLYPH, Canvas, GLYPH_HEIGHT, caption_width};
-pub use geometry::{Affine, Point};
+pub use geometry::{Affine, Point, for_each_in_triangle};
 pub use warp::{Border, TensorSpec, sample, warp_rgb, warp_to_tensor};
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use reel_face::mask::{Mask, grown};
 use reel_face::mesh::outline;
 use reel_face::{Face, Landmark, Pose, topology};
-use reel_image::{Affine, Border, Image, Point, sample};
+use reel_image::{Affine, Border, Image, Point, for_each_in_triangle, sample};
 
 use crate::beauty::work_rect;
 use crate::blend::{Blend, paste};
@@ -125,47 +125,13 @@ impl FrameProcessor for PhotoSwap {
                 let Some(map) = triangle_map(to, from) else {
                     continue;
                 };
-                let (minx, maxx) = (
-                    to.iter().map(|p| p.x).fold(f32::MAX, f32::min),
-                    to.iter().map(|p| p.x).fold(f32::MIN, f32::max),
-                );
-                let (miny, maxy) = (
-                    to.iter().map(|p| p.y).fold(f32::MAX, f32::min),
-                    to.iter().map(|p| p.y).fold(f32::MIN, f32::max),
-                );
-                let (ax, bx) = (
-                    (minx.floor().max(x0 as f32)) as usize,
-                    (maxx.ceil().min((x0 + w - 1) as f32)) as usize,
-                );
-                let (ay, by) = (
-                    (miny.floor().max(y0 as f32)) as usize,
-                    (maxy.ceil().min((y0 + h - 1) as f32)) as usize,
-                );
-                let [a, b, c] = to;
-                let edge = |p: Point, q: Point, r: Point| {
-                    (q.x - p.x) * (r.y - p.y) - (q.y - p.y) * (r.x - p.x)
-                };
-                let area = edge(a, b, c);
-                if area.abs() < 1e-6 {
-                    continue;
-                }
-                for y in ay..=by {
-                    for x in ax..=bx {
-                        let p = Point::new(x as f32, y as f32);
-                        let (w0, w1, w2) = (
-                            edge(b, c, p) / area,
-                            edge(c, a, p) / area,
-                            edge(a, b, p) / area,
-                        );
-                        if w0 < -1e-4 || w1 < -1e-4 || w2 < -1e-4 {
-                            continue;
-                        }
-                        let s = map.apply(p);
-                        let i = (y - y0) * w + (x - x0);
-                        self.warped[i] = sample(&src.image, s.x, s.y, Border::Replicate);
-                        self.covered[i] = true;
-                    }
-                }
+                let bounds = (x0, y0, x0 + w - 1, y0 + h - 1);
+                for_each_in_triangle(to, bounds, |x, y, _| {
+                    let s = map.apply(Point::new(x as f32, y as f32));
+                    let i = (y - y0) * w + (x - x0);
+                    self.warped[i] = sample(&src.image, s.x, s.y, Border::Replicate);
+                    self.covered[i] = true;
+                });
             }
             // The blend mask: the face oval feathered inwards, without the target's eyes and mouth
             // interior.
