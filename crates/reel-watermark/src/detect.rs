@@ -17,9 +17,10 @@ use crate::pattern::{CHIPS, Layout, TILE, bump};
 /// Sub-bins per chip when folding: the phase is found to a quarter chip.
 const SUB: usize = 4;
 const FOLD: usize = TILE * SUB;
-/// Periods searched, as shares of the examined frame's short side: a mark is put on at a
-/// quarter of the short side, and cropping only makes that share larger.
-const PERIOD_RANGE: (f32, f32) = (0.15, 0.55);
+/// Periods searched, as shares of the examined frame's short side: a mark is put on at a third
+/// of the short side (half of it on frames under 384 pixels), and cropping only makes that share
+/// larger.
+const PERIOD_RANGE: (f32, f32) = (0.15, 0.75);
 /// Relative step between searched periods, then between refined ones.
 const COARSE_STEP: f32 = 0.004;
 const FINE_STEP: f32 = 0.001;
@@ -27,6 +28,8 @@ const FINE_STEP: f32 = 0.001;
 const CANDIDATES: usize = 3;
 /// Sync correlations below this (in standard deviations) are not decoded.
 const MIN_SYNC: f32 = 4.0;
+/// Sync peaks (phases) decoded at each candidate period.
+pub const SHIFTS: usize = 8;
 
 /// What a search found.
 #[derive(Clone, Debug, PartialEq)]
@@ -316,7 +319,7 @@ impl Search {
                 best = (sync, p, shift, fold);
             }
         }
-        let (sync, period, shift, fold) = best;
+        let (sync, period, _, fold) = best;
         let mut detection = Detection {
             payload: None,
             sync,
@@ -324,16 +327,31 @@ impl Search {
             period,
             frames: 0,
         };
-        if sync >= MIN_SYNC {
+        // The true phase is not always the highest peak once a codec has been at the mark: the
+        // best few are decoded, and the CRC tells which (if any) was right.
+        for (peak, shift) in self.sync_peaks(&fold, SHIFTS) {
+            if peak < MIN_SYNC {
+                break;
+            }
             let (payload, errors) = self.decode(&fold, shift);
-            detection.payload = payload;
-            detection.bit_errors = payload.map(|_| errors);
+            if payload.is_some() {
+                detection.sync = peak;
+                detection.payload = payload;
+                detection.bit_errors = Some(errors);
+                break;
+            }
         }
         detection
     }
 
     /// The sync correlation's peak (in standard deviations) and where it lies.
     fn sync_peak(&self, fold: &[f32]) -> (f32, usize) {
+        self.sync_peaks(fold, 1)[0]
+    }
+
+    /// The `count` highest local maxima of the sync correlation (in standard deviations) and
+    /// where they lie, highest first.
+    fn sync_peaks(&self, fold: &[f32], count: usize) -> Vec<(f32, usize)> {
         let mut data: Vec<Complex32> = fold.iter().map(|&v| Complex32::new(v, 0.0)).collect();
         fft2(
             &mut data,
@@ -355,13 +373,29 @@ impl Search {
         let n = data.len() as f32;
         let mean = data.iter().map(|c| c.re).sum::<f32>() / n;
         let var = data.iter().map(|c| (c.re - mean).powi(2)).sum::<f32>() / n;
-        let (at, peak) = data
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.re.total_cmp(&b.1.re))
-            .map(|(i, c)| (i, c.re))
-            .expect("the fold is not empty");
-        ((peak - mean) / var.sqrt().max(1e-12), at)
+        let sd = var.sqrt().max(1e-12);
+        let at = |u: usize, v: usize| data[(v % FOLD) * FOLD + u % FOLD].re;
+        let mut peaks: Vec<(f32, usize)> = Vec::new();
+        for v in 0..FOLD {
+            for u in 0..FOLD {
+                let c = at(u, v);
+                // A maximum over its 3 x 3 neighbourhood (the surface wraps around).
+                let highest = (0..3).all(|dv| {
+                    (0..3).all(|du| {
+                        (du, dv) == (1, 1) || at(u + FOLD - 1 + du, v + FOLD - 1 + dv) < c
+                    })
+                });
+                if highest {
+                    peaks.push(((c - mean) / sd, v * FOLD + u));
+                }
+            }
+        }
+        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        peaks.truncate(count.max(1));
+        if peaks.is_empty() {
+            peaks.push((0.0, 0));
+        }
+        peaks
     }
 
     /// Reads every chip at the phase found, removes the sync share, and decodes the payload.
@@ -378,10 +412,9 @@ impl Search {
             let data = c - sync_gain * self.layout.sync[j];
             soft[self.layout.bit[j] as usize] += data * self.layout.key[j];
         }
-        let (payload, ok) = code::decode(&soft);
-        if !ok {
+        let Some(payload) = code::decode(&soft) else {
             return (None, 0);
-        }
+        };
         let coded = code::encode(payload);
         let errors = coded
             .iter()
