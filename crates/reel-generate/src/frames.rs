@@ -22,6 +22,52 @@ pub enum Event {
     Written { done: u64, total: Option<u64> },
 }
 
+/// A generating job's events as the fraction of it done (0 to 1, never going back), for a
+/// queue's progress: each generation's denoising steps and decoding, and the frames written.
+#[derive(Debug, Clone, Default)]
+pub struct Fraction {
+    steps: usize,
+    pass: (usize, usize),
+    step: usize,
+    decoded: f64,
+    written: f64,
+    done: f64,
+}
+
+impl Fraction {
+    /// Takes in `event`; the fraction done after it.
+    pub fn on(&mut self, event: &Event) -> f64 {
+        match *event {
+            Event::Pass { index, of } => {
+                self.pass = (index, of.max(1));
+                self.step = 0;
+                self.decoded = 0.0;
+            }
+            Event::Stage(Stage::Step(report)) => {
+                self.step = report.step;
+                self.steps = report.steps.max(1);
+            }
+            Event::Stage(Stage::Decoded { done, total }) => {
+                self.decoded = done as f64 / total.max(1) as f64
+            }
+            Event::Stage(_) => {}
+            Event::Written { done, total } => {
+                if let Some(total) = total {
+                    self.written = done as f64 / total.max(1) as f64;
+                }
+            }
+        }
+        // Denoising is most of a generation's time, decoding the rest; writing (a join, or a
+        // window's frames) is quick beside both.
+        let within = 0.85 * (self.step as f64 / self.steps.max(1) as f64).min(1.0) + 0.15 * self.decoded;
+        let generated = (self.pass.0 as f64 + within) / self.pass.1.max(1) as f64;
+        self.done = self
+            .done
+            .max((0.95 * generated.min(1.0) + 0.05 * self.written).min(1.0));
+        self.done
+    }
+}
+
 /// Generates `request`, handing each frame to `each` as an 8-bit image of the request's size.
 pub fn render(
     pipeline: &WanVideo,

@@ -13,6 +13,7 @@ use reel_video::{Codec, Fit};
 use serde_json::{Value, json};
 
 use crate::JobError;
+use crate::generation::{self, Generation};
 use crate::provenance::{Provenance, Signing};
 
 /// The commands there are, with what each does, for the page and for error messages.
@@ -63,6 +64,7 @@ pub enum Plan {
     },
     Retime(RetimeSettings),
     Join(JoinSettings),
+    Generate(Box<Generation>),
 }
 
 /// A processor over the faces of a clip.
@@ -105,12 +107,12 @@ fn object(options: &Value) -> Result<Options, JobError> {
     }
 }
 
-fn settings(message: impl Into<String>) -> JobError {
+pub(crate) fn settings(message: impl Into<String>) -> JobError {
     JobError::Settings(message.into())
 }
 
 /// Refuses options a command does not take, naming those it does.
-fn only(command: &str, options: &Options, known: &[&str]) -> Result<(), JobError> {
+pub(crate) fn only(command: &str, options: &Options, known: &[&str]) -> Result<(), JobError> {
     for key in options.keys() {
         if !known.contains(&key.as_str()) {
             return Err(settings(if known.is_empty() {
@@ -126,7 +128,7 @@ fn only(command: &str, options: &Options, known: &[&str]) -> Result<(), JobError
     Ok(())
 }
 
-fn number(options: &Options, name: &str) -> Result<Option<f64>, JobError> {
+pub(crate) fn number(options: &Options, name: &str) -> Result<Option<f64>, JobError> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -137,7 +139,7 @@ fn number(options: &Options, name: &str) -> Result<Option<f64>, JobError> {
     }
 }
 
-fn whole(
+pub(crate) fn whole(
     options: &Options,
     name: &str,
     range: std::ops::RangeInclusive<u64>,
@@ -159,7 +161,7 @@ fn whole(
 }
 
 /// A text option; numbers are taken as their text (seconds, a rate written without quotes).
-fn text(options: &Options, name: &str) -> Result<Option<String>, JobError> {
+pub(crate) fn text(options: &Options, name: &str) -> Result<Option<String>, JobError> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -168,7 +170,7 @@ fn text(options: &Options, name: &str) -> Result<Option<String>, JobError> {
     }
 }
 
-fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
+pub(crate) fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
@@ -176,18 +178,29 @@ fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
     }
 }
 
-/// Checks `command` with `options` for `inputs`; nothing is run.
 /// Finds a media file by its id (for options that name other media, such as a swap's photos):
 /// its path and its name.
 pub type Library<'a> = &'a dyn Fn(u64) -> Result<(PathBuf, String), JobError>;
 
+/// Whether `command` is one of those that generate (and need a model folder).
+pub fn generates(command: &str) -> bool {
+    generation::GENERATING.iter().any(|(n, _)| *n == command)
+}
+
+/// Checks `command` with `options` for `inputs` (generating commands with the model folder
+/// `model`); nothing is run.
 pub fn plan(
     command: &str,
     inputs: &[Input],
     options: &Value,
     library: Library,
+    model: Option<&Path>,
 ) -> Result<Plan, JobError> {
     let options = object(options)?;
+    if generates(command) {
+        return generation::plan(command, inputs, &options, library, model)
+            .map(|g| Plan::Generate(Box::new(g)));
+    }
     let one = |what: &str| -> Result<(), JobError> {
         if inputs.len() != 1 {
             return Err(settings(format!(
@@ -389,7 +402,12 @@ pub fn plan(
         }
         other => Err(settings(format!(
             "no command is called {other}; there are {}",
-            COMMANDS.map(|(n, _)| n).join(", ")
+            COMMANDS
+                .iter()
+                .chain(&generation::GENERATING)
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -401,6 +419,7 @@ impl Plan {
         match self {
             Plan::Analyze { .. } => None,
             Plan::Edit(_) if still => Some("png"),
+            Plan::Generate(g) if g.makes_still() => Some("png"),
             _ => Some("mp4"),
         }
     }
@@ -521,6 +540,7 @@ impl Plan {
                     Ok((r.frames, Vec::new()))
                 },
             ),
+            Plan::Generate(generation) => generation.run(inputs, output, signing, progress),
             Plan::Join(settings) => clip_job(
                 signing,
                 match settings.transition {

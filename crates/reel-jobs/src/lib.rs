@@ -1,12 +1,14 @@
 //! reel's jobs for every front end. `command` checks a job asked for by name (options named as
 //! on the command line, refused with the command line's messages) and runs it through the same
-//! library calls and processor registry as the command line; `preview` renders one frame of an editing command at once, before and after; `consent` is the check every swap makes first; `provenance` is what every job
+//! library calls and processor registry as the command line; `generation` the commands that
+//! generate, with the model folder the front end was started with; `preview` renders one frame of an editing command at once, before and after; `consent` is the check every swap makes first; `provenance` is what every job
 //! puts on what it writes (watermark payload, signed credentials) and what a file says of
 //! itself; `store` keeps media and jobs in SQLite under reel's data directory; `queue` runs the
 //! stored jobs one at a time (or by a set number of workers), cancellable and retriable.
 
 pub mod command;
 pub mod consent;
+pub mod generation;
 pub mod preview;
 pub mod provenance;
 pub mod queue;
@@ -39,6 +41,8 @@ pub enum JobError {
     Credentials(#[from] reel_credentials::CredentialError),
     #[error(transparent)]
     Consent(#[from] reel_consent::ConsentError),
+    #[error(transparent)]
+    Generate(#[from] reel_generate::GenerateError),
 }
 
 impl HasKind for JobError {
@@ -53,6 +57,7 @@ impl HasKind for JobError {
             JobError::Clip(e) => e.kind(),
             JobError::Credentials(e) => e.kind(),
             JobError::Consent(e) => e.kind(),
+            JobError::Generate(e) => e.kind(),
         }
     }
 }

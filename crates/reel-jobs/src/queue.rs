@@ -19,6 +19,8 @@ use crate::store::{Job, Media, MediaKind, NewMedia, State, Store};
 pub struct Queue {
     store: Arc<Store>,
     signing: Signing,
+    /// The model folder generating jobs run with, where one is set.
+    model: Option<PathBuf>,
     /// The cancel flags of running jobs.
     running: Mutex<HashMap<u64, Arc<AtomicBool>>>,
     listeners: Mutex<Vec<Sender<Job>>>,
@@ -28,11 +30,18 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Starts `workers` workers over `store`, signing outputs with `signing`.
-    pub fn start(store: Arc<Store>, workers: usize, signing: Signing) -> Arc<Queue> {
+    /// Starts `workers` workers over `store`, signing outputs with `signing`; generating jobs
+    /// run with the model folder `model`, and are refused without one.
+    pub fn start(
+        store: Arc<Store>,
+        workers: usize,
+        signing: Signing,
+        model: Option<PathBuf>,
+    ) -> Arc<Queue> {
         let queue = Arc::new(Queue {
             store,
             signing,
+            model,
             running: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             wake: (Mutex::new(0), Condvar::new()),
@@ -52,6 +61,11 @@ impl Queue {
         &self.store
     }
 
+    /// The model folder generating jobs run with.
+    pub fn model(&self) -> Option<&std::path::Path> {
+        self.model.as_deref()
+    }
+
     /// Checks and queues a job; a bad command or option is refused here, and nothing stored.
     pub fn submit(&self, command: &str, input: &[u64], options: &Value) -> Result<Job, JobError> {
         self.check(command, input, options)?;
@@ -68,7 +82,12 @@ impl Queue {
         ids: &[u64],
         options: &Value,
     ) -> Result<(Vec<Media>, Vec<PathBuf>, Plan), JobError> {
-        let media = self.inputs(ids)?;
+        // A text-to-video generation reads no media.
+        let media = if ids.is_empty() && command == "generate" {
+            Vec::new()
+        } else {
+            self.inputs(ids)?
+        };
         let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
         let inputs: Vec<Input> = media
             .iter()
@@ -78,7 +97,13 @@ impl Queue {
                 is_still: m.kind == MediaKind::Image,
             })
             .collect();
-        let plan = command::plan(command, &inputs, options, &|id| self.library(id))?;
+        let plan = command::plan(
+            command,
+            &inputs,
+            options,
+            &|id| self.library(id),
+            self.model.as_deref(),
+        )?;
         Ok((media, paths, plan))
     }
 
@@ -234,11 +259,14 @@ impl Queue {
         cancel: &AtomicBool,
     ) -> Result<(Option<u64>, Vec<String>), JobError> {
         let (media, paths, plan) = self.check(&job.command, &job.input, &job.options)?;
-        let still = media[0].kind == MediaKind::Image;
-        let stem = std::path::Path::new(&media[0].name)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("media{}", media[0].id));
+        let still = media.first().is_some_and(|m| m.kind == MediaKind::Image);
+        let stem = match media.first() {
+            Some(m) => std::path::Path::new(&m.name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("media{}", m.id)),
+            None => "generated".into(),
+        };
         // Each output in a folder of its own job, under the name it is shown by: that name is
         // also the one its credentials give it as an ingredient of what is made from it.
         let name = format!(
@@ -248,7 +276,11 @@ impl Queue {
         );
         let file = match plan.extension(still) {
             Some(_) => format!("job{}/{name}", job.id),
-            None => format!("media{}-faces-job{}.json", media[0].id, job.id),
+            None => format!(
+                "media{}-faces-job{}.json",
+                media.first().map_or(0, |m| m.id),
+                job.id
+            ),
         };
         let output = self.store.media_dir().join(&file);
         let mut last = Instant::now();

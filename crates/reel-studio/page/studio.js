@@ -23,7 +23,7 @@ function say(text) { $("status").textContent = text; }
 
 async function loadMedia() {
   state.media = await api("/api/media");
-  if ($("command").value === "swap") renderSettings();
+  if (settingsFor($("command").value).some((s) => s.media || s.name === "photo")) renderSettings();
   const list = $("media");
   list.textContent = "";
   for (const m of state.media) {
@@ -192,6 +192,13 @@ function setUpPlayer() {
     const rect = canvas.getBoundingClientRect();
     const x = (e.clientX - rect.left) * state.selected.width / canvas.width;
     const y = (e.clientY - rect.top) * state.selected.height / canvas.height;
+    // Animating a still: a click marks a point of the region that moves.
+    const click = $("settings").elements.namedItem("click");
+    if ($("command").value === "animate" && state.selected.kind === "image" && click) {
+      const point = `${Math.round(x)},${Math.round(y)}`;
+      click.value = click.value.trim() ? `${click.value.trim()}; ${point}` : point;
+      return;
+    }
     const hit = facesNow().find((f) => x >= f.bbox[0] && x <= f.bbox[0] + f.bbox[2] && y >= f.bbox[1] && y <= f.bbox[1] + f.bbox[3]);
     state.chosen = hit ? hit.id : null;
     $("chosen").textContent = hit ? `Face ${hit.id} chosen: only it is edited.` : "Every face is edited; click a face to edit only that one.";
@@ -213,7 +220,7 @@ const CLIP_OPTIONS = {
     { name: "method", help: "flow, blend or nearest", default: "flow" },
   ],
   join: [
-    { name: "then", help: "the clip that follows (a media id)", default: "" },
+    { name: "then", help: "the clip that follows", default: null, media: "video" },
     { name: "transition", help: "crossfade, wipe, flow or cut", default: "crossfade" },
     { name: "seconds", help: "transition length", default: 1 },
   ],
@@ -240,6 +247,9 @@ function settingsFor(name) {
   return own.concat([{ name: "no_consent_check", help: "put the face on without a recorded consent, for this reason (your own face, a fictional one)", default: "" }]);
 }
 
+// Commands that generate from the prompt alone need no clip chosen.
+function needsInput(name) { return name !== "generate"; }
+
 function renderPreviewButton() {
   const name = $("command").value;
   $("preview").disabled = !state.selected || !["beauty", "deage", "swap"].includes(name);
@@ -249,25 +259,36 @@ function renderSettings() {
   const name = $("command").value;
   renderPreviewButton();
   const c = state.commands.find((x) => x.name === name);
-  $("about").textContent = c ? c.about : "";
+  $("about").textContent = c ? c.about + (c.model ? ` (model: ${c.model})` : "") : "";
+  $("run").disabled = !state.selected && needsInput(name);
   const form = $("settings");
   form.textContent = "";
   for (const s of settingsFor(name)) {
     const label = document.createElement("label");
-    const numeric = typeof s.default === "number" || s.default === null;
-    const unit = numeric && s.name !== "photo" && s.name !== "years" && s.name !== "speed" && s.name !== "seconds";
+    const media = s.media || (s.name === "photo" ? "image" : null);
+    const numeric = !media && (typeof s.default === "number" || s.default === null);
+    // A generating command's numbers are counts and scales, but its strength is a share.
+    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds" && (!c || !c.model || s.name === "strength");
     let input = document.createElement("input");
     input.name = s.name;
-    if (s.name === "photo") {
-      // The photos of the face that goes on: stills of the library.
+    if (media) {
+      // Other media of the library: a swap's photos, a first frame, a mask, the clip after.
       input = document.createElement("select");
-      input.name = "photo";
-      for (const m of state.media.filter((x) => x.kind === "image")) {
+      input.name = s.name;
+      input.dataset.media = media;
+      if (s.optional) {
+        const none = document.createElement("option");
+        none.value = ""; none.textContent = "(none)";
+        input.appendChild(none);
+      }
+      for (const m of state.media.filter((x) => x.kind === media)) {
         const o = document.createElement("option");
         o.value = m.id;
         o.textContent = m.name;
         input.appendChild(o);
       }
+    } else if (typeof s.default === "boolean") {
+      input.type = "checkbox"; input.checked = s.default;
     } else if (unit) {
       input.type = "range"; input.min = 0; input.max = 1; input.step = 0.05;
       input.value = s.default ?? 0.5;
@@ -288,19 +309,21 @@ function renderSettings() {
 
 function chosenOptions() {
   const options = {};
-  let inputs = [state.selected.id];
+  let inputs = state.selected && needsInput($("command").value) ? [state.selected.id] : [];
   for (const input of $("settings").elements) {
     // The form also holds the sliders' read-outs, which have no name.
-    if (!["INPUT", "SELECT"].includes(input.tagName) || !input.name || input.value === "") continue;
+    if (!["INPUT", "SELECT"].includes(input.tagName) || !input.name) continue;
+    if (input.type === "checkbox") { if (input.checked) options[input.name] = true; continue; }
+    if (input.value === "") continue;
     if (input.name === "then") { inputs.push(Number(input.value)); continue; }
-    if (input.name === "photo") { options.photo = Number(input.value); continue; }
+    if (input.dataset.media) { options[input.name] = Number(input.value); continue; }
     options[input.name] = input.type === "text" ? input.value : Number(input.value);
   }
   return { options, inputs };
 }
 
 async function submit(command, extra) {
-  if (!state.selected) return;
+  if (!state.selected && needsInput(command)) return;
   $("job-error").textContent = "";
   let body;
   if (command === "analyze") {
@@ -309,6 +332,7 @@ async function submit(command, extra) {
     const { options, inputs } = chosenOptions();
     if (["beauty", "deage", "swap"].includes(command) && state.chosen !== null) options.face = state.chosen;
     body = { command, input: inputs.length === 1 ? inputs[0] : inputs, options };
+    if (!inputs.length) delete body.input;
   }
   try {
     const job = await api("/api/jobs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -369,7 +393,7 @@ function renderQueue() {
     name.textContent = `#${job.id}`;
     const what = document.createElement("span");
     const names = job.input.map((id) => { const m = state.media.find((x) => x.id === id); return m ? m.name : `media ${id}`; });
-    what.textContent = `${job.command} of ${names.join(", ")}: ${job.state}${job.error && job.state !== "cancelled" ? " (" + job.error + ")" : ""}`;
+    what.textContent = `${job.command}${names.length ? " of " + names.join(", ") : ""}: ${job.state}${job.error && job.state !== "cancelled" ? " (" + job.error + ")" : ""}`;
     const bar = document.createElement("progress");
     bar.max = 1; bar.value = job.progress;
     const left = document.createElement("span");

@@ -99,7 +99,10 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
             SCRIPT,
         ))),
         ("GET", ["studio.css"]) => Ok(Some(Response::new(200, "text/css; charset=utf-8", STYLE))),
-        ("GET", ["api", "commands"]) => Ok(Some(Response::json(200, &commands()))),
+        ("GET", ["api", "commands"]) => Ok(Some(Response::json(
+            200,
+            &commands(shared.queue.model()),
+        ))),
         ("GET", ["api", "media"]) => store
             .list_media()
             .map(|m| Some(Response::json(200, &json!(m)))),
@@ -251,8 +254,9 @@ fn content_type(media: &Media) -> &'static str {
     }
 }
 
-/// The commands and the processors' settings, for the page's panels.
-fn commands() -> Value {
+/// The commands and the processors' settings, for the page's panels; the generating ones
+/// where a model folder is set, with its name.
+fn commands(model: Option<&std::path::Path>) -> Value {
     let registry = reel_swap::register::registry();
     let settings = |name: &str| -> Value {
         registry.get(name).map_or(json!([]), |spec| {
@@ -268,20 +272,34 @@ fn commands() -> Value {
             )
         })
     };
-    json!(
-        reel_jobs::command::COMMANDS
-            .iter()
-            .map(|(name, about)| json!({
+    let mut all: Vec<Value> = reel_jobs::command::COMMANDS
+        .iter()
+        .map(|(name, about)| {
+            json!({
                 "name": name,
                 "about": about,
                 "settings": match *name {
                     "beauty" | "deage" => settings(name),
-                "swap" => settings("photo-swap"),
+                    "swap" => settings("photo-swap"),
                     _ => json!([]),
                 },
-            }))
-            .collect::<Vec<_>>()
-    )
+            })
+        })
+        .collect();
+    if let Some(model) = model {
+        let folder = model
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        all.extend(reel_jobs::generation::GENERATING.iter().map(|(name, about)| {
+            json!({
+                "name": name,
+                "about": about,
+                "settings": reel_jobs::generation::described(name),
+                "model": folder,
+            })
+        }));
+    }
+    Value::from(all)
 }
 
 /// `POST /api/jobs` with `{"command", "input", "options"}`.
@@ -301,6 +319,8 @@ fn submit(shared: &Shared, request: &mut Request) -> Response {
     let input: Option<Vec<u64>> = match asked.get("input") {
         Some(Value::Number(n)) => n.as_u64().map(|n| vec![n]),
         Some(Value::Array(ids)) => ids.iter().map(Value::as_u64).collect(),
+        // Text to video reads no media.
+        None | Some(Value::Null) if command == "generate" => Some(Vec::new()),
         _ => None,
     };
     let Some(input) = input else {

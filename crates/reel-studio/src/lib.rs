@@ -49,6 +49,8 @@ pub struct Settings {
     /// Where the store (database and media files) lives.
     pub root: PathBuf,
     pub signing: Signing,
+    /// The model folder generating jobs run with (none: they are not offered).
+    pub model: Option<PathBuf>,
 }
 
 /// A studio listening, its queue running.
@@ -90,7 +92,7 @@ impl Studio {
                 source,
             })?;
         let store = Arc::new(Store::open(&settings.root)?);
-        let queue = Queue::start(store, settings.workers, settings.signing);
+        let queue = Queue::start(store, settings.workers, settings.signing, settings.model);
         let token = settings
             .token
             .filter(|t| !t.trim().is_empty())

@@ -4,14 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reel_diffusion::models::wan_vae::Tiling;
-use reel_diffusion::pipelines::wan::{Noise, Request, Stage, WanVideo};
+use reel_diffusion::pipelines::wan::{Noise, Stage};
 use reel_diffusion::schedulers::SchedulerKind;
-use reel_generate::Event;
-use reel_video::{Encoder, EncoderSettings, Timestamp};
+use reel_generate::{Engine, EngineSettings, Event};
 
 use crate::OutputArgs;
 use crate::failure::{Failure, Result};
@@ -66,123 +63,47 @@ pub struct EngineArgs {
     pub dtype: Option<String>,
 }
 
-/// An opened model folder with the settings it runs under.
-pub struct Engine {
-    pub pipeline: WanVideo,
-    pub dtype: DType,
-    /// The folder's name, as the credentials and summaries give it.
-    pub name: Option<String>,
-    /// The seed the noise is drawn from (fresh where none was given).
-    pub seed: u64,
-}
-
 impl EngineArgs {
-    pub fn open(&self) -> Result<Engine> {
-        let device = reel_runtime::device::device();
-        let dtype = match self.dtype.as_deref() {
-            None if device.is_cuda() => DType::BF16,
-            None | Some("f32") => DType::F32,
-            Some("bf16") => DType::BF16,
-            Some("f16") => DType::F16,
-            Some(other) => {
-                return Err(Failure::usage(format!("--dtype {other}: f32, bf16 or f16")));
-            }
-        };
-        let pipeline = WanVideo::open(&self.model, &device, dtype)?;
-        let name = self
-            .model
-            .canonicalize()
-            .unwrap_or_else(|_| self.model.clone())
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string());
-        // A fresh seed fits 53 bits, so that it reads back as the same number anywhere.
-        let seed = self
-            .seed
-            .unwrap_or_else(|| crate::provenance::new_payload() >> 11);
-        Ok(Engine {
-            pipeline,
-            dtype,
-            name,
-            seed,
-        })
-    }
-
-    /// The size to generate at: --size, else `shape`'s at about 832x480's pixels.
-    pub fn size(
-        &self,
-        engine: &Engine,
-        shape: Option<(usize, usize)>,
-        quiet: bool,
-    ) -> Result<(usize, usize)> {
-        Ok(match (&self.size, shape) {
-            (Some(size), _) => parse_size(size)?,
-            (None, Some((w, h))) => {
-                let size = reel_generate::size_like(w, h, engine.pipeline.size_multiple());
-                if !quiet {
-                    eprintln!(
-                        "note: generating at {}x{}, the picture's shape",
-                        size.0, size.1
-                    );
-                }
-                size
-            }
-            (None, None) => (832, 480),
-        })
-    }
-
-    /// A request for `prompt` at `size` with these settings (no frames, stills or clip yet).
-    pub fn request(&self, engine: &Engine, prompt: &str, size: (usize, usize)) -> Request {
-        Request {
-            prompt: prompt.to_string(),
+    /// The settings these arguments give.
+    pub fn settings(&self) -> Result<EngineSettings> {
+        Ok(EngineSettings {
+            model: self.model.clone(),
             negative: self.negative.clone(),
-            width: size.0,
-            height: size.1,
-            frames: 1,
+            size: self.size.as_deref().map(parse_size).transpose()?,
             steps: self.steps,
             guidance: self.guidance,
             guidance_low: self.guidance_low,
             shift: self.shift,
             scheduler: self.scheduler,
-            noise: Noise::Seed(engine.seed),
-            image: None,
-            last_image: None,
-            video: None,
-            region: None,
-            vae_tiling: self.vae_tiling.then(Tiling::default),
-            offload: self.offload.then_some(true),
-        }
+            seed: self.seed,
+            offload: self.offload,
+            vae_tiling: self.vae_tiling,
+            dtype: self
+                .dtype
+                .as_deref()
+                .map(reel_generate::engine::parse_dtype)
+                .transpose()?,
+        })
     }
 
-    /// The settings as the credentials record them.
-    pub fn parameters(
-        &self,
-        engine: &Engine,
-        size: (usize, usize),
-    ) -> serde_json::Map<String, serde_json::Value> {
-        let json = serde_json::json!({
-            "model": engine.name,
-            "negative_prompt": self.negative,
-            // The manifest's integers are signed 64-bit: a larger seed is kept as text.
-            "seed": if engine.seed <= i64::MAX as u64 {
-                serde_json::json!(engine.seed)
-            } else {
-                serde_json::json!(engine.seed.to_string())
-            },
-            "width": size.0,
-            "height": size.1,
-            "steps": self.steps,
-            "guidance": self.guidance,
-            "guidance_low": self.guidance_low,
-            "shift": self.shift,
-            "scheduler": self.scheduler.map(|s| format!("{s:?}").to_lowercase()),
-            "dtype": format!("{:?}", engine.dtype).to_lowercase(),
-            "vae_tiling": self.vae_tiling,
-        });
-        match json {
-            serde_json::Value::Object(map) => map,
-            _ => unreachable!("an object literal"),
-        }
+    pub fn open(&self) -> Result<Engine> {
+        Ok(Engine::open(
+            self.settings()?,
+            crate::provenance::new_payload(),
+        )?)
     }
+}
+
+/// The size to generate at for a picture of `shape`, said when it was chosen from the shape.
+pub fn size(engine: &Engine, shape: Option<(usize, usize)>, quiet: bool) -> (usize, usize) {
+    let (size, from_shape) = engine.size(shape);
+    if from_shape && !quiet {
+        eprintln!(
+            "note: generating at {}x{}, the picture's shape",
+            size.0, size.1
+        );
+    }
+    size
 }
 
 #[derive(Args)]
@@ -217,18 +138,13 @@ pub struct GenArgs {
 }
 
 pub fn run(args: &GenArgs, quiet: bool) -> Result {
-    let frames = if args.frames == 0 {
-        return Err(Failure::usage("--frames must be at least 1"));
-    } else if args.frames % 4 != 1 {
-        let rounded = args.frames / 4 * 4 + 1;
+    let frames = reel_generate::model_frames(args.frames).map_err(|_| Failure::usage("--frames must be at least 1"))?;
+    if frames != args.frames {
         eprintln!(
-            "note: the model makes 4k+1 frames; {} rounded to {rounded}",
+            "note: the model makes 4k+1 frames; {} rounded to {frames}",
             args.frames
         );
-        rounded
-    } else {
-        args.frames
-    };
+    }
     if args.fps == 0 {
         return Err(Failure::usage("--fps must be at least 1"));
     }
@@ -249,11 +165,8 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         .as_deref()
         .map(reel_generate::frames::first_frame)
         .transpose()?;
-    let size = args
-        .engine
-        .size(&engine, still.as_ref().map(|s| (s.width, s.height)), quiet)?;
-    let (width, height) = size;
-    let mut request = args.engine.request(&engine, &args.prompt, size);
+    let size = size(&engine, still.as_ref().map(|s| (s.width, s.height)), quiet);
+    let mut request = engine.request(&args.prompt, size);
     request.frames = frames;
     if let Some(path) = &args.noise {
         request.noise = Noise::File(path.clone());
@@ -267,7 +180,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
     let kept = frames - usize::from(args.looped);
 
     // Generated media: the prompt and every setting go into its credentials.
-    let mut parameters = args.engine.parameters(&engine, size);
+    let mut parameters = engine.parameters(size);
     parameters.insert("prompt".into(), serde_json::json!(args.prompt));
     if args.noise.is_some() {
         parameters.insert("seed".into(), serde_json::Value::Null);
@@ -291,11 +204,7 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         ),
         (
             "task",
-            serde_json::json!(match (&args.image, args.looped) {
-                (Some(_), true) => "image to looping video",
-                (Some(_), false) => "image to video",
-                (None, _) => "text to video",
-            }),
+            serde_json::json!(reel_generate::video_task(request.image.is_some(), args.looped)),
         ),
         ("frames", serde_json::json!(kept)),
         ("fps", serde_json::json!(args.fps)),
@@ -310,50 +219,39 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         &inputs,
         None,
     )?;
-    let settings = EncoderSettings {
+    let output = reel_clips::Output {
+        path: args.output.clone(),
         codec: args.out.codec_for(&args.output)?,
         crf: args.out.crf,
-        audio_from: None,
-        source: None,
-        length: None,
         seal: provenance.seal(),
-        frame_rate: Some((args.fps as i64, 1)),
     };
-    let mut encoder = Encoder::create(&args.output, width, height, &settings)?;
     let mut marker = provenance.marker();
     if !quiet && args.noise.is_none() {
         eprintln!("seed {}", engine.seed);
     }
 
-    let mut bars = Bars::new(args.engine.steps, request.image.is_some(), quiet);
-    let mut written = 0u64;
-    let result = reel_generate::render(
+    let mut bars = Bars::new(engine.settings.steps, request.image.is_some(), quiet);
+    let report = reel_generate::video(
         &engine.pipeline,
         &request,
-        &mut |event| bars.on(event),
-        |mut image| {
-            if written as usize == kept {
-                return Ok(());
-            }
-            let time = Timestamp {
-                pts: written as i64,
-                num: 1,
-                den: args.fps as i64,
-            };
-            marker.mark(&mut image, time.seconds());
-            encoder.write(&image, Some(time))?;
-            written += 1;
-            Ok(())
+        &reel_generate::VideoSettings {
+            fps: args.fps,
+            looped: args.looped,
         },
+        &output,
+        &mut |image, seconds| marker.mark(image, seconds),
+        &mut |event| bars.on(event),
     );
     bars.clear();
-    result?;
-    let path = encoder.finish()?;
+    let report = report?;
     provenance.report(quiet);
     if !quiet {
         eprintln!(
-            "{}: {written} frames, {width}x{height}, {} fps, generated by {}{}",
-            path.display(),
+            "{}: {} frames, {}x{}, {} fps, generated by {}{}",
+            args.output.display(),
+            report.frames,
+            report.width,
+            report.height,
             args.fps,
             engine.name.as_deref().unwrap_or("the model"),
             if args.looped { ", looping" } else { "" },
@@ -506,11 +404,5 @@ fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
 }
 
 pub fn parse_size(size: &str) -> Result<(usize, usize)> {
-    size.split_once('x')
-        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "--size {size}: give WIDTHxHEIGHT, for example 832x480"
-            ))
-        })
+    reel_generate::engine::parse_size(size).map_err(|e| Failure::usage(format!("--{e}")))
 }

@@ -12,7 +12,8 @@ use serde_json::json;
 
 use crate::OutputArgs;
 use crate::commands::clips::parse_fit;
-use crate::commands::generate::{Bars, Engine, EngineArgs};
+use crate::commands::generate::{Bars, EngineArgs, size};
+use reel_generate::Engine;
 use crate::failure::{Failure, Result};
 use crate::provenance::Provenance;
 use crate::provenance::Report as _;
@@ -159,14 +160,13 @@ fn shape(clip: &Path) -> Result<(usize, usize)> {
 /// Credentials for a clip with generated frames in it: the operation, the prompt, the model
 /// and every setting.
 fn provenance(
-    args: &EngineArgs,
     engine: &Engine,
     size: (usize, usize),
     operation: serde_json::Value,
     inputs: &[&Path],
     out: &OutputArgs,
 ) -> Result<Provenance> {
-    let mut parameters = args.parameters(engine, size);
+    let mut parameters = engine.parameters(size);
     if let serde_json::Value::Object(more) = operation {
         parameters.extend(more);
     }
@@ -261,10 +261,9 @@ pub fn restyle(args: &RestyleArgs, quiet: bool) -> Result {
     }
     let shape = shape(&args.clip)?;
     let engine = args.engine.open()?;
-    let size = args.engine.size(&engine, Some(shape), quiet)?;
-    let base = args.engine.request(&engine, &args.prompt, size);
+    let size = size(&engine, Some(shape), quiet);
+    let base = engine.request(&args.prompt, size);
     let provenance = provenance(
-        &args.engine,
         &engine,
         size,
         json!({
@@ -286,7 +285,7 @@ pub fn restyle(args: &RestyleArgs, quiet: bool) -> Result {
         window: args.window,
         overlap: args.overlap,
     };
-    let mut bars = Bars::new(args.engine.steps, false, quiet);
+    let mut bars = Bars::new(engine.settings.steps, false, quiet);
     let report = run_job(
         &args.output,
         &args.out,
@@ -326,15 +325,14 @@ pub fn extend(args: &ExtendArgs, quiet: bool) -> Result {
     reel_core::output::check_distinct(&[&args.clip], &[&args.output])?;
     let shape = shape(&args.clip)?;
     let engine = args.engine.open()?;
-    let size = args.engine.size(&engine, Some(shape), quiet)?;
-    let base = args.engine.request(&engine, &args.prompt, size);
+    let size = size(&engine, Some(shape), quiet);
+    let base = engine.request(&args.prompt, size);
     let direction = if args.backward {
         Direction::Backward
     } else {
         Direction::Forward
     };
     let provenance = provenance(
-        &args.engine,
         &engine,
         size,
         json!({
@@ -355,7 +353,7 @@ pub fn extend(args: &ExtendArgs, quiet: bool) -> Result {
         direction,
         pass_frames: args.pass_frames,
     };
-    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let mut bars = Bars::new(engine.settings.steps, true, quiet);
     let report = run_job(
         &args.output,
         &args.out,
@@ -394,10 +392,9 @@ pub fn bridge(args: &BridgeArgs, quiet: bool) -> Result {
     reel_core::output::check_distinct(&[&args.from, &args.to], &[&args.output])?;
     let shape = shape(&args.from)?;
     let engine = args.engine.open()?;
-    let size = args.engine.size(&engine, Some(shape), quiet)?;
-    let base = args.engine.request(&engine, &args.prompt, size);
+    let size = size(&engine, Some(shape), quiet);
+    let base = engine.request(&args.prompt, size);
     let provenance = provenance(
-        &args.engine,
         &engine,
         size,
         json!({
@@ -418,7 +415,7 @@ pub fn bridge(args: &BridgeArgs, quiet: bool) -> Result {
         fit: args.fit,
         max_frames: args.max_frames,
     };
-    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let mut bars = Bars::new(engine.settings.steps, true, quiet);
     let report = run_job(
         &args.output,
         &args.out,
@@ -497,12 +494,9 @@ pub fn animate(args: &AnimateArgs, quiet: bool) -> Result {
         return Ok(());
     };
     let engine = args.engine.open()?;
-    let size = args
-        .engine
-        .size(&engine, Some((still.width, still.height)), quiet)?;
-    let base = args.engine.request(&engine, &args.prompt, size);
+    let size = size(&engine, Some((still.width, still.height)), quiet);
+    let base = engine.request(&args.prompt, size);
     let provenance = provenance(
-        &args.engine,
         &engine,
         size,
         json!({
@@ -529,7 +523,7 @@ pub fn animate(args: &AnimateArgs, quiet: bool) -> Result {
         fps: args.fps,
         feather: args.feather,
     };
-    let mut bars = Bars::new(args.engine.steps, true, quiet);
+    let mut bars = Bars::new(engine.settings.steps, true, quiet);
     let report = run_job(
         output,
         &args.out,

@@ -33,6 +33,10 @@ pub struct StudioArgs {
     /// Where the studio keeps its media and jobs [default: the data directory's studio/].
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// A Wan model in the diffusers layout (as `reel gen --model`): the page then offers
+    /// generate, restyle, extend, bridge and animate, run with it.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     #[command(flatten)]
     pub sign: SignArgs,
 }
@@ -43,6 +47,14 @@ pub fn studio(args: &StudioArgs) -> Result {
     }
     if args.max_upload_mb == 0 {
         return Err(Failure::usage("--max-upload-mb must be above 0"));
+    }
+    if let Some(model) = &args.model {
+        if !model.join("model_index.json").is_file() {
+            return Err(Failure::new(reel_core::Kind::Input, format!(
+                "--model {}: not a diffusers model folder (it has no model_index.json)",
+                model.display()
+            )));
+        }
     }
     if !args.host.is_loopback() {
         eprintln!(
@@ -61,6 +73,7 @@ pub fn studio(args: &StudioArgs) -> Result {
             .clone()
             .unwrap_or_else(|| reel_core::dirs::data_dir().join("studio")),
         signing: args.sign.signing(),
+        model: args.model.clone(),
     })?;
     let url = studio.url();
     println!("reel studio: {url}");
