@@ -59,7 +59,8 @@ impl Fraction {
         }
         // Denoising is most of a generation's time, decoding the rest; writing (a join, or a
         // window's frames) is quick beside both.
-        let within = 0.85 * (self.step as f64 / self.steps.max(1) as f64).min(1.0) + 0.15 * self.decoded;
+        let within =
+            0.85 * (self.step as f64 / self.steps.max(1) as f64).min(1.0) + 0.15 * self.decoded;
         let generated = (self.pass.0 as f64 + within) / self.pass.1.max(1) as f64;
         self.done = self
             .done

@@ -230,7 +230,9 @@ pub fn plan(
     engine.guidance_low = number(options, "guidance_low")?;
     engine.shift = number(options, "shift")?;
     if !(1.0..=30.0).contains(&engine.guidance)
-        || engine.guidance_low.is_some_and(|g| !(1.0..=30.0).contains(&g))
+        || engine
+            .guidance_low
+            .is_some_and(|g| !(1.0..=30.0).contains(&g))
     {
         return Err(settings("guidance must be from 1 to 30"));
     }
@@ -248,9 +250,8 @@ pub fn plan(
         }
         Ok(s)
     };
-    let fps = || -> Result<u32, JobError> {
-        Ok(whole(options, "fps", 1..=240)?.unwrap_or(16) as u32)
-    };
+    let fps =
+        || -> Result<u32, JobError> { Ok(whole(options, "fps", 1..=240)?.unwrap_or(16) as u32) };
     let task = match command {
         "generate" => {
             if !inputs.is_empty() {
@@ -261,7 +262,9 @@ pub fn plan(
             let image = image("image")?;
             let looped = flag(options, "loop")?;
             if looped && image.is_none() {
-                return Err(settings("a loop needs image: the still it begins and ends on"));
+                return Err(settings(
+                    "a loop needs image: the still it begins and ends on",
+                ));
             }
             let frames = model_frames(
                 "frames",
@@ -392,7 +395,11 @@ fn clicks(options: &Map<String, Value>) -> Result<Vec<(usize, usize)>, JobError>
             .map(|v| v.as_str().map(str::to_string))
             .collect::<Option<_>>()
             .ok_or_else(|| settings("click must be points written X,Y"))?,
-        Some(v) => return Err(settings(format!("click must be points written X,Y, not {v}"))),
+        Some(v) => {
+            return Err(settings(format!(
+                "click must be points written X,Y, not {v}"
+            )));
+        }
     };
     texts
         .iter()

@@ -99,10 +99,9 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
             SCRIPT,
         ))),
         ("GET", ["studio.css"]) => Ok(Some(Response::new(200, "text/css; charset=utf-8", STYLE))),
-        ("GET", ["api", "commands"]) => Ok(Some(Response::json(
-            200,
-            &commands(shared.queue.model()),
-        ))),
+        ("GET", ["api", "commands"]) => {
+            Ok(Some(Response::json(200, &commands(shared.queue.model()))))
+        }
         ("GET", ["api", "media"]) => store
             .list_media()
             .map(|m| Some(Response::json(200, &json!(m)))),
@@ -287,17 +286,19 @@ fn commands(model: Option<&std::path::Path>) -> Value {
         })
         .collect();
     if let Some(model) = model {
-        let folder = model
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-        all.extend(reel_jobs::generation::GENERATING.iter().map(|(name, about)| {
-            json!({
-                "name": name,
-                "about": about,
-                "settings": reel_jobs::generation::described(name),
-                "model": folder,
-            })
-        }));
+        let folder = model.file_name().map(|n| n.to_string_lossy().into_owned());
+        all.extend(
+            reel_jobs::generation::GENERATING
+                .iter()
+                .map(|(name, about)| {
+                    json!({
+                        "name": name,
+                        "about": about,
+                        "settings": reel_jobs::generation::described(name),
+                        "model": folder,
+                    })
+                }),
+        );
     }
     Value::from(all)
 }

@@ -138,7 +138,8 @@ pub struct GenArgs {
 }
 
 pub fn run(args: &GenArgs, quiet: bool) -> Result {
-    let frames = reel_generate::model_frames(args.frames).map_err(|_| Failure::usage("--frames must be at least 1"))?;
+    let frames = reel_generate::model_frames(args.frames)
+        .map_err(|_| Failure::usage("--frames must be at least 1"))?;
     if frames != args.frames {
         eprintln!(
             "note: the model makes 4k+1 frames; {} rounded to {frames}",
@@ -204,7 +205,10 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         ),
         (
             "task",
-            serde_json::json!(reel_generate::video_task(request.image.is_some(), args.looped)),
+            serde_json::json!(reel_generate::video_task(
+                request.image.is_some(),
+                args.looped
+            )),
         ),
         ("frames", serde_json::json!(kept)),
         ("fps", serde_json::json!(args.fps)),

@@ -13,10 +13,10 @@ use serde_json::json;
 use crate::OutputArgs;
 use crate::commands::clips::parse_fit;
 use crate::commands::generate::{Bars, EngineArgs, size};
-use reel_generate::Engine;
 use crate::failure::{Failure, Result};
 use crate::provenance::Provenance;
 use crate::provenance::Report as _;
+use reel_generate::Engine;
 
 #[derive(Args)]
 pub struct RestyleArgs {

@@ -48,13 +48,18 @@ pub fn studio(args: &StudioArgs) -> Result {
     if args.max_upload_mb == 0 {
         return Err(Failure::usage("--max-upload-mb must be above 0"));
     }
-    if let Some(model) = &args.model {
-        if !model.join("model_index.json").is_file() {
-            return Err(Failure::new(reel_core::Kind::Input, format!(
+    if let Some(model) = args
+        .model
+        .as_ref()
+        .filter(|m| !m.join("model_index.json").is_file())
+    {
+        return Err(Failure::new(
+            reel_core::Kind::Input,
+            format!(
                 "--model {}: not a diffusers model folder (it has no model_index.json)",
                 model.display()
-            )));
-        }
+            ),
+        ));
     }
     if !args.host.is_loopback() {
         eprintln!(
