@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use reel_image::Image;
 use reel_video::{Codec, Decoder, Encoder, EncoderSettings, Frame, probe};
-use reel_watermark::{Detector, Embedder};
+use reel_watermark::{Detector, Marker};
 
 use crate::{BenchError, Result};
 
@@ -325,11 +325,13 @@ fn run(args: &BenchWatermarkArgs, dir: &Path) -> Result<()> {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let payload = seed ^ (seed >> 29);
-        let mut embedder = Embedder::new(payload);
+        // As reel marks what it writes: the first frame read back, the mark strengthened
+        // where it did not read.
+        let mut marker = Marker::new(payload, None);
         let mut marked = case.frames.clone();
         let t = Instant::now();
-        for f in marked.iter_mut() {
-            embedder.mark(f);
+        for (i, f) in marked.iter_mut().enumerate() {
+            marker.mark(f, i as f64 / 25.0);
         }
         mark_s += t.elapsed().as_secs_f64();
         marked_frames += marked.len();
@@ -354,9 +356,10 @@ fn run(args: &BenchWatermarkArgs, dir: &Path) -> Result<()> {
         let marked_path = dir.join(format!("marked-{n}.{ext}"));
         write(&marked, &marked_path, codec, rate)?;
         let mut line = format!(
-            "{:<28} {:>5.1} dB  unmarked sync {:>4.1} period {}",
+            "{:<28} {:>5.1} dB (strength {:.2})  unmarked sync {:>4.1} period {}",
             case.name,
             psnr,
+            marker.strength(),
             clean.sync,
             reel_watermark::period(case.frames[0].width, case.frames[0].height)
         );
@@ -429,7 +432,7 @@ fn run(args: &BenchWatermarkArgs, dir: &Path) -> Result<()> {
         max_sync
     );
     println!(
-        "marking: {:.2} ms a frame over {} frames",
+        "marking: {:.2} ms a frame over {} frames (the first frame of each read back)",
         1000.0 * mark_s / marked_frames.max(1) as f64,
         marked_frames
     );

@@ -1,8 +1,10 @@
 //! The studio's page in a real browser (Debian's Chromium, driven over WebDriver by
 //! chromedriver): a clip uploaded, its faces found, one chosen by clicking it in the player, a
 //! beauty job run and watched in the queue, the result opened with its provenance, played and
-//! downloaded, its frames counted. The page must log no script error. Screenshots of each step
-//! are kept in the test's scratch folder (target/tmp/studio-page/).
+//! downloaded, its frames counted; and with a model folder, a clip generated from a prompt with
+//! nothing chosen, and a still animated where it was clicked. The page must log no script error.
+//! Screenshots of each step are kept in the test's scratch folder (target/tmp/studio-page/ and
+//! target/tmp/studio-generation-page/).
 
 mod common;
 
@@ -174,6 +176,69 @@ impl Browser {
     }
 }
 
+/// Opens `studio`'s page in `browser`, gathering script errors from its first line on, and
+/// waits until it is ready.
+fn open_page(browser: &mut Browser, studio: &Studio) {
+    browser.call(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source":
+            "window.__errors = []; addEventListener('error', e => __errors.push(String(e.message))); addEventListener('unhandledrejection', e => __errors.push(String(e.reason)));"}})),
+    );
+    browser.call("POST", "/url", Some(json!({"url": studio.url()})));
+    browser.until(
+        "the page is ready",
+        "return document.getElementById('status').textContent === 'ready'",
+        Duration::from_secs(20),
+    );
+}
+
+/// Asserts that the page logged no script error and the browser no severe one.
+fn no_errors(browser: &Browser) {
+    let errors = browser.script("return window.__errors");
+    assert_eq!(errors, json!([]), "the page logged script errors");
+    let log = request(
+        &browser.address,
+        "POST",
+        &format!("/session/{}/se/log", browser.session),
+        &[],
+        Some(("application/json", br#"{"type": "browser"}"#)),
+    );
+    if log.status == 200 {
+        let severe: Vec<Value> = log.json()["value"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .collect();
+        assert!(severe.is_empty(), "the browser logged errors: {severe:?}");
+    }
+}
+
+/// Sets the panel's setting `name` as a user would (a checkbox ticked for true).
+fn set(browser: &Browser, name: &str, value: Value) {
+    browser.script(&format!(
+        "const i = document.getElementById('settings').elements.namedItem({name}); \
+         if (i.type === 'checkbox') i.checked = {value}; else i.value = {value}; \
+         i.dispatchEvent(new Event('input'));",
+        name = json!(name),
+        value = if value.is_string() {
+            value.to_string()
+        } else {
+            json!(value.to_string()).to_string()
+        },
+    ));
+}
+
+/// Chooses `command` in the panel's list.
+fn choose(browser: &Browser, command: &str) {
+    browser.script(&format!(
+        "const c = document.getElementById('command'); c.value = {}; c.dispatchEvent(new Event('change'));",
+        json!(command)
+    ));
+}
+
 fn base64(text: &str) -> Vec<u8> {
     let value = |c: u8| -> u32 {
         match c {
@@ -227,19 +292,7 @@ fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
 
     let studio = Studio::start(&dir.join("store"), &dir.join("data"), &[]);
     let mut browser = Browser::start(&downloads, &shots);
-    // Script errors are gathered from the first line of the page on.
-    browser.call(
-        "POST",
-        "/goog/cdp/execute",
-        Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source":
-            "window.__errors = []; addEventListener('error', e => __errors.push(String(e.message))); addEventListener('unhandledrejection', e => __errors.push(String(e.reason)));"}})),
-    );
-    browser.call("POST", "/url", Some(json!({"url": studio.url()})));
-    browser.until(
-        "the page is ready",
-        "return document.getElementById('status').textContent === 'ready'",
-        Duration::from_secs(20),
-    );
+    open_page(&mut browser, &studio);
     browser.shot("empty");
 
     // Upload through the file picker.
@@ -382,25 +435,162 @@ fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
         "and its sound"
     );
 
-    let errors = browser.script("return window.__errors");
-    assert_eq!(errors, json!([]), "the page logged script errors");
-    let log = request(
-        &browser.address,
-        "POST",
-        &format!("/session/{}/se/log", browser.session),
-        &[],
-        Some(("application/json", br#"{"type": "browser"}"#)),
+    no_errors(&browser);
+    eprintln!("screenshots in {}", shots.display());
+    drop(browser);
+    drop(studio);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_user_generates_from_a_prompt_and_animates_a_clicked_still() {
+    let dir = std::env::temp_dir().join(format!("reel-studio-gen-page-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio-generation-page");
+    let _ = std::fs::remove_dir_all(&shots);
+    // The small random text-to-video folder of the diffusion crate's parity tests.
+    let model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reel-diffusion/tests/fixtures/wan-t2v");
+    let studio = Studio::start(
+        &dir.join("store"),
+        &dir.join("data"),
+        &["--model", s(&model)],
     );
-    if log.status == 200 {
-        let severe: Vec<Value> = log.json()["value"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| e["level"] == "SEVERE")
-            .collect();
-        assert!(severe.is_empty(), "the browser logged errors: {severe:?}");
+    let mut browser = Browser::start(&dir.join("downloads"), &shots);
+    open_page(&mut browser, &studio);
+
+    // Text to video: nothing chosen in the library, the prompt and a few settings.
+    choose(&browser, "generate");
+    assert!(
+        browser.text("#about").contains("(model: wan-t2v)"),
+        "{}",
+        browser.text("#about")
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('run').disabled"),
+        json!(false)
+    );
+    for (name, value) in [
+        ("prompt", json!("a red ball rolls")),
+        ("frames", json!(5)),
+        ("fps", json!(8)),
+        ("size", json!("48x32")),
+        ("steps", json!(2)),
+        ("seed", json!(5)),
+    ] {
+        set(&browser, name, value);
     }
+    browser.shot("generate-settings");
+    browser.click("#run");
+    browser.until("the generation is done", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('generate'))", Duration::from_secs(120));
+    let job = &studio.get_json("/api/jobs")[0];
+    assert_eq!(job["command"], "generate");
+    assert_eq!(job["input"], json!([]), "{job}");
+    assert_eq!(
+        (
+            &job["options"]["prompt"],
+            &job["options"]["frames"],
+            &job["options"]["size"],
+            &job["options"]["seed"]
+        ),
+        (
+            &json!("a red ball rolls"),
+            &json!(5),
+            &json!("48x32"),
+            &json!(5)
+        ),
+        "{job}"
+    );
+    let made = studio.get_json(&format!("/api/media/{}", job["output"]));
+    assert_eq!(
+        (made["frames"].as_u64(), made["width"].as_u64()),
+        (Some(5), Some(48)),
+        "{made}"
+    );
+    browser.click("#queue li.state-done .open");
+    browser.until("the generated clip is open", "return state.selected && state.selected.name === 'generated.generate.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    browser.shot("generated");
+
+    // Animate a still: upload it, click its disc on the player, tick by colour, run.
+    let (w, h) = (160usize, 120usize);
+    let mut pixels = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            let inside = (x as f32 - 80.0).hypot(y as f32 - 60.0) <= 30.0;
+            let t = ((x * 7 + y * 13) % 23) as u8;
+            let p = if inside {
+                [210, 40, 30]
+            } else {
+                [100 + t, 110 + t, 120 + t]
+            };
+            pixels[(y * w + x) * 3..][..3].copy_from_slice(&p);
+        }
+    }
+    let still = dir.join("disc.png");
+    std::fs::write(&still, reel_image::png::encode(w, h, 3, &pixels)).unwrap();
+    let picker = browser.find("#file");
+    browser.call(
+        "POST",
+        &format!("/element/{picker}/value"),
+        Some(json!({"text": s(&still)})),
+    );
+    browser.until("the still is chosen", "return state.selected && state.selected.name === 'disc.png' && document.getElementById('still').complete", Duration::from_secs(30));
+    choose(&browser, "animate");
+    // The middle of the player is the middle of the still: the disc.
+    let overlay = browser.find("#overlay");
+    browser.call(
+        "POST",
+        "/actions",
+        Some(json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "duration": 0, "origin": {ELEMENT: overlay}, "x": 0, "y": 0},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+        ]}]})),
+    );
+    let click = browser
+        .script("return document.getElementById('settings').elements.namedItem('click').value");
+    let point: Vec<f64> = click
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(|v| v.trim().parse().unwrap())
+        .collect();
+    assert!(
+        (point[0] - 80.0).abs() <= 3.0 && (point[1] - 60.0).abs() <= 3.0,
+        "the click was read as {click}"
+    );
+    for (name, value) in [
+        ("prompt", json!("the ball glows")),
+        ("by_colour", json!(true)),
+        ("frames", json!(5)),
+        ("size", json!("48x32")),
+        ("steps", json!(2)),
+    ] {
+        set(&browser, name, value);
+    }
+    browser.shot("animate-settings");
+    browser.click("#run");
+    browser.until("the animation is done", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('animate'))", Duration::from_secs(120));
+    let job = &studio.get_json("/api/jobs")[0];
+    assert_eq!(job["command"], "animate");
+    assert_eq!(job["options"]["by_colour"], json!(true), "{job}");
+    assert_eq!(job["options"]["click"], click, "{job}");
+    let made = studio.get_json(&format!("/api/media/{}", job["output"]));
+    assert_eq!(
+        (
+            made["frames"].as_u64(),
+            made["width"].as_u64(),
+            made["height"].as_u64()
+        ),
+        (Some(5), Some(160), Some(120)),
+        "{made}"
+    );
+    browser.click("#queue li.state-done .open");
+    browser.until("the animation is open", "return state.selected && state.selected.name === 'disc.animate.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    browser.shot("animated");
+
+    no_errors(&browser);
     eprintln!("screenshots in {}", shots.display());
     drop(browser);
     drop(studio);

@@ -5,7 +5,8 @@
 
 use reel_image::{CAPTION_GLYPH, Canvas, Image, caption_width};
 
-use crate::Embedder;
+use crate::pattern::TILE;
+use crate::{DEFAULT_STRENGTH, Embedder, detect_image};
 
 /// Seconds at the start of a video that carry the label.
 pub const LABELLED_SECONDS: f64 = 2.0;
@@ -44,26 +45,71 @@ impl Disclosure {
     }
 }
 
+/// How much stronger than [`DEFAULT_STRENGTH`] the mark may be made where a picture's own
+/// texture drowns it, and the step between tries.
+const MAX_BOOST: f32 = 2.0;
+const BOOST_STEP: f32 = 1.25;
+/// Pixels at 0 or 255 beyond this share make a frame that says nothing of texture (a black
+/// frame, a white title): the mark is not strengthened for it.
+const CLIPPED_SHARE: f64 = 0.2;
+
 /// Everything reel puts on the frames it writes: the label, when asked for, on the first
 /// [`LABELLED_SECONDS`], then the watermark on every frame.
+///
+/// The first frame marked is read back. Where that fails, the picture's own fine texture
+/// (grass, gravel) drowns the mark, and that texture also hides a stronger one from the eye: the
+/// mark is strengthened, up to [`MAX_BOOST`] times, until it reads, and stays so for the frames
+/// after (a video's frames are summed when read, so the first frame is the hardest case).
 pub struct Marker {
+    payload: u64,
     embedder: Embedder,
+    strength: f32,
     label: Option<Disclosure>,
     start: Option<f64>,
+    checked: bool,
 }
 
 impl Marker {
     pub fn new(payload: u64, label: Option<Disclosure>) -> Marker {
         Marker {
+            payload,
             embedder: Embedder::new(payload),
+            strength: DEFAULT_STRENGTH,
             label,
             start: None,
+            checked: false,
         }
+    }
+
+    /// The mark's RMS strength in luma levels now (above the default once a first frame needed it).
+    pub fn strength(&self) -> f32 {
+        self.strength
     }
 
     /// Marks a frame shown `seconds` into its video (a still: 0); the label's seconds count
     /// from the first frame marked, so a stream that starts late is labelled all the same.
     pub fn mark(&mut self, image: &mut Image, seconds: f64) {
+        let first = (!self.checked).then(|| image.clone());
+        self.put_on(image, seconds);
+        let Some(original) = first else {
+            return;
+        };
+        self.checked = true;
+        // Frames too small to hold two tiles are not read back (nor found by a reader).
+        if image.width.min(image.height) < 2 * 4 * TILE || clipped(&original) > CLIPPED_SHARE {
+            return;
+        }
+        while detect_image(image).payload != Some(self.payload)
+            && self.strength * BOOST_STEP <= DEFAULT_STRENGTH * MAX_BOOST + 1e-3
+        {
+            self.strength *= BOOST_STEP;
+            self.embedder = Embedder::with_strength(self.payload, self.strength);
+            image.data.copy_from_slice(&original.data);
+            self.put_on(image, seconds);
+        }
+    }
+
+    fn put_on(&mut self, image: &mut Image, seconds: f64) {
         if let Some(label) = self.label {
             let start = *self.start.get_or_insert(seconds);
             if seconds - start < LABELLED_SECONDS {
@@ -72,6 +118,12 @@ impl Marker {
         }
         self.embedder.mark(image);
     }
+}
+
+/// The share of channel values at 0 or 255.
+fn clipped(image: &Image) -> f64 {
+    let n = image.data.iter().filter(|&&v| v == 0 || v == 255).count();
+    n as f64 / image.data.len().max(1) as f64
 }
 
 #[cfg(test)]
@@ -115,6 +167,50 @@ mod tests {
         let mut frame = grey(640, 360);
         plain.mark(&mut frame, 0.0);
         assert_eq!(corner(&frame), (0, 0));
+    }
+
+    /// A frame of fine texture: every pixel an independent grey level around the middle.
+    fn gravel(width: usize, height: usize, spread: f32) -> Image {
+        let mut image = Image::new(width, height);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for px in image.data.chunks_exact_mut(3) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            px.fill((128.0 + 2.0 * spread * u).round() as u8);
+        }
+        image
+    }
+
+    #[test]
+    fn a_texture_that_drowns_the_mark_gets_a_stronger_one_that_reads() {
+        let payload = 0x0123_4567_89AB_CDEF;
+        let texture = gravel(512, 512, 110.0);
+        // At the default strength this texture hides the mark from the reader...
+        let mut plain = texture.clone();
+        Embedder::new(payload).mark(&mut plain);
+        assert_eq!(detect_image(&plain).payload, None);
+        // ...so the marker strengthens it until it reads, within its bound.
+        let mut marker = Marker::new(payload, None);
+        let mut marked = texture.clone();
+        marker.mark(&mut marked, 0.0);
+        assert_eq!(detect_image(&marked).payload, Some(payload));
+        assert!(marker.strength() > DEFAULT_STRENGTH);
+        assert!(marker.strength() <= DEFAULT_STRENGTH * MAX_BOOST + 1e-3);
+        // The frames after keep that strength without another read.
+        let mut next = texture.clone();
+        marker.mark(&mut next, 0.04);
+        assert_eq!(next.data, marked.data);
+
+        // A flat frame reads at once, and a black one (nothing to learn from) is left be.
+        for fill in [128u8, 0] {
+            let mut marker = Marker::new(payload, None);
+            let mut frame = grey(512, 512);
+            frame.data.fill(fill);
+            marker.mark(&mut frame, 0.0);
+            assert_eq!(marker.strength(), DEFAULT_STRENGTH, "fill {fill}");
+        }
     }
 
     #[test]
