@@ -506,3 +506,104 @@ fn jobs_run_are_watched_cancelled_and_outlive_a_killed_server() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_folder_the_user_allowed_is_listed_and_copied_from_and_nothing_outside_it() {
+    let dir = scratch("folder");
+    let allowed = dir.join("allowed");
+    std::fs::create_dir_all(allowed.join("interviews/.thumbnails")).unwrap();
+    let take = allowed.join("interviews/take 1.mp4");
+    std::fs::copy(sample("talking_head.mp4"), &take).unwrap();
+    std::fs::copy(sample("portrait.jpg"), allowed.join("portrait.jpg")).unwrap();
+    std::fs::copy(
+        sample("portrait.jpg"),
+        allowed.join("interviews/.thumbnails/t.jpg"),
+    )
+    .unwrap();
+    std::fs::write(allowed.join("notes.txt"), "not media").unwrap();
+    std::fs::copy(sample("speaker.mp4"), dir.join("secret.mp4")).unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.mp4"), allowed.join("link.mp4")).unwrap();
+    let before = std::fs::read(&take).unwrap();
+    let modified = std::fs::metadata(&take).unwrap().modified().unwrap();
+
+    // Without --folder there is none; a folder that is not there stops the studio.
+    let plain = Studio::start(&dir.join("plain"), &dir.join("data"), &[]);
+    assert_eq!(plain.get_json("/api/folder")["allowed"], false);
+    let none = plain.post_json("/api/folder/import", &json!({"path": "a.mp4"}));
+    assert_eq!(none.status, 404);
+    assert!(none.error().contains("--folder"), "{}", none.error());
+    drop(plain);
+    let missing = reel_with_data(
+        &["studio", "--port", "0", "--folder", s(&dir.join("nowhere"))],
+        &dir.join("data"),
+    );
+    assert_eq!(missing.status.code(), Some(3));
+
+    let studio = Studio::start(
+        &dir.join("store"),
+        &dir.join("data"),
+        &["--folder", s(&allowed)],
+    );
+    let listed = studio.get_json("/api/folder");
+    assert_eq!(listed["allowed"], true);
+    assert_eq!(listed["name"], "allowed");
+    assert_eq!(listed["more"], false);
+    let paths: Vec<&str> = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    // Media only, hidden folders and links left out.
+    assert_eq!(paths, ["interviews/take 1.mp4", "portrait.jpg"]);
+
+    // Outside the folder, through a link, not media, not there: refused, nothing added.
+    for bad in [
+        "../secret.mp4",
+        "interviews/../../secret.mp4",
+        "link.mp4",
+        "/etc/passwd",
+        "notes.txt",
+        "interviews",
+        "gone.mp4",
+        "",
+    ] {
+        let r = studio.post_json("/api/folder/import", &json!({ "path": bad }));
+        assert_eq!(r.status, 404, "{bad}: {}", r.text());
+    }
+    assert_eq!(studio.get_json("/api/media"), json!([]));
+    assert!(
+        media_files(&studio).is_empty(),
+        "{:?}",
+        media_files(&studio)
+    );
+
+    // A file of the folder: copied into the library under its name, the original untouched.
+    let added = studio.post_json(
+        "/api/folder/import",
+        &json!({"path": "interviews/take 1.mp4"}),
+    );
+    assert_eq!(added.status, 201, "{}", added.text());
+    let media = added.json();
+    assert_eq!(media["name"], "take 1.mp4");
+    let frames: u64 = count(&take, "v:0").parse().unwrap();
+    assert_eq!(media["frames"].as_u64(), Some(frames));
+    let copy = studio.call("GET", &format!("/api/media/{}/file", media["id"]), None);
+    assert_eq!(copy.body, before, "the library's copy is the file");
+    assert_eq!(std::fs::read(&take).unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&take).unwrap().modified().unwrap(),
+        modified
+    );
+    // It is media like any upload: a trim of it runs.
+    let job = studio
+        .post_json(
+            "/api/jobs",
+            &json!({"command": "trim", "input": media["id"], "options": {"to": "24f"}}),
+        )
+        .json();
+    let done = studio.wait(job["id"].as_u64().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["state"], "done", "{done}");
+    drop(studio);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,8 @@
 //! The studio's page in a real browser (Debian's Chromium, driven over WebDriver by
 //! chromedriver): a clip uploaded, its faces found, one chosen by clicking it in the player, a
 //! beauty job run and watched in the queue, the result opened with its provenance, played and
-//! downloaded, its frames counted; and with a model folder, a clip generated from a prompt with
+//! downloaded, its frames counted, and a still added from the folder the user allowed; and with
+//! a model folder, a clip generated from a prompt with
 //! nothing chosen, and a still animated where it was clicked. The page must log no script error.
 //! Screenshots of each step are kept in the test's scratch folder (target/tmp/studio-page/ and
 //! target/tmp/studio-generation-page/).
@@ -289,8 +290,20 @@ fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
         s(&clip),
     ]);
     let frames = count(&clip, "v:0");
+    // A folder of the user's, allowed to the page.
+    let allowed = dir.join("footage");
+    std::fs::create_dir_all(allowed.join("headshots")).unwrap();
+    std::fs::copy(
+        sample("portrait.jpg"),
+        allowed.join("headshots/portrait.jpg"),
+    )
+    .unwrap();
 
-    let studio = Studio::start(&dir.join("store"), &dir.join("data"), &[]);
+    let studio = Studio::start(
+        &dir.join("store"),
+        &dir.join("data"),
+        &["--folder", s(&allowed)],
+    );
     let mut browser = Browser::start(&downloads, &shots);
     open_page(&mut browser, &studio);
     browser.shot("empty");
@@ -434,6 +447,17 @@ fn a_user_uploads_picks_a_face_runs_beauty_and_gets_the_result() {
         count(&file, "a:0").parse::<u64>().unwrap() > 0,
         "and its sound"
     );
+
+    // A still from the allowed folder: listed, clicked, in the library and shown.
+    let listed = browser.until(
+        "the folder is listed",
+        "return [...document.querySelectorAll('#folder-files li')].map(li => li.textContent).join('|')",
+        Duration::from_secs(10),
+    );
+    assert_eq!(listed, "headshots/portrait.jpg");
+    browser.click("#folder-files li");
+    browser.until("the folder's still is in the library and shown", "return state.selected && state.selected.name === 'portrait.jpg' && document.getElementById('still').complete && [...document.querySelectorAll('#media li')].some(li => li.textContent.includes('portrait.jpg'))", Duration::from_secs(30));
+    browser.shot("from-folder");
 
     no_errors(&browser);
     eprintln!("screenshots in {}", shots.display());

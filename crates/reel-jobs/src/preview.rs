@@ -8,7 +8,7 @@ use reel_face::{AnalyzerSettings, FaceAnalyzer};
 use reel_image::Image;
 use reel_process::Chain;
 use reel_video::{Decoder, Frame};
-use reel_watermark::Marker;
+use reel_watermark::Embedder;
 use serde_json::Value;
 
 use crate::JobError;
@@ -95,7 +95,9 @@ impl Previewer {
                 .collect();
             chain.process(&mut after, &bare.iter().collect::<Vec<_>>())?;
         }
-        Marker::new(crate::provenance::new_payload(), None).mark(&mut after, 0.0);
+        // Marked at the default strength, without the read-back a written file gets (it would
+        // cost a preview most of its time).
+        Embedder::new(crate::provenance::new_payload()).mark(&mut after);
         Ok((before, after))
     }
 }

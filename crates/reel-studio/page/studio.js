@@ -40,6 +40,39 @@ async function loadMedia() {
   }
 }
 
+// The folder the user allowed (reel studio --folder): its files, each added to the library
+// (a copy) with a click.
+async function loadFolder() {
+  let folder;
+  try { folder = await api("/api/folder"); } catch (e) { return; }
+  if (!folder.allowed) return;
+  $("folder").hidden = false;
+  $("folder-name").textContent = folder.name || "the folder";
+  const list = $("folder-files");
+  list.textContent = "";
+  for (const f of folder.files) {
+    const li = document.createElement("li");
+    li.textContent = f.path;
+    li.title = `${f.path} (${Math.round(f.bytes / 1000)} kB): click to add it to the library`;
+    li.addEventListener("click", async () => {
+      try {
+        const m = await api("/api/folder/import", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path: f.path }) });
+        say(`${m.name} added`);
+        await loadMedia();
+        await select(m.id);
+      } catch (e) {
+        say(`not added: ${e.message}`);
+      }
+    });
+    list.appendChild(li);
+  }
+  if (folder.more) {
+    const li = document.createElement("li");
+    li.textContent = `(only the first ${folder.files.length} are listed)`;
+    list.appendChild(li);
+  }
+}
+
 function upload(file) {
   // XMLHttpRequest for its upload progress.
   const form = new FormData();
@@ -99,6 +132,7 @@ async function select(id) {
   const src = `/api/media/${id}/file`;
   if (m.kind === "image") {
     video.hidden = true; video.removeAttribute("src"); video.load();
+    $("play").textContent = "Play";
     still.hidden = false; still.src = src;
     still.onload = () => drawFaces();
   } else {
@@ -473,6 +507,7 @@ async function start() {
   $("split").addEventListener("input", (e) => { $("after").style.clipPath = `inset(0 0 0 ${e.target.value}%)`; });
   await loadCommands();
   await loadMedia();
+  await loadFolder();
   for (const job of await api("/api/jobs")) state.jobs.set(job.id, job);
   renderQueue();
   listen();

@@ -21,6 +21,8 @@ pub struct Shared {
     pub token: String,
     /// The largest upload taken, in bytes.
     pub max_upload: u64,
+    /// The folder the user allowed the page to pick media from.
+    pub folder: Option<std::path::PathBuf>,
 }
 
 const PAGE: &str = include_str!("../page/index.html");
@@ -106,6 +108,8 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
             .list_media()
             .map(|m| Some(Response::json(200, &json!(m)))),
         ("POST", ["api", "media"]) => Ok(Some(upload(shared, request))),
+        ("GET", ["api", "folder"]) => Ok(Some(folder_list(shared))),
+        ("POST", ["api", "folder", "import"]) => Ok(Some(import(shared, request))),
         ("GET", ["api", "media", n]) => match id(n) {
             Some(n) => store.media(n).map(|m| {
                 Some(match m {
@@ -420,13 +424,27 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
         }
     };
     let name = clean_name(&sent_name);
-    let ext: String = Path::new(&name)
+    keep(shared, &partial, &name, bytes, nonce)
+}
+
+/// Takes a file staged at `partial` (in its own upload folder) into the library as `name`:
+/// probed (refused, and removed, when it is not a video or image), named, committed, recorded.
+fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> Response {
+    let store = shared.queue.store();
+    let refuse = |status: u16, message: String| {
+        let _ = std::fs::remove_file(partial);
+        if let Some(folder) = partial.parent() {
+            let _ = std::fs::remove_dir(folder);
+        }
+        Response::error(status, message)
+    };
+    let ext: String = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
         .filter(|e| e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(str::to_ascii_lowercase)
         .unwrap_or_else(|| "bin".into());
-    let info = match reel_video::probe(&partial) {
+    let info = match reel_video::probe(partial) {
         Ok(i) if i.width > 0 && i.height > 0 => i,
         Ok(_) => {
             return refuse(
@@ -443,7 +461,7 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
             );
         }
     };
-    let stored_name = if Path::new(&name).extension().is_some() {
+    let stored_name = if Path::new(name).extension().is_some() {
         name.replace(['/', '\\'], "_")
     } else {
         format!("{}.{ext}", name.replace(['/', '\\'], "_"))
@@ -453,16 +471,98 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
         Ok(d) => d,
         Err(e) => return refuse(500, e.to_string()),
     };
-    if let Err(e) = reel_core::output::commit(&partial, &destination) {
+    if let Err(e) = reel_core::output::commit(partial, &destination) {
         return refuse(500, e.to_string());
     }
-    match store.add_media(&NewMedia::probed(&info, &name, &file, bytes, None, None)) {
+    match store.add_media(&NewMedia::probed(&info, name, &file, bytes, None, None)) {
         Ok(m) => Response::json(201, &json!(m)),
         Err(e) => {
             let _ = std::fs::remove_file(store.media_dir().join(&file));
             Response::error(500, e)
         }
     }
+}
+
+fn no_folder() -> Response {
+    Response::error(
+        404,
+        "no folder is allowed: start the studio with --folder DIR to pick media from one",
+    )
+}
+
+/// `GET /api/folder`: the allowed folder's videos and images (none allowed: an empty list).
+fn folder_list(shared: &Shared) -> Response {
+    // The page asks at every start: no folder is an answer, not an error.
+    let Some(root) = &shared.folder else {
+        return Response::json(
+            200,
+            &json!({"allowed": false, "name": null, "files": [], "more": false}),
+        );
+    };
+    let (files, more) = crate::folder::list(root);
+    Response::json(
+        200,
+        &json!({
+            "allowed": true,
+            "name": root.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "files": files
+                .iter()
+                .map(|f| json!({"path": f.path, "bytes": f.bytes}))
+                .collect::<Vec<_>>(),
+            "more": more,
+        }),
+    )
+}
+
+/// `POST /api/folder/import` with `{"path"}`: a copy of one of the folder's files into the
+/// library (the folder's own file is only read), as an upload is taken.
+fn import(shared: &Shared, request: &mut Request) -> Response {
+    let Some(root) = &shared.folder else {
+        return no_folder();
+    };
+    let Some(body) = request.small_body(1 << 16) else {
+        return Response::error(413, "ask for a file in at most 64 KiB of JSON");
+    };
+    let Some(asked) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("path").and_then(Value::as_str).map(str::to_string))
+    else {
+        return Response::error(
+            400,
+            "the body must be JSON: {\"path\": \"as the folder lists it\"}",
+        );
+    };
+    let source = match crate::folder::resolve(root, &asked) {
+        Ok(p) => p,
+        Err(e) => return Response::error(404, e),
+    };
+    let store = shared.queue.store();
+    let nonce = reel_jobs::provenance::new_payload();
+    let staged = store
+        .media_dir()
+        .join(format!("upload-{nonce:016x}/upload"));
+    let partial = match reel_core::output::prepare(&staged) {
+        Ok(p) => p,
+        Err(e) => return Response::error(500, e),
+    };
+    let copied = File::open(&source).and_then(|mut from| {
+        let mut to = File::create(&partial)?;
+        let bytes = std::io::copy(&mut from, &mut to)?;
+        to.sync_all()?;
+        Ok(bytes)
+    });
+    let bytes = match copied {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            if let Some(folder) = partial.parent() {
+                let _ = std::fs::remove_dir(folder);
+            }
+            return Response::error(500, format!("{asked} was not copied: {e}"));
+        }
+    };
+    let name = clean_name(&asked);
+    keep(shared, &partial, &name, bytes, nonce)
 }
 
 /// The faces of an analysed clip, as the player draws them: for every frame its index, time

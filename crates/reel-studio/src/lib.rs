@@ -1,9 +1,11 @@
 //! reel studio: a local web studio over reel's job queue. `http` is the little HTTP/1.1 it
-//! speaks, `multipart` takes uploads apart as they stream in, `api` answers the calls the page
-//! makes (and scripts can make), and the page itself is under `page/`. Jobs run through
+//! speaks, `multipart` takes uploads apart as they stream in, `folder` lists and resolves the
+//! files of the folder the user allowed, `api` answers the calls the page makes (and scripts can
+//! make), and the page itself is under `page/`. Jobs run through
 //! reel-jobs, on the same library calls and processor registry as the command line.
 
 mod api;
+mod folder;
 mod http;
 mod multipart;
 
@@ -51,6 +53,9 @@ pub struct Settings {
     pub signing: Signing,
     /// The model folder generating jobs run with (none: they are not offered).
     pub model: Option<PathBuf>,
+    /// A folder of the user's whose videos and images the page lists and copies into the
+    /// library (none: uploads only).
+    pub folder: Option<PathBuf>,
 }
 
 /// A studio listening, its queue running.
@@ -104,6 +109,7 @@ impl Studio {
                 previewer: std::sync::Mutex::new(None),
                 token,
                 max_upload: settings.max_upload,
+                folder: settings.folder,
             }),
             address,
         })

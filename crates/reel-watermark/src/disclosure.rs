@@ -99,7 +99,7 @@ impl Marker {
         if image.width.min(image.height) < 2 * 4 * TILE || clipped(&original) > CLIPPED_SHARE {
             return;
         }
-        while detect_image(image).payload != Some(self.payload)
+        while read_back(image) != Some(self.payload)
             && self.strength * BOOST_STEP <= DEFAULT_STRENGTH * MAX_BOOST + 1e-3
         {
             self.strength *= BOOST_STEP;
@@ -118,6 +118,12 @@ impl Marker {
         }
         self.embedder.mark(image);
     }
+}
+
+/// The payload a reader finds in `image`, searching as `reel verify` does (a read at the marked
+/// period alone would miss a mark whose scale the search would not find).
+fn read_back(image: &Image) -> Option<u64> {
+    detect_image(image).payload
 }
 
 /// The share of channel values at 0 or 255.

@@ -37,6 +37,10 @@ pub struct StudioArgs {
     /// generate, restyle, extend, bridge and animate, run with it.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// A folder of yours whose videos and images the page lists, to add to the library (a copy
+    /// is taken; the folder is only read).
+    #[arg(long)]
+    pub folder: Option<PathBuf>,
     #[command(flatten)]
     pub sign: SignArgs,
 }
@@ -61,6 +65,12 @@ pub fn studio(args: &StudioArgs) -> Result {
             ),
         ));
     }
+    if let Some(folder) = args.folder.as_ref().filter(|f| !f.is_dir()) {
+        return Err(Failure::new(
+            reel_core::Kind::Input,
+            format!("--folder {}: not a folder", folder.display()),
+        ));
+    }
     if !args.host.is_loopback() {
         eprintln!(
             "warning: reel studio listens on {}: anyone who can reach it and has the token can use it",
@@ -79,6 +89,7 @@ pub fn studio(args: &StudioArgs) -> Result {
             .unwrap_or_else(|| reel_core::dirs::data_dir().join("studio")),
         signing: args.sign.signing(),
         model: args.model.clone(),
+        folder: args.folder.clone(),
     })?;
     let url = studio.url();
     println!("reel studio: {url}");
