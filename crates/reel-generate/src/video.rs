@@ -33,7 +33,8 @@ pub fn video_task(image: bool, looped: bool) -> &'static str {
     }
 }
 
-/// The frame count the model makes nearest below `frames` (4k+1; 1 makes an image), or an error.
+/// The frame count the model makes for `frames`: the 4k+1 just above its multiple of four
+/// (81 stays 81, 80 becomes 81, 4 becomes 5; 1 makes an image), or an error.
 pub fn model_frames(frames: usize) -> Result<usize, GenerateError> {
     if frames == 0 {
         return Err(GenerateError::Settings("frames must be at least 1".into()));

@@ -127,6 +127,9 @@ pub fn described(command: &str) -> Value {
     Value::from(all)
 }
 
+/// Held by the generating job that runs (the others wait their turn).
+static GENERATING_NOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// What a generating job does, checked.
 #[derive(Debug)]
 enum Task {
@@ -484,6 +487,19 @@ impl Generation {
                 })
             }
             _ => None,
+        };
+        // One generation at a time, whatever the workers: each holds a whole model in memory.
+        let _turn = loop {
+            match GENERATING_NOW.try_lock() {
+                Ok(turn) => break turn,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if !progress(0.0) {
+                        return Err(JobError::Cancelled);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            }
         };
         let engine = Engine::open(self.engine.clone(), crate::provenance::new_payload())?;
         let size = engine.size(shape).0;

@@ -302,7 +302,7 @@ function renderSettings() {
     const media = s.media || (s.name === "photo" ? "image" : null);
     const numeric = !media && (typeof s.default === "number" || s.default === null);
     // A generating command's numbers are counts and scales, but its strength is a share.
-    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds" && (!c || !c.model || s.name === "strength");
+    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds" && (!c || !c.generates || s.name === "strength");
     let input = document.createElement("input");
     input.name = s.name;
     if (media) {

@@ -290,7 +290,12 @@ fn commands(model: Option<&std::path::Path>) -> Value {
         })
         .collect();
     if let Some(model) = model {
-        let folder = model.file_name().map(|n| n.to_string_lossy().into_owned());
+        // Named as the credentials name it (`--model .` is the folder it stands for).
+        let folder = model
+            .canonicalize()
+            .unwrap_or_else(|_| model.to_path_buf())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
         all.extend(
             reel_jobs::generation::GENERATING
                 .iter()
@@ -299,6 +304,7 @@ fn commands(model: Option<&std::path::Path>) -> Value {
                         "name": name,
                         "about": about,
                         "settings": reel_jobs::generation::described(name),
+                        "generates": true,
                         "model": folder,
                     })
                 }),
@@ -478,6 +484,9 @@ fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> 
         Ok(m) => Response::json(201, &json!(m)),
         Err(e) => {
             let _ = std::fs::remove_file(store.media_dir().join(&file));
+            if let Some(folder) = store.media_dir().join(&file).parent() {
+                let _ = std::fs::remove_dir(folder);
+            }
             Response::error(500, e)
         }
     }
@@ -536,6 +545,21 @@ fn import(shared: &Shared, request: &mut Request) -> Response {
         Ok(p) => p,
         Err(e) => return Response::error(404, e),
     };
+    let mut from = match crate::folder::open_inside(root, &source) {
+        Ok(f) => f,
+        Err(e) => return Response::error(404, e),
+    };
+    let size = from.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > shared.max_upload {
+        return Response::error(
+            413,
+            format!(
+                "{asked} is {} MB; this studio takes at most {} MB (reel studio --max-upload-mb)",
+                size / 1_000_000,
+                shared.max_upload / 1_000_000
+            ),
+        );
+    }
     let store = shared.queue.store();
     let nonce = reel_jobs::provenance::new_payload();
     let staged = store
@@ -545,8 +569,7 @@ fn import(shared: &Shared, request: &mut Request) -> Response {
         Ok(p) => p,
         Err(e) => return Response::error(500, e),
     };
-    let copied = File::open(&source).and_then(|mut from| {
-        let mut to = File::create(&partial)?;
+    let copied = File::create(&partial).and_then(|mut to| {
         let bytes = std::io::copy(&mut from, &mut to)?;
         to.sync_all()?;
         Ok(bytes)

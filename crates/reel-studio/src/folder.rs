@@ -7,8 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 /// Most files listed (a folder of a whole disk is cut short, and says so).
 pub const MOST: usize = 5000;
-/// Levels of subfolders listed.
+/// Levels of subfolders listed, and folders looked into at most.
 const DEPTH: usize = 6;
+const FOLDERS: usize = 20_000;
 /// What the studio takes, by extension.
 const MEDIA: [&str; 14] = [
     "mp4", "m4v", "mov", "mkv", "webm", "avi", "mxf", "png", "jpg", "jpeg", "webp", "tif", "tiff",
@@ -34,7 +35,13 @@ pub fn list(root: &Path) -> (Vec<Entry>, bool) {
     let mut found = Vec::new();
     let mut more = false;
     let mut pending = vec![(root.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = pending.pop() {
+    let mut visited = 0;
+    'walk: while let Some((dir, depth)) = pending.pop() {
+        visited += 1;
+        if visited > FOLDERS {
+            more = true;
+            break;
+        }
         let Ok(read) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -52,7 +59,7 @@ pub fn list(root: &Path) -> (Vec<Entry>, bool) {
             } else if kind.is_file() && is_media(&path) {
                 if found.len() == MOST {
                     more = true;
-                    break;
+                    break 'walk;
                 }
                 let relative = path.strip_prefix(root).unwrap_or(&path);
                 found.push(Entry {
@@ -70,14 +77,15 @@ pub fn list(root: &Path) -> (Vec<Entry>, bool) {
     (found, more)
 }
 
-/// The file `asked` names inside `root`: a relative path of plain parts to a media file that,
-/// links resolved, still lies inside the folder.
+/// The file `asked` names inside `root`: a relative path of plain, unhidden parts to a media
+/// file that, links resolved, still lies inside the folder.
 pub fn resolve(root: &Path, asked: &str) -> Result<PathBuf, String> {
     let relative = Path::new(asked);
     let plain = !asked.is_empty()
-        && relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+        && relative.components().all(|c| match c {
+            Component::Normal(part) => !part.to_string_lossy().starts_with('.'),
+            _ => false,
+        });
     if !plain {
         return Err(format!(
             "{asked:?} is not a path inside the folder (give it as the list gives it)"
@@ -95,6 +103,31 @@ pub fn resolve(root: &Path, asked: &str) -> Result<PathBuf, String> {
         return Err(format!("{asked} is not a video or image file"));
     }
     Ok(path)
+}
+
+/// Opens a file `resolve` gave, refusing what changed since: a link put in its place, a
+/// folder on its way swapped for a link out of the folder, a pipe or device (opened without
+/// waiting on it), anything but a regular file.
+pub fn open_inside(root: &Path, path: &Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let moved = || format!("{} changed while it was read", path.display());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|_| moved())?;
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("the folder: {e}"))?;
+    // Where the open file really is, as the kernel knows it.
+    let opened =
+        std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(|_| moved())?;
+    if !regular || !opened.starts_with(&root) {
+        return Err(moved());
+    }
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -142,9 +175,16 @@ mod tests {
             "b-roll",
             "missing.mp4",
             "./a.mp4",
+            "b-roll/.cache/c.png",
         ] {
             assert!(resolve(&root, bad).is_err(), "{bad}");
         }
+        let inside = resolve(&root, "a.mp4").unwrap();
+        assert!(open_inside(&root, &inside).is_ok());
+        // A link put where the file was, after it was resolved: refused when opened.
+        std::fs::remove_file(root.join("a.mp4")).unwrap();
+        std::os::unix::fs::symlink(dir.join("secret.png"), root.join("a.mp4")).unwrap();
+        assert!(open_inside(&root, &inside).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

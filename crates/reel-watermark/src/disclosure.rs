@@ -49,7 +49,7 @@ impl Disclosure {
 /// texture drowns it, and the step between tries.
 const MAX_BOOST: f32 = 2.0;
 const BOOST_STEP: f32 = 1.25;
-/// Pixels at 0 or 255 beyond this share make a frame that says nothing of texture (a black
+/// Pixels black or white beyond this share make a frame that says nothing of texture (a black
 /// frame, a white title): the mark is not strengthened for it.
 const CLIPPED_SHARE: f64 = 0.2;
 
@@ -126,10 +126,17 @@ fn read_back(image: &Image) -> Option<u64> {
     detect_image(image).payload
 }
 
-/// The share of channel values at 0 or 255.
+/// The share of pixels whose luma is within two levels of black or white.
 fn clipped(image: &Image) -> f64 {
-    let n = image.data.iter().filter(|&&v| v == 0 || v == 255).count();
-    n as f64 / image.data.len().max(1) as f64
+    let n = image
+        .data
+        .chunks_exact(3)
+        .filter(|p| {
+            let luma = (77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2])) >> 8;
+            !(3..=252).contains(&luma)
+        })
+        .count();
+    n as f64 / (image.data.len() / 3).max(1) as f64
 }
 
 #[cfg(test)]
