@@ -384,17 +384,9 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
             "send the upload as multipart/form-data with a field named file",
         );
     };
-    let store = shared.queue.store();
-    let nonce = reel_jobs::provenance::new_payload();
-    // The extension is kept (letters and digits only): stills are known by it.
-    // Each upload in a folder of its own, under its own name (which the credentials of what
-    // is made from it give as the ingredient's).
-    let staged = store
-        .media_dir()
-        .join(format!("upload-{nonce:016x}/upload"));
-    let partial = match reel_core::output::prepare(&staged) {
-        Ok(p) => p,
-        Err(e) => return Response::error(500, e),
+    let (partial, nonce) = match stage(shared) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
     let copied = File::create(&partial)
         .map_err(|e| multipart::UploadError::Io(e.to_string()))
@@ -411,10 +403,7 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
             Ok(got)
         });
     let refuse = |status: u16, message: String| {
-        let _ = std::fs::remove_file(&partial);
-        if let Some(folder) = partial.parent() {
-            let _ = std::fs::remove_dir(folder);
-        }
+        discard(&partial);
         Response::error(status, message)
     };
     let (sent_name, bytes) = match copied {
@@ -433,17 +422,38 @@ fn upload(shared: &Shared, request: &mut Request) -> Response {
     keep(shared, &partial, &name, bytes, nonce)
 }
 
+/// A place for a file coming into the library: its partial path, in a folder of its own (each
+/// upload keeps its own name there, which the credentials of what is made from it give as the
+/// ingredient's), and the folder's nonce.
+fn stage(shared: &Shared) -> Result<(std::path::PathBuf, u64), Response> {
+    let nonce = reel_jobs::provenance::new_payload();
+    let staged = shared
+        .queue
+        .store()
+        .media_dir()
+        .join(format!("upload-{nonce:016x}/upload"));
+    reel_core::output::prepare(&staged)
+        .map(|partial| (partial, nonce))
+        .map_err(|e| Response::error(500, e))
+}
+
+/// Removes a staged file and its folder (a refused or failed upload leaves nothing).
+fn discard(partial: &Path) {
+    let _ = std::fs::remove_file(partial);
+    if let Some(folder) = partial.parent() {
+        let _ = std::fs::remove_dir(folder);
+    }
+}
+
 /// Takes a file staged at `partial` (in its own upload folder) into the library as `name`:
 /// probed (refused, and removed, when it is not a video or image), named, committed, recorded.
 fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> Response {
     let store = shared.queue.store();
     let refuse = |status: u16, message: String| {
-        let _ = std::fs::remove_file(partial);
-        if let Some(folder) = partial.parent() {
-            let _ = std::fs::remove_dir(folder);
-        }
+        discard(partial);
         Response::error(status, message)
     };
+    // The extension is kept (letters and digits only): stills are known by it.
     let ext: String = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
@@ -560,14 +570,9 @@ fn import(shared: &Shared, request: &mut Request) -> Response {
             ),
         );
     }
-    let store = shared.queue.store();
-    let nonce = reel_jobs::provenance::new_payload();
-    let staged = store
-        .media_dir()
-        .join(format!("upload-{nonce:016x}/upload"));
-    let partial = match reel_core::output::prepare(&staged) {
-        Ok(p) => p,
-        Err(e) => return Response::error(500, e),
+    let (partial, nonce) = match stage(shared) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
     let copied = File::create(&partial).and_then(|mut to| {
         let bytes = std::io::copy(&mut from, &mut to)?;
@@ -577,10 +582,7 @@ fn import(shared: &Shared, request: &mut Request) -> Response {
     let bytes = match copied {
         Ok(b) => b,
         Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            if let Some(folder) = partial.parent() {
-                let _ = std::fs::remove_dir(folder);
-            }
+            discard(&partial);
             return Response::error(500, format!("{asked} was not copied: {e}"));
         }
     };
