@@ -158,8 +158,8 @@ pub struct Generation {
     task: Task,
 }
 
-/// A frame count the model makes (4k+1, at least `least`).
-fn model_frames(name: &str, frames: u64, least: u64) -> Result<usize, JobError> {
+/// A frame count the model makes (4k+1, at least `least`); others are refused, not rounded.
+fn four_k_plus_one(name: &str, frames: u64, least: u64) -> Result<usize, JobError> {
     if frames < least || frames % 4 != 1 {
         return Err(settings(format!(
             "{name} {frames}: the model makes 4k+1 frames (for example 33 or 81)"
@@ -269,7 +269,7 @@ pub fn plan(
                     "a loop needs image: the still it begins and ends on",
                 ));
             }
-            let frames = model_frames(
+            let frames = four_k_plus_one(
                 "frames",
                 whole(options, "frames", 1..=1001)?.unwrap_or(81),
                 if looped { 5 } else { 1 },
@@ -291,7 +291,7 @@ pub fn plan(
                     "strength {strength}: give a strength above 0, at most 1"
                 )));
             }
-            let window = model_frames(
+            let window = four_k_plus_one(
                 "window",
                 whole(options, "window", 1..=1001)?.unwrap_or(81),
                 5,
@@ -317,7 +317,7 @@ pub fn plan(
                 } else {
                     Direction::Forward
                 },
-                pass_frames: model_frames(
+                pass_frames: four_k_plus_one(
                     "pass_frames",
                     whole(options, "pass_frames", 1..=1001)?.unwrap_or(81),
                     5,
@@ -335,7 +335,7 @@ pub fn plan(
                         return Err(settings(format!("fit {other}: use crop or pad")));
                     }
                 },
-                max_frames: model_frames(
+                max_frames: four_k_plus_one(
                     "max_frames",
                     whole(options, "max_frames", 1..=1001)?.unwrap_or(81),
                     5,
@@ -366,7 +366,7 @@ pub fn plan(
             }
             Task::Animate {
                 settings: AnimateSettings {
-                    frames: model_frames(
+                    frames: four_k_plus_one(
                         "frames",
                         whole(options, "frames", 1..=1001)?.unwrap_or(81),
                         5,

@@ -82,12 +82,8 @@ impl Queue {
         ids: &[u64],
         options: &Value,
     ) -> Result<(Vec<Media>, Vec<PathBuf>, Plan), JobError> {
-        // A text-to-video generation reads no media.
-        let media = if ids.is_empty() && command == "generate" {
-            Vec::new()
-        } else {
-            self.inputs(ids)?
-        };
+        // How many inputs a command takes (none, for text to video) is the plan's to say.
+        let media = self.inputs(ids)?;
         let paths: Vec<PathBuf> = media.iter().map(|m| self.store.media_path(m)).collect();
         let inputs: Vec<Input> = media
             .iter()
@@ -117,11 +113,6 @@ impl Queue {
     }
 
     fn inputs(&self, ids: &[u64]) -> Result<Vec<Media>, JobError> {
-        if ids.is_empty() {
-            return Err(JobError::Settings(
-                "give the job an input (a media id)".into(),
-            ));
-        }
         ids.iter()
             .map(|&id| {
                 self.store

@@ -89,16 +89,17 @@ impl Marker {
     /// Marks a frame shown `seconds` into its video (a still: 0); the label's seconds count
     /// from the first frame marked, so a stream that starts late is labelled all the same.
     pub fn mark(&mut self, image: &mut Image, seconds: f64) {
-        let first = (!self.checked).then(|| image.clone());
+        // Only the first frame is read back; frames too small to hold two tiles (nor found by
+        // a reader) and frames mostly black or white are not.
+        let check = !self.checked
+            && image.width.min(image.height) >= 2 * 4 * TILE
+            && clipped(image) <= CLIPPED_SHARE;
+        self.checked = true;
+        let original = check.then(|| image.clone());
         self.put_on(image, seconds);
-        let Some(original) = first else {
+        let Some(original) = original else {
             return;
         };
-        self.checked = true;
-        // Frames too small to hold two tiles are not read back (nor found by a reader).
-        if image.width.min(image.height) < 2 * 4 * TILE || clipped(&original) > CLIPPED_SHARE {
-            return;
-        }
         while read_back(image) != Some(self.payload)
             && self.strength * BOOST_STEP <= DEFAULT_STRENGTH * MAX_BOOST + 1e-3
         {

@@ -176,6 +176,8 @@ pub fn run(args: &GenArgs, quiet: bool) -> Result {
         request.last_image = still.clone();
     }
     request.image = still;
+    // Refused before the credentials are made and the seed is told (video() checks it again,
+    // reading only the scheduler's config).
     engine.pipeline.check(&request)?;
     // The loop's closing frame is its first again.
     let kept = frames - usize::from(args.looped);
