@@ -3,9 +3,11 @@
 //! beauty job run and watched in the queue, the result opened with its provenance, played and
 //! downloaded, its frames counted, and a still added from the folder the user allowed; and with
 //! a model folder, a clip generated from a prompt with
-//! nothing chosen, and a still animated where it was clicked. The page must log no script error.
-//! Screenshots of each step are kept in the test's scratch folder (target/tmp/studio-page/ and
-//! target/tmp/studio-generation-page/).
+//! nothing chosen, and a still animated where it was clicked; and a swap model trained from two
+//! clips, its loss curve and preview grid watched as it trains, then swapped with. The page must
+//! log no script error. Screenshots of each step are kept in the test's scratch folder
+//! (target/tmp/studio-page/, target/tmp/studio-generation-page/ and
+//! target/tmp/studio-training-page/).
 
 mod common;
 
@@ -14,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::studio::{Studio, request};
-use common::{count, ffmpeg, s, sample};
+use common::{count, ffmpeg, grace_clip, s, sample};
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -613,6 +615,168 @@ fn a_user_generates_from_a_prompt_and_animates_a_clicked_still() {
     browser.click("#queue li.state-done .open");
     browser.until("the animation is open", "return state.selected && state.selected.name === 'disc.animate.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
     browser.shot("animated");
+
+    no_errors(&browser);
+    eprintln!("screenshots in {}", shots.display());
+    drop(browser);
+    drop(studio);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Uploads `path` through the page's file picker and waits until it is chosen.
+fn upload(browser: &Browser, path: &Path) {
+    let picker = browser.find("#file");
+    browser.call(
+        "POST",
+        &format!("/element/{picker}/value"),
+        Some(json!({"text": s(path)})),
+    );
+    let name = path.file_name().unwrap().to_str().unwrap();
+    browser.until(
+        &format!("{name} is in the library and chosen"),
+        &format!(
+            "return state.selected && state.selected.name === {}",
+            json!(name)
+        ),
+        Duration::from_secs(30),
+    );
+}
+
+#[test]
+fn a_user_trains_a_model_watches_it_learn_and_swaps_with_it() {
+    let dir = std::env::temp_dir().join(format!("reel-studio-train-page-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio-training-page");
+    let _ = std::fs::remove_dir_all(&shots);
+    let grace = dir.join("grace.mp4");
+    grace_clip(&grace);
+    let performer = dir.join("performer.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "40",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        s(&performer),
+    ]);
+    let studio = Studio::start(&dir.join("store"), &dir.join("data"), &[]);
+    let mut browser = Browser::start(&dir.join("downloads"), &shots);
+    open_page(&mut browser, &studio);
+    upload(&browser, &grace);
+    upload(&browser, &performer);
+
+    // Train: the performer chosen in the library, the source picked in the panel.
+    choose(&browser, "train");
+    let grace_id = studio
+        .get_json("/api/media")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "grace.mp4")
+        .unwrap()["id"]
+        .clone();
+    for (name, value) in [
+        ("source", json!(grace_id.to_string())),
+        ("iterations", json!(200)),
+        ("resolution", json!(32)),
+        ("batch", json!(4)),
+        ("every", json!(2)),
+    ] {
+        set(&browser, name, value);
+    }
+    assert_eq!(
+        browser.script(
+            "return document.getElementById('settings').elements.namedItem('iterations').type"
+        ),
+        "number",
+        "a count is typed, not a slider"
+    );
+    browser.shot("train-settings");
+    browser.click("#run");
+    browser.until("the loss curve is drawn as it trains", "const l = document.querySelector('#queue li.state-running .training polyline'); return l && l.getAttribute('points').split(' ').length >= 3", Duration::from_secs(240));
+    browser.until("the preview grid is shown as it trains", "const g = document.querySelector('#queue li .training img.grid'); return g && g.complete && g.naturalWidth === 160", Duration::from_secs(120));
+    browser.script("document.getElementById('queue-section').scrollIntoView()");
+    browser.shot("training");
+    browser.until("the training is done", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('train'))", Duration::from_secs(300));
+    let caption = browser.text("#queue li.state-done .training");
+    assert!(
+        caption.contains("iteration 200 of 200") && caption.contains("held-back SSIM"),
+        "{caption}"
+    );
+    // The library changed (the model came): the panel kept what the user set.
+    for (name, value) in [
+        ("iterations", "200"),
+        ("resolution", "32"),
+        ("source", grace_id.to_string().as_str()),
+    ] {
+        assert_eq!(
+            browser.script(&format!(
+                "return document.getElementById('settings').elements.namedItem('{name}').value"
+            )),
+            json!(value),
+            "{name}"
+        );
+    }
+    browser.script("document.getElementById('queue-section').scrollIntoView()");
+    browser.shot("trained");
+
+    // The model in the library: opened, it shows its grid.
+    browser.click("#queue li.state-done .open");
+    browser.until("the model is open", "return state.selected && state.selected.kind === 'model' && document.getElementById('still').naturalWidth === 160", Duration::from_secs(30));
+    assert!(browser.text("#media").contains("swap model, 32 px faces"));
+    assert_eq!(
+        browser.script("return document.getElementById('analyze').disabled"),
+        json!(true)
+    );
+
+    // Swap with it on the performer; the model's own settings show once it is picked.
+    browser.script("const li = [...document.querySelectorAll('#media li')].find(li => li.textContent.includes('performer.mp4')); li.click();");
+    browser.until(
+        "the performer is chosen",
+        "return state.selected && state.selected.name === 'performer.mp4'",
+        Duration::from_secs(10),
+    );
+    choose(&browser, "swap");
+    let hidden = "return document.getElementById('settings').elements.namedItem('steady').closest('label').hidden";
+    assert_eq!(
+        browser.script(hidden),
+        json!(true),
+        "steady is hidden without a model"
+    );
+    let model_id = studio.get_json("/api/jobs").as_array().unwrap()[0]["output"].clone();
+    browser.script(&format!("const m = document.getElementById('settings').elements.namedItem('model'); m.value = {}; m.dispatchEvent(new Event('change'));", json!(model_id.to_string())));
+    assert_eq!(
+        browser.script(hidden),
+        json!(false),
+        "steady shows with a model"
+    );
+    set(&browser, "no_consent_check", json!("the studio's own test"));
+    browser.shot("swap-settings");
+    browser.click("#run");
+    browser.until("the swap is done", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('swap of performer.mp4'))", Duration::from_secs(300));
+    let job = &studio.get_json("/api/jobs")[0];
+    assert_eq!(
+        (job["command"].as_str(), &job["options"]["model"]),
+        (Some("swap"), &model_id),
+        "{job}"
+    );
+    assert!(
+        job["options"].get("photo").is_none(),
+        "no photo was sent: {job}"
+    );
+    browser.click("#queue li.state-done .open");
+    browser.until("the swapped clip is open", "return state.selected && state.selected.name === 'performer.swap.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    assert_eq!(
+        studio.get_json(&format!("/api/media/{}", job["output"]))["frames"],
+        40
+    );
+    browser.shot("swapped");
 
     no_errors(&browser);
     eprintln!("screenshots in {}", shots.display());

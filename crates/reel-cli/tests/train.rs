@@ -19,22 +19,21 @@ fn facesets() -> &'static (PathBuf, PathBuf) {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let clip = dir.join("grace.mp4");
-        let ok = Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-y", "-loop", "1", "-i"])
-            .arg(sample("grace_hopper.jpg"))
-            .args([
-                "-vf",
-                "scale=1024:-2,zoompan=z='1.1+0.1*sin(on/9)':x='iw/2-(iw/zoom/2)+30*sin(on/7)':y='ih/2-(ih/zoom/2)+20*cos(on/5)':d=1:s=512x600:fps=25,rotate='0.08*sin(t*3)'",
-                "-frames:v", "40", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-            ])
-            .arg(&clip)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
+        grace_clip(&clip);
         let (a, b) = (dir.join("grace"), dir.join("jon"));
         for (input, set) in [(&clip, &a), (&sample("talking_head.mp4"), &b)] {
-            let r = reel(&["faceset", "extract", s(input), "-o", s(set), "--min-change", "0", "--every", "2", "--quiet"]);
+            let r = reel(&[
+                "faceset",
+                "extract",
+                s(input),
+                "-o",
+                s(set),
+                "--min-change",
+                "0",
+                "--every",
+                "2",
+                "--quiet",
+            ]);
             assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         }
         (a, b)

@@ -15,9 +15,11 @@ use serde_json::{Value, json};
 use crate::JobError;
 use crate::generation::{self, Generation};
 use crate::provenance::{Provenance, Signing};
+use crate::store::MediaKind;
+use crate::training::{self, Training};
 
 /// The commands there are, with what each does, for the page and for error messages.
-pub const COMMANDS: [(&str, &str); 7] = [
+pub const COMMANDS: [(&str, &str); 8] = [
     (
         "analyze",
         "find and follow the faces (the player draws them)",
@@ -29,7 +31,11 @@ pub const COMMANDS: [(&str, &str); 7] = [
     ("deage", "retouch de-aging by years"),
     (
         "swap",
-        "face replacement from photos, with their owner's consent",
+        "face replacement from photos or a trained model, with the face's owner's consent",
+    ),
+    (
+        "train",
+        "a face-swap model learned from clips of two people: whose face goes on, and the performer",
     ),
     (
         "trim",
@@ -48,7 +54,20 @@ pub const COMMANDS: [(&str, &str); 7] = [
 /// A job's inputs as the store knows them.
 pub struct Input<'a> {
     pub path: &'a Path,
-    pub is_still: bool,
+    pub kind: MediaKind,
+}
+
+impl Input<'_> {
+    pub fn is_still(&self) -> bool {
+        self.kind == MediaKind::Image
+    }
+}
+
+/// Media of the library named in a job's options (a swap's photos or model, a first frame).
+pub struct Found {
+    pub path: PathBuf,
+    pub name: String,
+    pub kind: MediaKind,
 }
 
 /// A job checked and ready to run.
@@ -65,6 +84,7 @@ pub enum Plan {
     Retime(RetimeSettings),
     Join(JoinSettings),
     Generate(Box<Generation>),
+    Train(Box<Training>),
 }
 
 /// A processor over the faces of a clip.
@@ -178,9 +198,31 @@ pub(crate) fn flag(options: &Options, name: &str) -> Result<bool, JobError> {
     }
 }
 
-/// Finds a media file by its id (for options that name other media, such as a swap's photos):
-/// its path and its name.
-pub type Library<'a> = &'a dyn Fn(u64) -> Result<(PathBuf, String), JobError>;
+/// Finds a media file by its id (for options that name other media, such as a swap's photos).
+pub type Library<'a> = &'a dyn Fn(u64) -> Result<Found, JobError>;
+
+/// The media an option names by id, refused unless it is of `kind`.
+pub(crate) fn named(
+    library: Library,
+    name: &str,
+    value: &Value,
+    kind: MediaKind,
+) -> Result<Found, JobError> {
+    let what = match kind {
+        MediaKind::Image => "a still",
+        MediaKind::Video => "a clip",
+        MediaKind::Audio => "a sound file",
+        MediaKind::Model => "a model trained by a train job",
+    };
+    let id = value
+        .as_u64()
+        .ok_or_else(|| settings(format!("{name} must be a media id ({what}), not {value}")))?;
+    let found = library(id)?;
+    if found.kind != kind {
+        return Err(settings(format!("{name}: {} is not {what}", found.name)));
+    }
+    Ok(found)
+}
 
 /// Whether `command` is one of those that generate (and need a model folder).
 pub fn generates(command: &str) -> bool {
@@ -197,6 +239,16 @@ pub fn plan(
     model: Option<&Path>,
 ) -> Result<Plan, JobError> {
     let options = object(options)?;
+    // A trained model is used by a swap (its option model), never edited as media.
+    if let Some(model) = inputs.iter().find(|i| i.kind == MediaKind::Model) {
+        return Err(settings(format!(
+            "{} is a trained swap model, not a clip or a still; give it to swap as its model",
+            model
+                .path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        )));
+    }
     if generates(command) {
         return generation::plan(command, inputs, &options, library, model)
             .map(|g| Plan::Generate(Box::new(g)));
@@ -212,7 +264,7 @@ pub fn plan(
     };
     let video = |what: &str| -> Result<(), JobError> {
         one(what)?;
-        if inputs[0].is_still {
+        if inputs[0].is_still() {
             return Err(settings(format!(
                 "{} is a still image; {command} takes a video clip",
                 inputs[0].path.display()
@@ -230,7 +282,7 @@ pub fn plan(
         }
         "beauty" | "deage" | "swap" => {
             one("a clip or a still")?;
-            let processor = match command {
+            let mut processor = match command {
                 "beauty" => "beauty",
                 "deage" => "deage",
                 _ => "photo-swap",
@@ -246,46 +298,86 @@ pub fn plan(
                     rest.insert(k, v);
                 }
             }
-            // A swap's photos are media of the library, named by id; their faces go on only
-            // with their owners' consent (or a reason why none is needed).
+            // A swap's photos, or its model, are media of the library named by id; their face
+            // goes on only with its owner's consent (or a reason why none is needed).
             let mut also_read = Vec::new();
             let mut consent = None;
             if command == "swap" {
-                let ids: Vec<u64> = match rest.get("photo") {
-                    Some(Value::Array(ids)) => ids.iter().map(Value::as_u64).collect::<Option<_>>(),
-                    Some(id) => id.as_u64().map(|i| vec![i]),
-                    None => Some(Vec::new()),
-                }
-                .ok_or_else(|| {
-                    settings("photo must be media ids (the photos of the face that goes on)")
-                })?;
-                if ids.is_empty() {
-                    return Err(settings(
-                        "swap needs photo: the media ids of photos of the face that goes on",
-                    ));
-                }
-                let found = ids
-                    .iter()
-                    .map(|&id| library(id))
-                    .collect::<Result<Vec<_>, _>>()?;
-                rest.insert(
-                    "photo".into(),
-                    Value::from(
-                        found
-                            .iter()
-                            .map(|(p, _)| p.to_string_lossy().into_owned())
-                            .collect::<Vec<_>>(),
-                    ),
-                );
-                consent = Some(match text(&own, "no_consent_check")? {
-                    Some(reason) => crate::consent::overridden(&reason)?,
-                    None => {
-                        let paths: Vec<&Path> = found.iter().map(|(p, _)| p.as_path()).collect();
-                        let names: Vec<String> = found.iter().map(|(_, n)| n.clone()).collect();
-                        crate::consent::record(&crate::consent::check_photos(&paths, &names)?)
+                let reason = text(&own, "no_consent_check")?;
+                let overridden = reason
+                    .as_deref()
+                    .map(crate::consent::overridden)
+                    .transpose()?;
+                match rest.get("model").filter(|m| !m.is_null()).cloned() {
+                    Some(model) => {
+                        if rest.get("photo").is_some_and(|p| !p.is_null()) {
+                            return Err(settings(
+                                "swap takes photos or a model, not both: the model knows its face",
+                            ));
+                        }
+                        rest.remove("photo");
+                        let found = named(library, "model", &model, MediaKind::Model)?;
+                        processor = "model-swap";
+                        consent = Some(match overridden {
+                            Some(record) => record,
+                            None => crate::consent::record(&[crate::consent::of_model(
+                                &found.path,
+                                &found.name,
+                            )?]),
+                        });
+                        rest.insert(
+                            "model".into(),
+                            Value::from(found.path.to_string_lossy().into_owned()),
+                        );
+                        // Its weights and description are ingredients, as on the command line.
+                        also_read.extend(reel_swap::train::FILES.map(|f| found.path.join(f)));
+                        also_read.push(found.path);
                     }
-                });
-                also_read = found.into_iter().map(|(p, _)| p).collect();
+                    None => {
+                        rest.remove("model");
+                        if rest.contains_key("steady") || rest.contains_key("grain") {
+                            return Err(settings(
+                                "steady and grain act on a trained model's drawing: give them with model",
+                            ));
+                        }
+                        let ids: Vec<Value> = match rest.get("photo") {
+                            Some(Value::Array(ids)) => ids.clone(),
+                            None | Some(Value::Null) => Vec::new(),
+                            Some(id) => vec![id.clone()],
+                        };
+                        if ids.is_empty() {
+                            return Err(settings(
+                                "swap needs photo (the media ids of photos of the face that goes on) or model (a model trained by a train job)",
+                            ));
+                        }
+                        let found = ids
+                            .iter()
+                            .map(|id| named(library, "photo", id, MediaKind::Image))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        rest.insert(
+                            "photo".into(),
+                            Value::from(
+                                found
+                                    .iter()
+                                    .map(|f| f.path.to_string_lossy().into_owned())
+                                    .collect::<Vec<_>>(),
+                            ),
+                        );
+                        consent = Some(match overridden {
+                            Some(record) => record,
+                            None => {
+                                let paths: Vec<&Path> =
+                                    found.iter().map(|f| f.path.as_path()).collect();
+                                let names: Vec<String> =
+                                    found.iter().map(|f| f.name.clone()).collect();
+                                crate::consent::record(&crate::consent::check_photos(
+                                    &paths, &names,
+                                )?)
+                            }
+                        });
+                        also_read = found.into_iter().map(|f| f.path).collect();
+                    }
+                }
             }
             // Built once here so that its settings are checked as the command line checks
             // them; the job builds its own.
@@ -400,6 +492,10 @@ pub fn plan(
                 fit,
             }))
         }
+        "train" => {
+            one("a clip of the performer")?;
+            training::plan(&options, library).map(|t| Plan::Train(Box::new(t)))
+        }
         other => Err(settings(format!(
             "no command is called {other}; there are {}",
             COMMANDS
@@ -418,14 +514,17 @@ impl Plan {
     pub fn extension(&self, still: bool) -> Option<&'static str> {
         match self {
             Plan::Analyze { .. } => None,
+            Plan::Train(_) => Some("model"),
             Plan::Edit(_) if still => Some("png"),
             Plan::Generate(g) if g.makes_still() => Some("png"),
             _ => Some("mp4"),
         }
     }
 
-    /// Runs the job from `inputs` into `output` (for an analysis: the faces JSON), signed by
-    /// `signing`; `progress` hears the fraction done and returns false to cancel.
+    /// Runs the job from `inputs` into `output` (for an analysis: the faces JSON; for a
+    /// training: the model's folder), signed by `signing`; `progress` hears the fraction done
+    /// and returns false to cancel, `detail` hears what else the job tells (a training's loss
+    /// curve).
     pub fn run(
         &self,
         command: &str,
@@ -433,6 +532,7 @@ impl Plan {
         output: &Path,
         signing: &Signing,
         progress: &mut dyn FnMut(f64) -> bool,
+        detail: &mut dyn FnMut(Value),
     ) -> Result<Outcome, JobError> {
         let mut fraction = |done: u64, total: Option<u64>| {
             progress(total.map_or(0.0, |t| done as f64 / t.max(1) as f64))
@@ -541,6 +641,7 @@ impl Plan {
                 },
             ),
             Plan::Generate(generation) => generation.run(inputs, output, signing, progress),
+            Plan::Train(training) => training.run(inputs[0], output, progress, detail),
             Plan::Join(settings) => clip_job(
                 signing,
                 match settings.transition {
@@ -572,16 +673,20 @@ impl Plan {
     }
 }
 
-/// Settings as the credentials record them: a swap's photos by name, not by where the store
-/// keeps them.
+/// Settings as the credentials record them: a swap's photos and model by name, not by where
+/// the store keeps them.
 fn recorded(settings: &Options) -> Value {
+    let by_name = |p: &mut Value| {
+        if let Some(name) = p.as_str().and_then(|p| Path::new(p).file_name()) {
+            *p = Value::from(name.to_string_lossy().into_owned());
+        }
+    };
     let mut out = settings.clone();
     if let Some(Value::Array(photos)) = out.get_mut("photo") {
-        for p in photos.iter_mut() {
-            if let Some(name) = p.as_str().and_then(|p| Path::new(p).file_name()) {
-                *p = Value::from(name.to_string_lossy().into_owned());
-            }
-        }
+        photos.iter_mut().for_each(by_name);
+    }
+    if let Some(model) = out.get_mut("model") {
+        by_name(model);
     }
     Value::Object(out)
 }

@@ -61,6 +61,33 @@ pub fn check_photos(photos: &[&Path], names: &[String]) -> Result<Vec<Consent>, 
         .collect()
 }
 
+/// The live consent of the person a trained model puts on (`name` is how to call the model):
+/// the model must be a pair's (not pretrained) and record whose face it learned.
+pub fn of_model(model: &Path, name: &str) -> Result<Consent, JobError> {
+    let info = reel_swap::train::read_info(model)?;
+    info.check_swappable(model)?;
+    if info.source_identity.is_empty() {
+        return Err(JobError::Settings(format!(
+            "{name} does not record whose face it puts on (it was trained before reel recorded it); train it again, or give --no-consent-check \"REASON\""
+        )));
+    }
+    require(
+        &info.source_identity,
+        &format!("the source face set of {name}"),
+    )
+}
+
+/// The live consent of the person in a face set, where one is recorded (training goes on
+/// without one: it harms no one, but a swap with the model will be refused until one is).
+pub fn of_face_set(set: &Path) -> Result<Option<Consent>, JobError> {
+    let Some(identity) = reel_faceset::record::set_identity(set)? else {
+        return Ok(None);
+    };
+    Ok(register()?
+        .matching(&identity, reel_consent::today())?
+        .map(|(c, _)| c))
+}
+
 /// The consent records a swap's credentials name (id, name, grantor and the record's hash).
 pub fn record(consents: &[Consent]) -> Value {
     json!({

@@ -15,8 +15,9 @@ use reel_video::{Codec, Fit};
 use serde_json::{Map, Value, json};
 
 use crate::JobError;
-use crate::command::{Input, Library, Outcome, flag, number, only, settings, text, whole};
+use crate::command::{Input, Library, Outcome, flag, named, number, only, settings, text, whole};
 use crate::provenance::{Provenance, Signing};
+use crate::store::MediaKind;
 
 /// The commands that generate, with what each does, offered where a model folder is set.
 pub const GENERATING: [(&str, &str); 5] = [
@@ -192,7 +193,7 @@ pub fn plan(
                 if inputs.len() == 1 { "" } else { "s" }
             )));
         }
-        if let Some(still) = inputs.iter().find(|i| i.is_still) {
+        if let Some(still) = inputs.iter().find(|i| i.is_still()) {
             return Err(settings(format!(
                 "{} is a still image; {command} takes a video clip",
                 still.path.display()
@@ -203,12 +204,7 @@ pub fn plan(
     let image = |name: &str| -> Result<Option<(PathBuf, String)>, JobError> {
         match options.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => {
-                let id = v.as_u64().ok_or_else(|| {
-                    settings(format!("{name} must be a media id (a still), not {v}"))
-                })?;
-                library(id).map(Some)
-            }
+            Some(v) => named(library, name, v, MediaKind::Image).map(|f| Some((f.path, f.name))),
         }
     };
     let prompt = text(options, "prompt")?.unwrap_or_else(|| match command {
@@ -343,7 +339,7 @@ pub fn plan(
             })
         }
         _ => {
-            if inputs.len() != 1 || !inputs[0].is_still {
+            if inputs.len() != 1 || !inputs[0].is_still() {
                 return Err(settings("animate takes one still image"));
             }
             let clicks = clicks(options)?;

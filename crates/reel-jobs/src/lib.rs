@@ -1,7 +1,7 @@
 //! reel's jobs for every front end. `command` checks a job asked for by name (options named as
 //! on the command line, refused with the command line's messages) and runs it through the same
 //! library calls and processor registry as the command line; `generation` the commands that
-//! generate, with the model folder the front end was started with; `preview` renders one frame of an editing command at once, before and after; `consent` is the check every swap makes first; `provenance` is what every job
+//! generate, with the model folder the front end was started with; `preview` renders one frame of an editing command at once, before and after; `training` learns a face-swap model from clips of two people, telling its loss as it goes; `consent` is the check every swap makes first; `provenance` is what every job
 //! puts on what it writes (watermark payload, signed credentials) and what a file says of
 //! itself; `store` keeps media and jobs in SQLite under reel's data directory; `queue` runs the
 //! stored jobs one at a time (or by a set number of workers), cancellable and retriable.
@@ -13,6 +13,7 @@ pub mod preview;
 pub mod provenance;
 pub mod queue;
 pub mod store;
+pub mod training;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,10 @@ pub enum JobError {
     Consent(#[from] reel_consent::ConsentError),
     #[error(transparent)]
     Generate(#[from] reel_generate::GenerateError),
+    #[error(transparent)]
+    Swap(#[from] reel_swap::SwapError),
+    #[error(transparent)]
+    Faceset(#[from] reel_faceset::FacesetError),
 }
 
 impl HasKind for JobError {
@@ -58,6 +63,8 @@ impl HasKind for JobError {
             JobError::Credentials(e) => e.kind(),
             JobError::Consent(e) => e.kind(),
             JobError::Generate(e) => e.kind(),
+            JobError::Swap(e) => e.kind(),
+            JobError::Faceset(e) => e.kind(),
         }
     }
 }

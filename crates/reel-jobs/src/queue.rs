@@ -3,7 +3,7 @@
 //! studio's event stream); a running job can be cancelled, and a failed one retried.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
@@ -66,6 +66,21 @@ impl Queue {
         self.model.as_deref()
     }
 
+    /// The preview grid a training job draws as it goes (None: the job is not a training, or
+    /// it has drawn none yet).
+    pub fn training_preview(&self, id: u64) -> Result<Option<PathBuf>, JobError> {
+        let Some(job) = self.store.job(id)? else {
+            return Ok(None);
+        };
+        if job.command != "train" {
+            return Ok(None);
+        }
+        let media = self.inputs(&job.input)?;
+        let (_, file) = output_name(&job, &media, Some("model"));
+        let grid = self.store.media_dir().join(file).join("preview.png");
+        Ok(grid.exists().then_some(grid))
+    }
+
     /// Checks and queues a job; a bad command or option is refused here, and nothing stored.
     pub fn submit(&self, command: &str, input: &[u64], options: &Value) -> Result<Job, JobError> {
         self.check(command, input, options)?;
@@ -90,26 +105,17 @@ impl Queue {
             .zip(&paths)
             .map(|(m, p)| Input {
                 path: p,
-                is_still: m.kind == MediaKind::Image,
+                kind: m.kind,
             })
             .collect();
         let plan = command::plan(
             command,
             &inputs,
             options,
-            &|id| self.library(id),
+            &|id| self.store.found(id),
             self.model.as_deref(),
         )?;
         Ok((media, paths, plan))
-    }
-
-    /// A media file named in a job's options: its path and name.
-    fn library(&self, id: u64) -> Result<(PathBuf, String), JobError> {
-        let m = self
-            .store
-            .media(id)?
-            .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))?;
-        Ok((self.store.media_path(&m), m.name))
     }
 
     fn inputs(&self, ids: &[u64]) -> Result<Vec<Media>, JobError> {
@@ -251,28 +257,7 @@ impl Queue {
     ) -> Result<(Option<u64>, Vec<String>), JobError> {
         let (media, paths, plan) = self.check(&job.command, &job.input, &job.options)?;
         let still = media.first().is_some_and(|m| m.kind == MediaKind::Image);
-        let stem = match media.first() {
-            Some(m) => std::path::Path::new(&m.name)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| format!("media{}", m.id)),
-            None => "generated".into(),
-        };
-        // Each output in a folder of its own job, under the name it is shown by: that name is
-        // also the one its credentials give it as an ingredient of what is made from it.
-        let name = format!(
-            "{stem}.{}.{}",
-            job.command,
-            plan.extension(still).unwrap_or("json")
-        );
-        let file = match plan.extension(still) {
-            Some(_) => format!("job{}/{name}", job.id),
-            None => format!(
-                "media{}-faces-job{}.json",
-                media.first().map_or(0, |m| m.id),
-                job.id
-            ),
-        };
+        let (name, file) = output_name(job, &media, plan.extension(still));
         let output = self.store.media_dir().join(&file);
         let mut last = Instant::now();
         let mut progress = |fraction: f64| {
@@ -288,6 +273,11 @@ impl Queue {
             }
             true
         };
+        let mut detail = |detail: Value| {
+            if self.store.set_detail(job.id, &detail).is_ok() {
+                self.tell_id(job.id);
+            }
+        };
         let path_list: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
         let outcome = plan.run(
             &job.command,
@@ -295,6 +285,7 @@ impl Queue {
             &output,
             &self.signing,
             &mut progress,
+            &mut detail,
         );
         let outcome = match outcome {
             Ok(o) => o,
@@ -308,6 +299,21 @@ impl Queue {
             self.store.set_faces(media[0].id, &file)?;
             return Ok((None, outcome.notes));
         }
+        if let Plan::Train(training) = &plan {
+            let made = self.store.add_media(&NewMedia {
+                name: &name,
+                kind: MediaKind::Model,
+                width: training.resolution(),
+                height: training.resolution(),
+                frames: None,
+                fps: None,
+                duration: None,
+                bytes: folder_bytes(&output),
+                job: Some(job.id),
+                file: &file,
+            })?;
+            return Ok((Some(made.id), outcome.notes));
+        }
         let info = reel_video::probe(&output)?;
         let bytes = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
         let made = self.store.add_media(&NewMedia::probed(
@@ -320,4 +326,42 @@ impl Queue {
         ))?;
         Ok((Some(made.id), outcome.notes))
     }
+}
+
+/// The name a job's output is shown by, and its file in the media folder: each output in a
+/// folder of its own job, under the name it is shown by (also the name its credentials give it
+/// as an ingredient of what is made from it); an analysis's faces JSON (no `extension`) beside
+/// its input.
+fn output_name(job: &Job, media: &[Media], extension: Option<&str>) -> (String, String) {
+    let stem = match media.first() {
+        Some(m) => Path::new(&m.name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("media{}", m.id)),
+        None => "generated".into(),
+    };
+    let name = format!("{stem}.{}.{}", job.command, extension.unwrap_or("json"));
+    let file = match extension {
+        Some(_) => format!("job{}/{name}", job.id),
+        None => format!(
+            "media{}-faces-job{}.json",
+            media.first().map_or(0, |m| m.id),
+            job.id
+        ),
+    };
+    (name, file)
+}
+
+/// The bytes of the files in a folder (a trained model's).
+fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -58,6 +58,8 @@ pub enum MediaKind {
     Video,
     Image,
     Audio,
+    /// A face-swap model trained by a job: a folder, shown by its preview grid.
+    Model,
 }
 
 impl MediaKind {
@@ -65,6 +67,7 @@ impl MediaKind {
         match text {
             "image" => MediaKind::Image,
             "audio" => MediaKind::Audio,
+            "model" => MediaKind::Model,
             _ => MediaKind::Video,
         }
     }
@@ -74,6 +77,7 @@ impl MediaKind {
             MediaKind::Video => "video",
             MediaKind::Image => "image",
             MediaKind::Audio => "audio",
+            MediaKind::Model => "model",
         }
     }
 }
@@ -173,6 +177,9 @@ pub struct Job {
     pub created: f64,
     pub started: Option<f64>,
     pub finished: Option<f64>,
+    /// What a running job tells besides its fraction done (a training's loss curve), as the
+    /// job last told it.
+    pub detail: Value,
 }
 
 pub struct Store {
@@ -233,6 +240,15 @@ impl Store {
              );",
         )
         .map_err(|e| database(&path, e))?;
+        // Stores made before jobs told more than their fraction done gain the column.
+        let has_detail = db
+            .prepare("SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'detail'")
+            .and_then(|mut q| q.exists([]))
+            .map_err(|e| database(&path, e))?;
+        if !has_detail {
+            db.execute_batch("ALTER TABLE jobs ADD COLUMN detail TEXT")
+                .map_err(|e| database(&path, e))?;
+        }
         db.execute(
             "UPDATE jobs SET state = 'failed', error = ?1, finished = ?2 WHERE state = 'running'",
             params![INTERRUPTED, now()],
@@ -294,6 +310,18 @@ impl Store {
                 media_row,
             )
             .optional()
+        })
+    }
+
+    /// Media named by id in a job's options: its file, its name and its kind.
+    pub fn found(&self, id: u64) -> Result<crate::command::Found, JobError> {
+        let m = self
+            .media(id)?
+            .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))?;
+        Ok(crate::command::Found {
+            path: self.media_path(&m),
+            name: m.name,
+            kind: m.kind,
         })
     }
 
@@ -379,6 +407,17 @@ impl Store {
         })
     }
 
+    /// What a running job tells besides its fraction done.
+    pub fn set_detail(&self, id: u64, detail: &Value) -> Result<(), JobError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE jobs SET detail = ?1 WHERE id = ?2 AND state = 'running'",
+                params![detail.to_string(), id as i64],
+            )
+            .map(drop)
+        })
+    }
+
     /// Ends a running job: done with its output, failed with its error, or cancelled.
     pub fn finish(
         &self,
@@ -422,7 +461,8 @@ impl Store {
         self.with(|db| {
             db.execute(
                 "UPDATE jobs SET state = 'queued', progress = 0, error = NULL, output = NULL,
-                     notes = '[]', started = NULL, finished = NULL
+                     notes = '[]', started = NULL, finished = NULL,
+                     detail = NULL
                  WHERE id = ?1 AND state IN ('failed', 'cancelled')",
                 params![id as i64],
             )
@@ -454,7 +494,7 @@ fn media_row(r: &Row) -> rusqlite::Result<Media> {
     })
 }
 
-const JOB_COLUMNS: &str = "id, command, input, options, state, progress, error, output, notes, created, started, finished";
+const JOB_COLUMNS: &str = "id, command, input, options, state, progress, error, output, notes, created, started, finished, detail";
 
 fn job_row(r: &Row) -> rusqlite::Result<Job> {
     let input: String = r.get(2)?;
@@ -473,6 +513,10 @@ fn job_row(r: &Row) -> rusqlite::Result<Job> {
         created: r.get(9)?,
         started: r.get(10)?,
         finished: r.get(11)?,
+        detail: r
+            .get::<_, Option<String>>(12)?
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null),
     })
 }
 

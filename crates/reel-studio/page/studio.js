@@ -31,6 +31,7 @@ async function loadMedia() {
     li.dataset.id = m.id;
     li.className = state.selected && state.selected.id === m.id ? "selected" : "";
     const detail = m.kind === "image" ? `${m.width}x${m.height}` :
+      m.kind === "model" ? `swap model, ${m.width} px faces` :
       `${m.width}x${m.height}, ${m.frames ?? "?"} frames`;
     li.innerHTML = `<span></span><br><small>${detail}${m.job ? ", made by job " + m.job : ""}</small>`;
     li.firstChild.textContent = m.name;
@@ -130,7 +131,8 @@ async function select(id) {
   document.querySelectorAll("#media li").forEach((li) => li.classList.toggle("selected", Number(li.dataset.id) === id));
   const video = $("video"), still = $("still");
   const src = `/api/media/${id}/file`;
-  if (m.kind === "image") {
+  // A trained model is shown by its preview grid.
+  if (m.kind === "image" || m.kind === "model") {
     video.hidden = true; video.removeAttribute("src"); video.load();
     $("play").textContent = "Play";
     still.hidden = false; still.src = src;
@@ -144,13 +146,13 @@ async function select(id) {
   $("scrub").value = 0;
   $("frame-number").textContent = "frame 0";
   $("chosen").textContent = "Every face is edited; click a face to edit only that one.";
-  $("analyze").disabled = m.analysed;
+  $("analyze").disabled = m.analysed || m.kind === "model";
   $("analyze").textContent = m.analysed ? "Faces found" : "Find faces";
   $("run").disabled = false;
   $("compare").hidden = true;
   renderPreviewButton();
   if (m.analysed) await loadFaces();
-  if (m.job) showProvenance(m.id);
+  if (m.job && m.kind !== "model") showProvenance(m.id);
   renderSettings();
 }
 
@@ -163,7 +165,7 @@ async function loadFaces() {
   }
 }
 
-function stageElement() { return state.selected && state.selected.kind === "image" ? $("still") : $("video"); }
+function stageElement() { return state.selected && ["image", "model"].includes(state.selected.kind) ? $("still") : $("video"); }
 
 function facesNow() {
   if (!state.faces) return [];
@@ -193,7 +195,7 @@ function drawFaces() {
     g.font = "13px system-ui";
     g.fillText(`face ${face.id}`, x * sx, Math.max(12, y * sy - 4));
   }
-  if (state.selected.kind !== "image") {
+  if (state.selected.kind === "video") {
     const n = currentFrame();
     $("scrub").value = n;
     $("frame-number").textContent = `frame ${n}`;
@@ -296,13 +298,21 @@ function renderSettings() {
   $("about").textContent = c ? c.about + (c.model ? ` (model: ${c.model})` : "") : "";
   $("run").disabled = !state.selected && needsInput(name);
   const form = $("settings");
+  // Drawn again for the same command (new media in the library): what the user set is kept.
+  const kept = new Map();
+  if (form.dataset.command === name) {
+    for (const i of form.elements) if (i.name) kept.set(i.name, i.type === "checkbox" ? i.checked : i.value);
+  }
+  form.dataset.command = name;
   form.textContent = "";
   for (const s of settingsFor(name)) {
     const label = document.createElement("label");
     const media = s.media || (s.name === "photo" ? "image" : null);
     const numeric = !media && (typeof s.default === "number" || s.default === null);
-    // A generating command's numbers are counts and scales, but its strength is a share.
-    const unit = numeric && s.name !== "years" && s.name !== "speed" && s.name !== "seconds" && (!c || !c.generates || s.name === "strength");
+    // An editing command's numbers are shares (but years, speed and seconds); a generating
+    // command's and a training's are counts and scales, but a strength.
+    const counts = c && (c.generates || c.name === "train");
+    const unit = numeric && (counts ? s.name === "strength" : !["years", "speed", "seconds"].includes(s.name));
     let input = document.createElement("input");
     input.name = s.name;
     if (media) {
@@ -310,17 +320,22 @@ function renderSettings() {
       input = document.createElement("select");
       input.name = s.name;
       input.dataset.media = media;
+      input.addEventListener("change", renderWith);
       if (s.optional) {
         const none = document.createElement("option");
         none.value = ""; none.textContent = "(none)";
         input.appendChild(none);
       }
-      for (const m of state.media.filter((x) => x.kind === media)) {
+      const choices = state.media.filter((x) => x.kind === media);
+      for (const m of choices) {
         const o = document.createElement("option");
         o.value = m.id;
         o.textContent = m.name;
         input.appendChild(o);
       }
+      // Other media than the one chosen in the library, where there is any.
+      const other = choices.find((m) => !state.selected || m.id !== state.selected.id);
+      if (!s.optional && other) input.value = other.id;
     } else if (typeof s.default === "boolean") {
       input.type = "checkbox"; input.checked = s.default;
     } else if (unit) {
@@ -332,12 +347,29 @@ function renderSettings() {
     } else {
       input.type = "text"; input.value = s.default ?? "";
     }
+    if (kept.has(s.name)) {
+      const v = kept.get(s.name);
+      if (input.type === "checkbox") input.checked = v;
+      else if (input.tagName !== "SELECT" || [...input.options].some((o) => o.value === v)) input.value = v;
+    }
     const value = document.createElement("output");
     value.textContent = unit ? ` ${input.value}` : "";
     input.addEventListener("input", () => { if (unit) value.textContent = ` ${input.value}`; });
     label.append(`${s.name} `, value, document.createElement("br"), input);
     label.title = s.help;
+    // Settings that act only with another (a model swap's steady and grain, with its model).
+    if (s.with) { input.dataset.with = s.with; label.dataset.with = s.with; }
     form.appendChild(label);
+  }
+  renderWith();
+}
+
+// A setting that acts only with another is shown, and sent, only while that one is chosen.
+function renderWith() {
+  const form = $("settings");
+  for (const label of form.querySelectorAll("label[data-with]")) {
+    const other = form.elements.namedItem(label.dataset.with);
+    label.hidden = !other || !other.value;
   }
 }
 
@@ -349,6 +381,10 @@ function chosenOptions() {
     if (!["INPUT", "SELECT"].includes(input.tagName) || !input.name) continue;
     if (input.type === "checkbox") { if (input.checked) options[input.name] = true; continue; }
     if (input.value === "") continue;
+    if (input.dataset.with) {
+      const other = $("settings").elements.namedItem(input.dataset.with);
+      if (!other || !other.value) continue;
+    }
     if (input.name === "then") { inputs.push(Number(input.value)); continue; }
     if (input.dataset.media) { options[input.name] = Number(input.value); continue; }
     options[input.name] = input.type === "text" ? input.value : Number(input.value);
@@ -455,8 +491,51 @@ function renderQueue() {
       actions.append(open, down);
     }
     li.append(name, what, bar, left, actions);
+    if (job.command === "train" && job.detail && job.detail.loss) li.appendChild(trainingView(job));
     list.appendChild(li);
   }
+}
+
+// A training as it goes: its loss curve, its held-back quality and the preview grid (each
+// person's faces as the model draws them, and the performer with the source's face on).
+function trainingView(job) {
+  const d = job.detail;
+  const box = document.createElement("div");
+  box.className = "training";
+  const w = 320, h = 90, pad = 4;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("class", "loss");
+  const points = d.loss || [];
+  if (points.length > 1) {
+    // The loss on a log scale: the first iterations' fall would flatten the rest.
+    const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+    const logs = ys.map((v) => Math.log(Math.max(v, 1e-6)));
+    const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...logs), y1 = Math.max(...logs);
+    const x = (v) => pad + (w - 2 * pad) * (v - x0) / Math.max(1, x1 - x0);
+    const y = (v) => h - pad - (h - 2 * pad) * (Math.log(Math.max(v, 1e-6)) - y0) / Math.max(1e-9, y1 - y0);
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(" "));
+    svg.appendChild(line);
+    const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    label.setAttribute("x", w - pad); label.setAttribute("y", 12); label.setAttribute("text-anchor", "end");
+    label.textContent = `loss ${ys[ys.length - 1].toFixed(3)} (from ${ys[0].toFixed(3)}, log scale)`;
+    svg.appendChild(label);
+  }
+  const caption = document.createElement("div");
+  const q = (d.quality || [])[(d.quality || []).length - 1];
+  caption.textContent = `iteration ${d.iteration} of ${d.iterations}` +
+    (d.iterations_per_second ? `, ${d.iterations_per_second.toFixed(1)} it/s` : "") +
+    (q ? `; held-back SSIM: source ${q[1].toFixed(3)}, performer ${q[2].toFixed(3)}` : "");
+  box.append(svg, caption);
+  if (d.preview) {
+    const grid = document.createElement("img");
+    grid.className = "grid";
+    grid.alt = "the model's drawing: source, source as drawn, performer, performer as drawn, performer with the source's face";
+    grid.src = `/api/jobs/${job.id}/preview?drawn=${d.preview}`;
+    box.appendChild(grid);
+  }
+  return box;
 }
 
 async function showProvenance(id) {

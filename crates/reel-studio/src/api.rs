@@ -12,7 +12,7 @@ use reel_jobs::{JobError, Media, MediaKind, Queue, store::NewMedia};
 use serde_json::{Value, json};
 
 use crate::http::{Request, Response, send_file};
-use crate::multipart;
+use crate::{archive, multipart};
 
 pub struct Shared {
     pub queue: Arc<Queue>,
@@ -121,6 +121,19 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
         },
         ("GET" | "HEAD", ["api", "media", n, what @ ("file" | "download")]) => match id(n) {
             Some(n) => match store.media(n) {
+                // A trained model is a folder: shown by its preview grid, downloaded whole.
+                Ok(Some(m)) if m.kind == MediaKind::Model => {
+                    let folder = store.media_path(&m);
+                    let sent = match *what {
+                        "download" => archive::send_folder(request, &folder, &m.name),
+                        _ => File::open(folder.join("preview.png"))
+                            .and_then(|f| send_file(request, f, "image/png", None)),
+                    };
+                    match sent {
+                        Ok(()) => Ok(None),
+                        Err(e) => Ok(Some(Response::error(500, format!("media {n}: {e}")))),
+                    }
+                }
                 Ok(Some(m)) => {
                     let download = (*what == "download").then_some(m.name.as_str());
                     match File::open(store.media_path(&m)) {
@@ -183,6 +196,23 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
                     None => not_found("job", n),
                 })
             }),
+            None => Ok(Some(bad_id(n))),
+        },
+        ("GET", ["api", "jobs", n, "preview"]) => match id(n) {
+            Some(n) => match shared.queue.training_preview(n) {
+                Ok(Some(grid)) => match File::open(grid) {
+                    Ok(f) => {
+                        let _ = send_file(request, f, "image/png", None);
+                        Ok(None)
+                    }
+                    Err(e) => Ok(Some(Response::error(500, format!("job {n}: {e}")))),
+                },
+                Ok(None) => Ok(Some(Response::error(
+                    404,
+                    format!("job {n} is not a training, or has drawn no preview yet"),
+                ))),
+                Err(e) => Err(e),
+            },
             None => Ok(Some(bad_id(n))),
         },
         ("POST", ["api", "jobs", n, action @ ("cancel" | "retry")]) => match id(n) {
@@ -283,7 +313,8 @@ fn commands(model: Option<&std::path::Path>) -> Value {
                 "about": about,
                 "settings": match *name {
                     "beauty" | "deage" => settings(name),
-                    "swap" => settings("photo-swap"),
+                    "swap" => swap_settings(&settings),
+                    "train" => reel_jobs::training::described(),
                     _ => json!([]),
                 },
             })
@@ -310,6 +341,41 @@ fn commands(model: Option<&std::path::Path>) -> Value {
                 }),
         );
     }
+    Value::from(all)
+}
+
+/// A swap's settings: the photos' or a trained model (each optional, one needed), and the
+/// model swap's own.
+fn swap_settings(settings: &dyn Fn(&str) -> Value) -> Value {
+    let mut all = vec![json!({
+        "name": "model",
+        "help": "a model trained by a train job (instead of photos)",
+        "default": null,
+        "media": "model",
+        "optional": true,
+    })];
+    let photo = settings("photo-swap");
+    let model = settings("model-swap");
+    for s in photo.as_array().into_iter().flatten() {
+        let mut s = s.clone();
+        if s["name"] == "photo" {
+            s["optional"] = json!(true);
+        }
+        all.push(s);
+    }
+    all.extend(
+        model
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["name"] == "steady" || s["name"] == "grain")
+            .map(|s| {
+                let mut s = s.clone();
+                // Sent only with a model: they act on its drawing.
+                s["with"] = json!("model");
+                s
+            }),
+    );
     Value::from(all)
 }
 
@@ -727,7 +793,7 @@ fn preview(shared: &Shared, request: &mut Request) -> Response {
     let path = store.media_path(&media);
     let input = reel_jobs::command::Input {
         path: &path,
-        is_still: media.kind == MediaKind::Image,
+        kind: media.kind,
     };
     let options = asked.get("options").cloned().unwrap_or(Value::Null);
     let mut previewer = shared.previewer.lock().unwrap_or_else(|p| p.into_inner());
@@ -744,12 +810,7 @@ fn preview(shared: &Shared, request: &mut Request) -> Response {
         &options,
         index,
         &known,
-        &|id| {
-            let m = store
-                .media(id)?
-                .ok_or_else(|| JobError::Settings(format!("no media has id {id}")))?;
-            Ok((store.media_path(&m), m.name))
-        },
+        &|id| store.found(id),
     ) {
         Ok((_, after)) => png(&after).with_header(
             "X-Reel-Preview-Ms",

@@ -1,10 +1,11 @@
 //! reel studio: a local web studio over reel's job queue. `http` is the little HTTP/1.1 it
 //! speaks, `multipart` takes uploads apart as they stream in, `folder` lists and resolves the
-//! files of the folder the user allowed, `api` answers the calls the page makes (and scripts can
+//! files of the folder the user allowed, `archive` sends a trained model's folder as one tar, `api` answers the calls the page makes (and scripts can
 //! make), and the page itself is under `page/`. Jobs run through
 //! reel-jobs, on the same library calls and processor registry as the command line.
 
 mod api;
+mod archive;
 mod folder;
 mod http;
 mod multipart;

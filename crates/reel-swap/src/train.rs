@@ -112,6 +112,32 @@ impl Default for TrainSettings {
     }
 }
 
+impl TrainSettings {
+    /// Refuses settings that cannot train (a bad number would poison a good checkpoint), before
+    /// anything is read.
+    pub fn check(&self) -> Result<(), SwapError> {
+        check_config(&self.config)?;
+        let rate = self.learning_rate;
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1.0) {
+            return Err(SwapError::Settings(format!(
+                "--learning-rate must be above 0 and at most 1, not {rate}"
+            )));
+        }
+        if !(self.gan_power.is_finite() && (0.0..=10.0).contains(&self.gan_power)) {
+            return Err(SwapError::Settings(format!(
+                "--gan-power must be from 0 to 10, not {}",
+                self.gan_power
+            )));
+        }
+        if self.batch == 0 || self.batch > 256 {
+            return Err(SwapError::Settings(
+                "--batch must be between 1 and 256".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What the caller hears as training goes.
 pub struct Progress {
     pub iteration: u64,
@@ -414,18 +440,7 @@ pub fn train(
     mut progress: impl FnMut(&Progress) -> bool,
 ) -> Result<TrainReport, SwapError> {
     let cfg = settings.config;
-    check_config(&cfg)?;
-    if !(settings.gan_power.is_finite() && (0.0..=10.0).contains(&settings.gan_power)) {
-        return Err(SwapError::Settings(format!(
-            "--gan-power must be from 0 to 10, not {}",
-            settings.gan_power
-        )));
-    }
-    if settings.batch == 0 || settings.batch > 256 {
-        return Err(SwapError::Settings(
-            "--batch must be between 1 and 256".into(),
-        ));
-    }
+    settings.check()?;
     let a = FaceData::load(src, 10)?;
     let b = FaceData::load(dst, 10)?;
     if (a.size, a.margin) != (b.size, b.margin) {

@@ -257,18 +257,7 @@ fn check_consent(args: &SwapArgs, quiet: bool) -> Result<serde_json::Value> {
             Ok(reel_jobs::consent::record(&consents))
         }
         Some(dir) => {
-            let info = reel_swap::train::read_info(dir)?;
-            info.check_swappable(dir)?;
-            if info.source_identity.is_empty() {
-                return Err(Failure::usage(format!(
-                    "{} does not record whose face it puts on (it was trained before reel recorded it); train it again, or give --no-consent-check \"REASON\"",
-                    dir.display()
-                )));
-            }
-            let c = reel_jobs::consent::require(
-                &info.source_identity,
-                &format!("the source face set of {}", dir.display()),
-            )?;
+            let c = reel_jobs::consent::of_model(dir, &dir.display().to_string())?;
             if !quiet {
                 eprintln!(
                     "consent: {} ({}, granted by {})",

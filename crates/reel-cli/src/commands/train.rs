@@ -99,13 +99,6 @@ impl From<Design> for Architecture {
 }
 
 pub fn run(args: &TrainArgs, quiet: bool) -> Result {
-    // A bad number would poison a good checkpoint: refused before anything is read.
-    if !(args.learning_rate.is_finite() && args.learning_rate > 0.0 && args.learning_rate <= 1.0) {
-        return Err(Failure::usage(format!(
-            "--learning-rate must be above 0 and at most 1, not {}",
-            args.learning_rate
-        )));
-    }
     for (name, minutes) in [
         ("--save-minutes", args.save_minutes),
         ("--preview-minutes", args.preview_minutes),
@@ -198,28 +191,18 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
 /// The consent the source face set's person gave, recorded in the model; training goes on
 /// without one (it harms no one), but `reel swap --model` will refuse until one is recorded.
 fn source_consent(src: &std::path::Path, quiet: bool) -> Result<Option<String>> {
-    let Ok(Some(identity)) = reel_faceset::record::set_identity(src) else {
-        return Ok(None);
-    };
-    let register = reel_consent::Register::open(&reel_consent::default_path())?;
-    match register.matching(&identity, reel_consent::today())? {
-        Some((c, _)) => {
-            if !quiet {
-                eprintln!(
-                    "consent: {} ({}, granted by {})",
-                    c.name, c.id, c.granted_by
-                );
-            }
-            Ok(Some(c.id))
-        }
-        None => {
-            if !quiet {
-                eprintln!(
-                    "no consent is recorded for the person in {}; `reel swap --model` will refuse until one is (`reel consent add`)",
-                    src.display()
-                );
-            }
-            Ok(None)
+    let consent = reel_jobs::consent::of_face_set(src)?;
+    if !quiet {
+        match &consent {
+            Some(c) => eprintln!(
+                "consent: {} ({}, granted by {})",
+                c.name, c.id, c.granted_by
+            ),
+            None => eprintln!(
+                "no consent is recorded for the person in {}; `reel swap --model` will refuse until one is (`reel consent add`)",
+                src.display()
+            ),
         }
     }
+    Ok(consent.map(|c| c.id))
 }

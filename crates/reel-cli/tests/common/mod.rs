@@ -54,6 +54,26 @@ pub fn ffmpeg(args: &[&str]) {
     assert!(ok, "ffmpeg {args:?}");
 }
 
+/// Forty frames of Grace Hopper's portrait moved about (zoomed, panned, turned) by ffmpeg: a
+/// face to learn from a still.
+pub fn grace_clip(out: &Path) {
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-i",
+        s(&sample("grace_hopper.jpg")),
+        "-vf",
+        "scale=1024:-2,zoompan=z='1.1+0.1*sin(on/9)':x='iw/2-(iw/zoom/2)+30*sin(on/7)':y='ih/2-(ih/zoom/2)+20*cos(on/5)':d=1:s=512x600:fps=25,rotate='0.08*sin(t*3)'",
+        "-frames:v",
+        "40",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        s(out),
+    ]);
+}
+
 /// Frames ffprobe counts in a stream (`v:0`, `a:0`).
 pub fn count(path: &Path, stream: &str) -> String {
     let out = Command::new("ffprobe")
