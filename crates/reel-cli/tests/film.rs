@@ -403,4 +403,9 @@ fn live_playback_follows_a_performance_in_real_time_on_a_local_page() {
     assert_eq!(l["decisions"][0]["next"], "saloon", "{rest}");
     assert_eq!(l["frames"], 375);
     assert_eq!(count(&record, "v:0"), "375");
+    // The recording is labelled as the render is.
+    let r = reel(&["verify", s(&record), "--json"]);
+    let verified: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(verified["c2pa"]["state"], "valid", "{verified}");
+    assert_eq!(verified["watermark"]["matches_manifest"], true, "{verified}");
 }

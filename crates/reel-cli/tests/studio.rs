@@ -78,7 +78,8 @@ fn the_api_needs_its_token_and_refuses_what_it_cannot_use() {
     let text = studio.upload("notes.txt", b"these are not frames\n");
     assert_eq!(text.status, 400, "{}", text.text());
     assert!(
-        text.error().contains("notes.txt is not a video or image"),
+        text.error()
+            .contains("notes.txt is not a video, image, sound or MIDI file"),
         "{}",
         text.error()
     );

@@ -4,10 +4,11 @@
 //! downloaded, its frames counted, and a still added from the folder the user allowed; and with
 //! a model folder, a clip generated from a prompt with
 //! nothing chosen, and a still animated where it was clicked; and a swap model trained from two
-//! clips, its loss curve and preview grid watched as it trains, then swapped with. The page must
-//! log no script error. Screenshots of each step are kept in the test's scratch folder
-//! (target/tmp/studio-page/, target/tmp/studio-generation-page/ and
-//! target/tmp/studio-training-page/).
+//! clips, its loss curve and preview grid watched as it trains, then swapped with; and with a
+//! film's story, the story shown checked, and the live film played from a sound, watched in the
+//! queue and stopped. The page must log no script error. Screenshots of each step are kept in
+//! the test's scratch folder (target/tmp/studio-page/, target/tmp/studio-generation-page/,
+//! target/tmp/studio-training-page/ and target/tmp/studio-film-page/).
 
 mod common;
 
@@ -777,6 +778,91 @@ fn a_user_trains_a_model_watches_it_learn_and_swaps_with_it() {
         40
     );
     browser.shot("swapped");
+
+    no_errors(&browser);
+    eprintln!("screenshots in {}", shots.display());
+    drop(browser);
+    drop(studio);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_user_checks_the_story_and_watches_the_film_play_live() {
+    let dir = std::env::temp_dir().join(format!("reel-studio-film-page-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio-film-page");
+    let _ = std::fs::remove_dir_all(&shots);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let made = Command::new("bash")
+        .arg(root.join("examples/film/make_media.sh"))
+        .arg(dir.join("demo"))
+        .env("REEL", env!("CARGO_BIN_EXE_reel"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let rag = dir.join("rag.wav");
+    let synth = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args([
+            "synth",
+            s(&sample("maple_leaf_rag.mid")),
+            "-o",
+            s(&rag),
+            "--seconds",
+            "16",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(synth.success());
+    let studio = Studio::start(
+        &dir.join("store"),
+        &dir.join("data"),
+        &["--film", s(&dir.join("demo/story.toml"))],
+    );
+    let mut browser = Browser::start(&dir.join("downloads"), &shots);
+    open_page(&mut browser, &studio);
+
+    // The story, checked, beside the library.
+    let verdict = browser.until("the story is shown", "const f = document.getElementById('film'); return !f.hidden && document.getElementById('film-verdict').textContent", Duration::from_secs(10));
+    assert!(verdict.as_str().unwrap().contains("8 nodes"), "{verdict}");
+    assert!(browser.text("#film-outline").contains("jazz -> club"));
+
+    // The live film from a sound, played in real time: the film's frames in the queue.
+    upload(&browser, &rag);
+    assert!(
+        browser.text("#media").contains("sound, 16.0 s"),
+        "{}",
+        browser.text("#media")
+    );
+    choose(&browser, "film_live");
+    assert!(
+        browser.text("#about").contains("(story: story.toml)"),
+        "{}",
+        browser.text("#about")
+    );
+    browser.shot("film-settings");
+    browser.click("#run");
+    browser.until("the live film shows in the queue", "const i = document.querySelector('#queue li.state-running .live img'); return i && i.naturalWidth > 0", Duration::from_secs(60));
+    browser.until("its status follows the music", "const p = document.querySelector('#queue li.state-running .live pre'); return p && p.textContent.includes('style ragtime')", Duration::from_secs(30));
+    browser.script("document.getElementById('queue-section').scrollIntoView()");
+    browser.shot("film-live");
+    assert_eq!(browser.text("#queue li.state-running .cancel"), "Stop");
+    browser.click("#queue li.state-running .cancel");
+    browser.until("the film is stopped and kept", "return [...document.querySelectorAll('#queue li.state-done')].some(li => li.textContent.includes('film_live'))", Duration::from_secs(60));
+    let job = &studio.get_json("/api/jobs")[0];
+    assert_eq!(
+        (
+            job["command"].as_str(),
+            job["input"].as_array().map(Vec::len)
+        ),
+        (Some("film_live"), Some(1)),
+        "{job}"
+    );
+    browser.click("#queue li.state-done .open");
+    browser.until("the recording is open", "return state.selected && state.selected.name === 'rag.film_live.mp4' && document.getElementById('video').readyState >= 2", Duration::from_secs(30));
+    browser.shot("film-recorded");
 
     no_errors(&browser);
     eprintln!("screenshots in {}", shots.display());

@@ -86,6 +86,11 @@ pub fn render(
         .output
         .with_file_name(format!(".{name}.soundtrack-{}.wav", std::process::id()));
     let soundtrack = if midi {
+        // Its folder may not be there yet: the encoder would make it, but after this.
+        if let Some(folder) = job.output.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(reel_core::io(format!("creating {}", folder.display())))?;
+        }
         let rate = reel_music::transcribe::SAMPLE_RATE;
         let audio = reel_music::Piano::load()?.render_notes(&notes, rate)?;
         std::fs::write(&rendered, reel_music::wav_bytes(&audio, rate))

@@ -653,3 +653,61 @@ fn check_paths(
         }
     }
 }
+
+/// The story's shape, a line a node as `reel film check` prints it: each scene (or ending)
+/// with its picture, length and next node, each layer with its style, each decision with its
+/// branches and listening; pictures inside `folder` (the story's) are named from it.
+pub fn outline(story: &Story, folder: &Path) -> Vec<String> {
+    let picture = |p: &Picture| {
+        let (what, path) = match p {
+            Picture::Video(p) => ("video", p),
+            Picture::Sequence(p) => ("frames", p),
+            Picture::Still(p) => ("still", p),
+        };
+        let shown = path.strip_prefix(folder).unwrap_or(path);
+        format!("{what} {}", shown.display())
+    };
+    let mut lines = Vec::new();
+    for id in &story.order {
+        match &story.nodes[id] {
+            Node::Scene(s) => {
+                let kind = if s.next.is_some() { "scene " } else { "ending" };
+                let seconds = s.seconds.map(|v| format!(", {v} s")).unwrap_or_default();
+                let next = s
+                    .next
+                    .as_ref()
+                    .map(|n| format!(" -> {n}"))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{kind}   {id}: {}{seconds}{next}",
+                    picture(&s.picture)
+                ));
+                for l in &s.layers {
+                    lines.push(format!(
+                        "           while {} is heard: {} at {:.0}%",
+                        l.style.name(),
+                        picture(&l.picture),
+                        l.opacity * 100.0
+                    ));
+                }
+            }
+            Node::Decision(d) => {
+                let branches: Vec<String> = d
+                    .branches
+                    .iter()
+                    .map(|(s, n)| format!("{} -> {n}", s.name()))
+                    .collect();
+                lines.push(format!(
+                    "decision {id}: listens {} s; {}; otherwise -> {} (confidence {}, hysteresis {}, dwell {} s)",
+                    d.listen,
+                    branches.join(", "),
+                    d.default,
+                    d.listening.confidence,
+                    d.listening.hysteresis,
+                    d.listening.min_dwell
+                ));
+            }
+        }
+    }
+    lines
+}

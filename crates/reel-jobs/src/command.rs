@@ -13,6 +13,7 @@ use reel_video::{Codec, Fit};
 use serde_json::{Value, json};
 
 use crate::JobError;
+use crate::film::{self, Film};
 use crate::generation::{self, Generation};
 use crate::provenance::{Provenance, Signing};
 use crate::store::MediaKind;
@@ -85,6 +86,16 @@ pub enum Plan {
     Join(JoinSettings),
     Generate(Box<Generation>),
     Train(Box<Training>),
+    Film(Box<Film>),
+}
+
+/// What a front end was started with that some commands need.
+#[derive(Clone, Debug, Default)]
+pub struct Resources {
+    /// The generation model folder (a Wan model in the diffusers layout).
+    pub model: Option<PathBuf>,
+    /// The film's story.
+    pub story: Option<PathBuf>,
 }
 
 /// A processor over the faces of a clip.
@@ -229,14 +240,14 @@ pub fn generates(command: &str) -> bool {
     generation::GENERATING.iter().any(|(n, _)| *n == command)
 }
 
-/// Checks `command` with `options` for `inputs` (generating commands with the model folder
-/// `model`); nothing is run.
+/// Checks `command` with `options` for `inputs` (generating commands with the model folder,
+/// the film's with the story of `resources`); nothing is run.
 pub fn plan(
     command: &str,
     inputs: &[Input],
     options: &Value,
     library: Library,
-    model: Option<&Path>,
+    resources: &Resources,
 ) -> Result<Plan, JobError> {
     let options = object(options)?;
     // A trained model is used by a swap (its option model), never edited as media.
@@ -249,9 +260,29 @@ pub fn plan(
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         )));
     }
+    if film::is_film(command) {
+        return film::plan(command, inputs, &options, resources.story.as_deref())
+            .map(|f| Plan::Film(Box::new(f)));
+    }
+    // A sound (or a MIDI file) is a performance for the film, not a picture to edit.
+    if let Some(sound) = inputs.iter().find(|i| i.kind == MediaKind::Audio) {
+        return Err(settings(format!(
+            "{} is a sound, not a clip or a still; {command} edits pictures (the film takes sounds as its performance)",
+            sound
+                .path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        )));
+    }
     if generates(command) {
-        return generation::plan(command, inputs, &options, library, model)
-            .map(|g| Plan::Generate(Box::new(g)));
+        return generation::plan(
+            command,
+            inputs,
+            &options,
+            library,
+            resources.model.as_deref(),
+        )
+        .map(|g| Plan::Generate(Box::new(g)));
     }
     let one = |what: &str| -> Result<(), JobError> {
         if inputs.len() != 1 {
@@ -501,6 +532,7 @@ pub fn plan(
             COMMANDS
                 .iter()
                 .chain(&generation::GENERATING)
+                .chain(&film::FILM)
                 .map(|(n, _)| *n)
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -642,6 +674,7 @@ impl Plan {
             ),
             Plan::Generate(generation) => generation.run(inputs, output, signing, progress),
             Plan::Train(training) => training.run(inputs[0], output, progress, detail),
+            Plan::Film(film) => film.run(inputs, output, signing, progress, detail),
             Plan::Join(settings) => clip_job(
                 signing,
                 match settings.transition {

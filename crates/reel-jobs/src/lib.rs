@@ -1,13 +1,14 @@
 //! reel's jobs for every front end. `command` checks a job asked for by name (options named as
 //! on the command line, refused with the command line's messages) and runs it through the same
 //! library calls and processor registry as the command line; `generation` the commands that
-//! generate, with the model folder the front end was started with; `preview` renders one frame of an editing command at once, before and after; `training` learns a face-swap model from clips of two people, telling its loss as it goes; `consent` is the check every swap makes first; `provenance` is what every job
+//! generate, with the model folder the front end was started with; `preview` renders one frame of an editing command at once, before and after; `film` plays the film's story from a recorded or live performance; `training` learns a face-swap model from clips of two people, telling its loss as it goes; `consent` is the check every swap makes first; `provenance` is what every job
 //! puts on what it writes (watermark payload, signed credentials) and what a file says of
 //! itself; `store` keeps media and jobs in SQLite under reel's data directory; `queue` runs the
 //! stored jobs one at a time (or by a set number of workers), cancellable and retriable.
 
 pub mod command;
 pub mod consent;
+pub mod film;
 pub mod generation;
 pub mod preview;
 pub mod provenance;
@@ -48,6 +49,8 @@ pub enum JobError {
     Swap(#[from] reel_swap::SwapError),
     #[error(transparent)]
     Faceset(#[from] reel_faceset::FacesetError),
+    #[error(transparent)]
+    Film(#[from] reel_film::FilmError),
 }
 
 impl HasKind for JobError {
@@ -65,6 +68,7 @@ impl HasKind for JobError {
             JobError::Generate(e) => e.kind(),
             JobError::Swap(e) => e.kind(),
             JobError::Faceset(e) => e.kind(),
+            JobError::Film(e) => e.kind(),
         }
     }
 }

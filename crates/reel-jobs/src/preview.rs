@@ -56,7 +56,13 @@ impl Previewer {
         known: &[KnownFace],
         library: command::Library,
     ) -> Result<(Image, Image), JobError> {
-        let plan = command::plan(command, std::slice::from_ref(input), options, library, None)?;
+        let plan = command::plan(
+            command,
+            std::slice::from_ref(input),
+            options,
+            library,
+            &command::Resources::default(),
+        )?;
         let Plan::Edit(edit) = plan else {
             return Err(JobError::Settings(format!(
                 "{command} has no preview: a preview is of an editing command (beauty, deage, swap)"

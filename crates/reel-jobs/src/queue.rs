@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::JobError;
-use crate::command::{self, Input, Plan};
+use crate::command::{self, Input, Plan, Resources};
 use crate::provenance::Signing;
 use crate::store::{Job, Media, MediaKind, NewMedia, State, Store};
 
 pub struct Queue {
     store: Arc<Store>,
     signing: Signing,
-    /// The model folder generating jobs run with, where one is set.
-    model: Option<PathBuf>,
+    /// The model folder and story some commands run with.
+    resources: Resources,
     /// The cancel flags of running jobs.
     running: Mutex<HashMap<u64, Arc<AtomicBool>>>,
     listeners: Mutex<Vec<Sender<Job>>>,
@@ -31,17 +31,18 @@ pub struct Queue {
 
 impl Queue {
     /// Starts `workers` workers over `store`, signing outputs with `signing`; generating jobs
-    /// run with the model folder `model`, and are refused without one.
+    /// run with the model folder of `resources`, the film's with its story, and are refused
+    /// without them.
     pub fn start(
         store: Arc<Store>,
         workers: usize,
         signing: Signing,
-        model: Option<PathBuf>,
+        resources: Resources,
     ) -> Arc<Queue> {
         let queue = Arc::new(Queue {
             store,
             signing,
-            model,
+            resources,
             running: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             wake: (Mutex::new(0), Condvar::new()),
@@ -61,9 +62,9 @@ impl Queue {
         &self.store
     }
 
-    /// The model folder generating jobs run with.
-    pub fn model(&self) -> Option<&std::path::Path> {
-        self.model.as_deref()
+    /// The model folder and story some commands run with.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// The preview grid a training job draws as it goes (None: the job is not a training, or
@@ -113,7 +114,7 @@ impl Queue {
             &inputs,
             options,
             &|id| self.store.found(id),
-            self.model.as_deref(),
+            &self.resources,
         )?;
         Ok((media, paths, plan))
     }

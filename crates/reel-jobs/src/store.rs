@@ -161,6 +161,24 @@ impl<'a> NewMedia<'a> {
     }
 }
 
+impl<'a> NewMedia<'a> {
+    /// A record of a sound or a MIDI file (no picture) lasting `seconds`.
+    pub fn sound(name: &'a str, file: &'a str, bytes: u64, seconds: Option<f64>) -> NewMedia<'a> {
+        NewMedia {
+            name,
+            kind: MediaKind::Audio,
+            width: 0,
+            height: 0,
+            frames: None,
+            fps: None,
+            duration: seconds,
+            bytes,
+            job: None,
+            file,
+        }
+    }
+}
+
 /// One job as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct Job {

@@ -32,6 +32,7 @@ async function loadMedia() {
     li.className = state.selected && state.selected.id === m.id ? "selected" : "";
     const detail = m.kind === "image" ? `${m.width}x${m.height}` :
       m.kind === "model" ? `swap model, ${m.width} px faces` :
+      m.kind === "audio" ? `${isMidi(m) ? "MIDI" : "sound"}${m.duration ? ", " + m.duration.toFixed(1) + " s" : ""}` :
       `${m.width}x${m.height}, ${m.frames ?? "?"} frames`;
     li.innerHTML = `<span></span><br><small>${detail}${m.job ? ", made by job " + m.job : ""}</small>`;
     li.firstChild.textContent = m.name;
@@ -39,6 +40,24 @@ async function loadMedia() {
     li.addEventListener("click", () => select(m.id));
     list.appendChild(li);
   }
+}
+
+function isMidi(m) { return /\.midi?$/i.test(m.name); }
+
+// The film's story (reel studio --film): checked as the command line checks it, its shape or
+// its problems shown.
+async function loadFilm() {
+  let film;
+  try { film = await api("/api/film"); } catch (e) { return; }
+  if (!film.allowed) return;
+  $("film").hidden = false;
+  $("film-name").textContent = film.name;
+  const verdict = $("film-verdict");
+  verdict.className = film.ok ? "" : "problems";
+  verdict.textContent = film.ok ?
+    `${film.title || "untitled"}: ${film.nodes} nodes at ${film.fps} fps, starts at "${film.start}"` :
+    film.problems.join("\n");
+  $("film-outline").textContent = film.ok ? film.outline.join("\n") : "";
 }
 
 // The folder the user allowed (reel studio --folder): its files, each added to the library
@@ -131,8 +150,11 @@ async function select(id) {
   document.querySelectorAll("#media li").forEach((li) => li.classList.toggle("selected", Number(li.dataset.id) === id));
   const video = $("video"), still = $("still");
   const src = `/api/media/${id}/file`;
-  // A trained model is shown by its preview grid.
-  if (m.kind === "image" || m.kind === "model") {
+  // A trained model is shown by its preview grid; a MIDI file has nothing to play here.
+  if (m.kind === "audio" && isMidi(m)) {
+    video.hidden = true; video.removeAttribute("src"); video.load();
+    still.hidden = true; still.removeAttribute("src");
+  } else if (m.kind === "image" || m.kind === "model") {
     video.hidden = true; video.removeAttribute("src"); video.load();
     $("play").textContent = "Play";
     still.hidden = false; still.src = src;
@@ -146,13 +168,13 @@ async function select(id) {
   $("scrub").value = 0;
   $("frame-number").textContent = "frame 0";
   $("chosen").textContent = "Every face is edited; click a face to edit only that one.";
-  $("analyze").disabled = m.analysed || m.kind === "model";
+  $("analyze").disabled = m.analysed || m.kind === "model" || m.kind === "audio";
   $("analyze").textContent = m.analysed ? "Faces found" : "Find faces";
   $("run").disabled = false;
   $("compare").hidden = true;
   renderPreviewButton();
   if (m.analysed) await loadFaces();
-  if (m.job && m.kind !== "model") showProvenance(m.id);
+  if (m.job && m.kind !== "model" && m.kind !== "audio") showProvenance(m.id);
   renderSettings();
 }
 
@@ -283,8 +305,14 @@ function settingsFor(name) {
   return own.concat([{ name: "no_consent_check", help: "put the face on without a recorded consent, for this reason (your own face, a fictional one)", default: "" }]);
 }
 
-// Commands that generate from the prompt alone need no clip chosen.
-function needsInput(name) { return name !== "generate"; }
+// Commands that generate from the prompt alone need no clip chosen; the live film needs one
+// only to play it as the performance.
+function needsInput(name) { return name !== "generate" && name !== "film_live"; }
+function takesInput(name) {
+  if (name !== "film_live") return needsInput(name);
+  const listen = $("settings").elements.namedItem("listen");
+  return !listen || listen.value === "file";
+}
 
 function renderPreviewButton() {
   const name = $("command").value;
@@ -295,7 +323,7 @@ function renderSettings() {
   const name = $("command").value;
   renderPreviewButton();
   const c = state.commands.find((x) => x.name === name);
-  $("about").textContent = c ? c.about + (c.model ? ` (model: ${c.model})` : "") : "";
+  $("about").textContent = c ? c.about + (c.model ? ` (model: ${c.model})` : "") + (c.story ? ` (story: ${c.story})` : "") : "";
   $("run").disabled = !state.selected && needsInput(name);
   const form = $("settings");
   // Drawn again for the same command (new media in the library): what the user set is kept.
@@ -375,7 +403,7 @@ function renderWith() {
 
 function chosenOptions() {
   const options = {};
-  let inputs = state.selected && needsInput($("command").value) ? [state.selected.id] : [];
+  let inputs = state.selected && takesInput($("command").value) ? [state.selected.id] : [];
   for (const input of $("settings").elements) {
     // The form also holds the sliders' read-outs, which have no name.
     if (!["INPUT", "SELECT"].includes(input.tagName) || !input.name) continue;
@@ -471,7 +499,8 @@ function renderQueue() {
     const actions = document.createElement("span");
     if (job.state === "queued" || job.state === "running") {
       const b = document.createElement("button");
-      b.textContent = "Cancel"; b.className = "cancel";
+      // A live film is ended by stopping it; what was played is kept.
+      b.textContent = job.command === "film_live" && job.state === "running" ? "Stop" : "Cancel"; b.className = "cancel";
       b.addEventListener("click", () => api(`/api/jobs/${job.id}/cancel`, { method: "POST" }).catch((e) => say(e.message)));
       actions.appendChild(b);
     }
@@ -492,6 +521,7 @@ function renderQueue() {
     }
     li.append(name, what, bar, left, actions);
     if (job.command === "train" && job.detail && job.detail.loss) li.appendChild(trainingView(job));
+    if (job.command.startsWith("film") && job.detail) li.appendChild(filmView(job));
     list.appendChild(li);
   }
 }
@@ -535,6 +565,38 @@ function trainingView(job) {
     grid.src = `/api/jobs/${job.id}/preview?drawn=${d.preview}`;
     box.appendChild(grid);
   }
+  return box;
+}
+
+// A film as it plays (the live film's own page streams its frames; the decisions so far
+// beside it), or the path and decisions it took.
+const liveImages = new Map();
+function filmView(job) {
+  const d = job.detail;
+  const box = document.createElement("div");
+  box.className = "live";
+  // The queue is drawn again at every event: the stream's picture is kept, not reopened.
+  let img = liveImages.get(job.id);
+  if (job.state === "running" && d.page) {
+    if (!img) {
+      img = document.createElement("img");
+      img.alt = "the film as it plays";
+      img.src = `${d.page}stream`;
+      liveImages.set(job.id, img);
+    }
+    box.appendChild(img);
+  } else if (img) {
+    img.removeAttribute("src");
+    liveImages.delete(job.id);
+  }
+  const text = document.createElement("pre");
+  const lines = [];
+  if (d.listening) lines.push(`listening to ${d.listening}`);
+  if (d.status) lines.push(d.status);
+  if (d.path && d.path.length) lines.push(`path: ${d.path.join(" -> ")}`);
+  if (d.decisions) lines.push(...d.decisions);
+  text.textContent = lines.join("\n");
+  box.appendChild(text);
   return box;
 }
 
@@ -587,6 +649,8 @@ async function start() {
   await loadCommands();
   await loadMedia();
   await loadFolder();
+  await loadFilm();
+  $("film-check").addEventListener("click", () => loadFilm());
   for (const job of await api("/api/jobs")) state.jobs.set(job.id, job);
   renderQueue();
   listen();

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reel_jobs::film::Performance;
 use reel_jobs::{JobError, Media, MediaKind, Queue, store::NewMedia};
 use serde_json::{Value, json};
 
@@ -101,14 +102,16 @@ fn route(shared: &Shared, request: &mut Request) -> Option<Response> {
             SCRIPT,
         ))),
         ("GET", ["studio.css"]) => Ok(Some(Response::new(200, "text/css; charset=utf-8", STYLE))),
-        ("GET", ["api", "commands"]) => {
-            Ok(Some(Response::json(200, &commands(shared.queue.model()))))
-        }
+        ("GET", ["api", "commands"]) => Ok(Some(Response::json(
+            200,
+            &commands(shared.queue.resources()),
+        ))),
         ("GET", ["api", "media"]) => store
             .list_media()
             .map(|m| Some(Response::json(200, &json!(m)))),
         ("POST", ["api", "media"]) => Ok(Some(upload(shared, request))),
         ("GET", ["api", "folder"]) => Ok(Some(folder_list(shared))),
+        ("GET", ["api", "film"]) => Ok(Some(film(shared))),
         ("POST", ["api", "folder", "import"]) => Ok(Some(import(shared, request))),
         ("GET", ["api", "media", n]) => match id(n) {
             Some(n) => store.media(n).map(|m| {
@@ -281,6 +284,12 @@ fn content_type(media: &Media) -> &'static str {
         "webm" => "video/webm",
         "mkv" => "video/x-matroska",
         "png" => "image/png",
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "ogg" | "opus" => "audio/ogg",
+        "m4a" => "audio/mp4",
+        "mid" | "midi" => "audio/midi",
         "jpg" | "jpeg" => "image/jpeg",
         "json" => "application/json",
         _ => "application/octet-stream",
@@ -288,8 +297,8 @@ fn content_type(media: &Media) -> &'static str {
 }
 
 /// The commands and the processors' settings, for the page's panels; the generating ones
-/// where a model folder is set, with its name.
-fn commands(model: Option<&std::path::Path>) -> Value {
+/// where a model folder is set, with its name, and the film's where a story is.
+fn commands(resources: &reel_jobs::command::Resources) -> Value {
     let registry = reel_swap::register::registry();
     let settings = |name: &str| -> Value {
         registry.get(name).map_or(json!([]), |spec| {
@@ -320,7 +329,19 @@ fn commands(model: Option<&std::path::Path>) -> Value {
             })
         })
         .collect();
-    if let Some(model) = model {
+    if let Some(story) = &resources.story {
+        let name = story.file_name().map(|n| n.to_string_lossy().into_owned());
+        all.extend(reel_jobs::film::FILM.iter().map(|(name_of, about)| {
+            json!({
+                "name": name_of,
+                "about": about,
+                "settings": reel_jobs::film::described(name_of),
+                "film": true,
+                "story": name,
+            })
+        }));
+    }
+    if let Some(model) = &resources.model {
         // Named as the credentials name it (`--model .` is the folder it stands for).
         let folder = model
             .canonicalize()
@@ -526,27 +547,37 @@ fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> 
         .filter(|e| e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(str::to_ascii_lowercase)
         .unwrap_or_else(|| "bin".into());
-    let info = match reel_video::probe(partial) {
-        Ok(i) if i.width > 0 && i.height > 0 => i,
-        Ok(_) => {
-            return refuse(
-                400,
-                format!("{name} has no picture: the studio takes videos and images"),
-            );
-        }
-        Err(e) => {
-            let why = e.to_string();
-            let why = why.rsplit(": ").next().unwrap_or(&why).to_string();
-            return refuse(
-                400,
-                format!("{name} is not a video or image reel can read ({why})"),
-            );
-        }
+    // A picture, or else a performance for the film (a sound or a MIDI file).
+    let (info, sound) = match reel_video::probe(partial) {
+        Ok(i) if i.width > 0 && i.height > 0 => (Some(i), None),
+        probed => match reel_jobs::film::performance(partial) {
+            Some(p) => (None, Some(p)),
+            None => {
+                let why = match probed {
+                    Ok(_) => "it has no picture or sound".to_string(),
+                    Err(e) => {
+                        let why = e.to_string();
+                        why.rsplit(": ").next().unwrap_or(&why).to_string()
+                    }
+                };
+                return refuse(
+                    400,
+                    format!(
+                        "{name} is not a video, image, sound or MIDI file reel can read ({why})"
+                    ),
+                );
+            }
+        },
     };
-    let stored_name = if Path::new(name).extension().is_some() {
-        name.replace(['/', '\\'], "_")
-    } else {
-        format!("{}.{ext}", name.replace(['/', '\\'], "_"))
+    let safe_name = name.replace(['/', '\\'], "_");
+    let midi = matches!(sound, Some(Performance::Midi(_)));
+    // The film knows a MIDI performance by its extension.
+    let stored_name = match Path::new(name).extension() {
+        Some(e) if !midi || e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi") => {
+            safe_name
+        }
+        _ if midi => format!("{safe_name}.mid"),
+        _ => format!("{safe_name}.{ext}"),
     };
     let file = format!("upload-{nonce:016x}/{stored_name}");
     let destination = match reel_core::output::destination(&store.media_dir().join(&file)) {
@@ -556,7 +587,20 @@ fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> 
     if let Err(e) = reel_core::output::commit(partial, &destination) {
         return refuse(500, e.to_string());
     }
-    match store.add_media(&NewMedia::probed(&info, name, &file, bytes, None, None)) {
+    let record = match (&info, sound) {
+        (Some(info), _) => NewMedia::probed(info, name, &file, bytes, None, None),
+        (None, sound) => NewMedia::sound(
+            name,
+            &file,
+            bytes,
+            match sound {
+                Some(Performance::Midi(s)) => Some(s),
+                Some(Performance::Sound(s)) => s,
+                None => None,
+            },
+        ),
+    };
+    match store.add_media(&record) {
         Ok(m) => Response::json(201, &json!(m)),
         Err(e) => {
             let _ = std::fs::remove_file(store.media_dir().join(&file));
@@ -565,6 +609,15 @@ fn keep(shared: &Shared, partial: &Path, name: &str, bytes: u64, nonce: u64) -> 
             }
             Response::error(500, e)
         }
+    }
+}
+
+/// `GET /api/film`: the story the studio was started with, checked now as `reel film check`
+/// checks it.
+fn film(shared: &Shared) -> Response {
+    match &shared.queue.resources().story {
+        Some(story) => Response::json(200, &reel_jobs::film::checked(story)),
+        None => Response::json(200, &json!({"allowed": false})),
     }
 }
 

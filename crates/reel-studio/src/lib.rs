@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reel_core::{HasKind, Kind};
+use reel_jobs::command::Resources;
 use reel_jobs::provenance::Signing;
 use reel_jobs::{JobError, Queue, Store};
 
@@ -52,8 +53,9 @@ pub struct Settings {
     /// Where the store (database and media files) lives.
     pub root: PathBuf,
     pub signing: Signing,
-    /// The model folder generating jobs run with (none: they are not offered).
-    pub model: Option<PathBuf>,
+    /// The model folder generating jobs run with and the film's story (none: their commands
+    /// are not offered).
+    pub resources: Resources,
     /// A folder of the user's whose videos and images the page lists and copies into the
     /// library (none: uploads only).
     pub folder: Option<PathBuf>,
@@ -98,7 +100,12 @@ impl Studio {
                 source,
             })?;
         let store = Arc::new(Store::open(&settings.root)?);
-        let queue = Queue::start(store, settings.workers, settings.signing, settings.model);
+        let queue = Queue::start(
+            store,
+            settings.workers,
+            settings.signing,
+            settings.resources,
+        );
         let token = settings
             .token
             .filter(|t| !t.trim().is_empty())

@@ -21,7 +21,7 @@ pub use conform::{Conform, ConformedReader, Fit, PictureKind};
 pub use decode::{Decoder, Frame};
 pub use encode::{Codec, Encoder, EncoderSettings};
 pub use error::VideoError;
-pub use probe::{Colour, MediaInfo, probe};
+pub use probe::{Colour, MediaInfo, probe, probe_sound};
 
 /// A presentation time as a count of time-base units: seconds = pts * num / den.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

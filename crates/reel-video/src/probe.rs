@@ -107,8 +107,8 @@ fn fraction(s: Option<&str>) -> Option<(i64, i64)> {
     (n > 0 && d > 0).then_some((n, d))
 }
 
-/// Reads a file's streams with ffprobe.
-pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
+/// Runs ffprobe over a file's streams and container.
+fn streams(path: &Path) -> Result<Probe, VideoError> {
     if !path.exists() && !path.to_string_lossy().contains('%') {
         return Err(VideoError::NotFound(path.to_path_buf()));
     }
@@ -133,11 +133,38 @@ pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
             detail: tail(&String::from_utf8_lossy(&out.stderr)),
         });
     }
-    let parsed: Probe =
-        serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unreadable {
-            path: path.to_path_buf(),
-            detail: format!("ffprobe output: {e}"),
-        })?;
+    serde_json::from_slice(&out.stdout).map_err(|e| VideoError::Unreadable {
+        path: path.to_path_buf(),
+        detail: format!("ffprobe output: {e}"),
+    })
+}
+
+/// A sound file's length in seconds, sample rate and channels; None where it has no sound.
+pub fn probe_sound(path: &Path) -> Result<Option<(Option<f64>, u32, u16)>, VideoError> {
+    let parsed = streams(path)?;
+    let Some(audio) = parsed
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("audio"))
+    else {
+        return Ok(None);
+    };
+    let duration = audio
+        .duration
+        .as_deref()
+        .or(parsed.format.as_ref().and_then(|f| f.duration.as_deref()))
+        .and_then(|d| d.parse::<f64>().ok());
+    let rate = audio
+        .sample_rate
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    Ok(Some((duration, rate, audio.channels.unwrap_or(0))))
+}
+
+/// Reads a file's streams with ffprobe.
+pub fn probe(path: &Path) -> Result<MediaInfo, VideoError> {
+    let parsed = streams(path)?;
     let video = parsed
         .streams
         .iter()

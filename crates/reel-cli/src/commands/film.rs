@@ -10,7 +10,6 @@ use reel_film::Story;
 use reel_film::compose::{path_of, pictures};
 use reel_film::live::LiveJob;
 use reel_film::render::{RenderJob, default_log};
-use reel_film::story::{Node, Picture};
 use reel_film::timeline::{DecisionLog, decision_line};
 
 use crate::failure::Result;
@@ -20,14 +19,6 @@ use crate::provenance::Report as _;
 pub struct CheckArgs {
     /// The story file (TOML).
     pub story: PathBuf,
-}
-
-fn picture(p: &Picture) -> String {
-    match p {
-        Picture::Video(p) => format!("video {}", p.display()),
-        Picture::Sequence(p) => format!("frames {}", p.display()),
-        Picture::Still(p) => format!("still {}", p.display()),
-    }
 }
 
 pub fn check(args: &CheckArgs, quiet: bool) -> Result {
@@ -43,43 +34,9 @@ pub fn check(args: &CheckArgs, quiet: bool) -> Result {
         story.order.len(),
         story.start
     );
-    for id in &story.order {
-        match &story.nodes[id] {
-            Node::Scene(s) => {
-                let kind = if s.next.is_some() { "scene " } else { "ending" };
-                let seconds = s.seconds.map(|v| format!(", {v} s")).unwrap_or_default();
-                let next = s
-                    .next
-                    .as_ref()
-                    .map(|n| format!(" -> {n}"))
-                    .unwrap_or_default();
-                println!("  {kind}   {id}: {}{seconds}{next}", picture(&s.picture));
-                for l in &s.layers {
-                    println!(
-                        "             while {} is heard: {} at {:.0}%",
-                        l.style.name(),
-                        picture(&l.picture),
-                        l.opacity * 100.0
-                    );
-                }
-            }
-            Node::Decision(d) => {
-                let branches: Vec<String> = d
-                    .branches
-                    .iter()
-                    .map(|(s, n)| format!("{} -> {n}", s.name()))
-                    .collect();
-                println!(
-                    "  decision {id}: listens {} s; {}; otherwise -> {} (confidence {}, hysteresis {}, dwell {} s)",
-                    d.listen,
-                    branches.join(", "),
-                    d.default,
-                    d.listening.confidence,
-                    d.listening.hysteresis,
-                    d.listening.min_dwell
-                );
-            }
-        }
+    let folder = args.story.parent().unwrap_or(std::path::Path::new(""));
+    for line in reel_film::story::outline(&story, folder) {
+        println!("  {line}");
     }
     Ok(())
 }
@@ -122,15 +79,8 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
     let mut inputs = vec![args.story.as_path(), args.audio.as_path()];
     inputs.extend(pictures(&story).into_iter().map(|p| path_of(p).0));
     reel_core::output::check_distinct(&inputs, &[&args.output, &log])?;
-    // The film is made, not edited: its pictures and performance are its ingredients.
-    let provenance = crate::provenance::Provenance::new(
-        &args.sign.signing(),
-        "c2pa.created",
-        reel_credentials::SourceType::AlgorithmicMedia,
-        serde_json::json!({ "story": args.story.file_name().map(|n| n.to_string_lossy().to_string()) }),
-        &inputs,
-        None,
-    )?;
+    let provenance =
+        reel_jobs::film::provenance(&args.sign.signing(), &args.story, Some(&args.audio))?;
     let job = RenderJob {
         story: &args.story,
         performance: &args.audio,
@@ -207,6 +157,8 @@ pub struct LiveArgs {
     /// A recogniser other than the one `reel style train` made.
     #[arg(long)]
     pub recogniser: Option<PathBuf>,
+    #[command(flatten)]
+    pub sign: crate::provenance::SignArgs,
 }
 
 pub fn live(args: &LiveArgs, quiet: bool) -> Result {
@@ -221,6 +173,16 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result {
         .map(PathBuf::as_path)
         .collect();
     reel_core::output::check_distinct(&inputs, &outputs)?;
+    // A recording is labelled as the render is: its pictures and what was heard are its
+    // ingredients.
+    let provenance = match &args.record {
+        Some(_) => Some(reel_jobs::film::provenance(
+            &args.sign.signing(),
+            &args.story,
+            args.input.as_deref(),
+        )?),
+        None => None,
+    };
     let job = LiveJob {
         story: &args.story,
         input: args.input.as_deref(),
@@ -231,12 +193,22 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result {
         log: args.log.as_deref(),
         size: args.size.as_deref(),
         recogniser: args.recogniser.as_deref(),
+        seal: provenance.as_ref().and_then(|p| p.seal()),
+        watermark: provenance.as_ref().map(|p| p.payload),
+        label: provenance.as_ref().and_then(|p| p.label),
     };
-    let report = reel_film::live::live(&job, |source, address| {
-        if !quiet {
-            eprintln!("listening to {source}; the film is at http://{address}/");
-        }
-    })?;
+    let report = reel_film::live::live(
+        &job,
+        |source, address| {
+            if !quiet {
+                eprintln!("listening to {source}; the film is at http://{address}/");
+            }
+        },
+        |_, _| true,
+    )?;
+    if let Some(p) = &provenance {
+        p.report(quiet);
+    }
     if !quiet {
         print_decisions(&report.decisions);
         eprintln!(

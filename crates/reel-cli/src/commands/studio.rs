@@ -37,6 +37,10 @@ pub struct StudioArgs {
     /// generate, restyle, extend, bridge and animate, run with it.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// The film's story (TOML, as `reel film check` reads it): the page then shows it checked,
+    /// and offers film (rendered from a recorded performance) and film_live.
+    #[arg(long, value_name = "STORY")]
+    pub film: Option<PathBuf>,
     /// A folder of yours whose videos and images the page lists, to add to the library (a copy
     /// is taken; the folder is only read).
     #[arg(long)]
@@ -65,6 +69,12 @@ pub fn studio(args: &StudioArgs) -> Result {
             ),
         ));
     }
+    if let Some(story) = args.film.as_ref().filter(|s| !s.is_file()) {
+        return Err(Failure::new(
+            reel_core::Kind::Input,
+            format!("--film {}: no such story file", story.display()),
+        ));
+    }
     if let Some(folder) = args.folder.as_ref().filter(|f| !f.is_dir()) {
         return Err(Failure::new(
             reel_core::Kind::Input,
@@ -88,7 +98,10 @@ pub fn studio(args: &StudioArgs) -> Result {
             .clone()
             .unwrap_or_else(|| reel_core::dirs::data_dir().join("studio")),
         signing: args.sign.signing(),
-        model: args.model.clone(),
+        resources: reel_jobs::command::Resources {
+            model: args.model.clone(),
+            story: args.film.clone(),
+        },
         folder: args.folder.clone(),
     })?;
     let url = studio.url();

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use reel_core::output::Seal;
 use reel_music::keyboard::{self, KeyEvent};
 use reel_music::style::HOP;
 use reel_music::transcribe::SAMPLE_RATE;
@@ -38,6 +39,12 @@ pub struct LiveJob<'a> {
     pub log: Option<&'a Path>,
     pub size: Option<&'a str>,
     pub recogniser: Option<&'a Path>,
+    /// Labels the recording (its content credentials) before it takes its name.
+    pub seal: Option<Arc<dyn Seal>>,
+    /// The watermark payload every recorded frame carries.
+    pub watermark: Option<u64>,
+    /// The visible label on the recording's first seconds, if asked for.
+    pub label: Option<reel_watermark::Disclosure>,
 }
 
 /// How the live film went.
@@ -76,10 +83,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Plays the film live until its ending or a stop request; `started` hears what is listened to
-/// and the page's address once both are up.
+/// and the page's address once both are up, `shown` hears each frame's number and the page's
+/// text as it is shown, and returns false to stop (as a stop request does).
 pub fn live(
     job: &LiveJob,
     started: impl FnOnce(&str, SocketAddr),
+    mut shown: impl FnMut(u64, &str) -> bool,
 ) -> Result<LiveReport, FilmError> {
     let story = Story::load(job.story)?;
     crate::compose::check_pictures(&story)?;
@@ -147,12 +156,16 @@ pub fn live(
                 audio_from: job.input.map(Path::to_path_buf),
                 source: None,
                 length: None,
-                seal: None,
+                seal: job.seal.clone(),
                 frame_rate: None,
             },
         )?),
         None => None,
     };
+    let mut marker = job
+        .watermark
+        .map(|payload| reel_watermark::Marker::new(payload, job.label));
+    let mut marked = reel_image::Image::default();
     let mut player = Player::new(&story);
     let mut compositor = Compositor::new(width, height, fps);
     let mut lengths = |p: &crate::story::Picture| seconds_of(p, fps);
@@ -187,7 +200,17 @@ pub fn live(
             let shot = &player.shots[state.shot];
             let image = compositor.draw(shot, &state)?;
             if let Some(r) = &mut recorder {
-                r.write(image, Some(frame_time(state.frame, fps)))?;
+                let at = frame_time(state.frame, fps);
+                // The page shows the picture as drawn; the recording carries the mark.
+                let image = match marker.as_mut() {
+                    Some(marker) => {
+                        marked.clone_from(image);
+                        marker.mark(&mut marked, at.seconds());
+                        &marked
+                    }
+                    None => image,
+                };
+                r.write(image, Some(at))?;
             }
             let mut jpeg = Vec::new();
             jpeg_encoder::Encoder::new(&mut jpeg, 80)
@@ -199,7 +222,11 @@ pub fn live(
                 )
                 .map_err(|e| FilmError::Listening(format!("encoding a frame for the page: {e}")))?;
             let status = status_text(&player, &state, snapshot.last(), fps);
+            let go_on = shown(state.frame, &status);
             page.show(state.frame, jpeg, status);
+            if !go_on {
+                return Err(reel_core::Cancelled.into());
+            }
         }
         Ok(())
     })();
