@@ -10,6 +10,7 @@ pub mod generation;
 pub mod music;
 pub mod retime;
 pub mod retouch;
+pub mod studio;
 pub mod train;
 pub mod watermark;
 
@@ -22,6 +23,7 @@ pub use generation::{BenchGenArgs, generation};
 pub use music::{BenchStyleArgs, BenchTranscribeArgs, style, transcribe};
 pub use retime::{BenchRetimeArgs, retime};
 pub use retouch::{BenchRetouchArgs, retouch};
+pub use studio::{BenchStudioArgs, studio};
 pub use train::{BenchTrainArgs, train};
 pub use watermark::{BenchWatermarkArgs, watermark};
 

@@ -160,6 +160,8 @@ pub enum BenchCommand {
     Gen(reel_bench::BenchGenArgs),
     /// Doubling a clip's frame rate by optical flow, beside ffmpeg's minterpolate.
     Retime(reel_bench::BenchRetimeArgs),
+    /// How fast the studio answers its page while jobs keep both cores busy.
+    Studio(reel_bench::BenchStudioArgs),
 }
 
 /// Options shared by commands that write video.

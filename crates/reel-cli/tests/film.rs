@@ -407,5 +407,8 @@ fn live_playback_follows_a_performance_in_real_time_on_a_local_page() {
     let r = reel(&["verify", s(&record), "--json"]);
     let verified: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(verified["c2pa"]["state"], "valid", "{verified}");
-    assert_eq!(verified["watermark"]["matches_manifest"], true, "{verified}");
+    assert_eq!(
+        verified["watermark"]["matches_manifest"], true,
+        "{verified}"
+    );
 }

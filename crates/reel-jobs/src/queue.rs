@@ -198,6 +198,7 @@ impl Queue {
     }
 
     fn work(&self) {
+        gentle();
         loop {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
@@ -365,4 +366,16 @@ fn folder_bytes(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Lowers the calling worker's priority (nice 10; on Linux the nice value is a thread's, and
+/// the threads and programs a job starts inherit it), so that the page's calls are answered
+/// first while jobs keep every core busy.
+fn gentle() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take no pointers; a refusal leaves the priority as it was.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+    }
 }

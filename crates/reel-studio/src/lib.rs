@@ -144,17 +144,14 @@ impl Studio {
     /// Answers requests, each connection on a thread of its own, until a stop is requested
     /// (Ctrl-C); then lets the running jobs stop (they are marked interrupted, to retry).
     pub fn serve(self) -> Result<(), StudioError> {
-        self.listener
-            .set_nonblocking(true)
-            .map_err(|source| StudioError::Listen {
-                address: self.address.to_string(),
-                source,
-            })?;
-        while !reel_core::stop::requested() {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    let shared = self.shared.clone();
+        // Connections are taken as they come (a polled listener would hold each call back
+        // until its next look); the stop is watched apart.
+        let (listener, shared) = (self.listener, self.shared.clone());
+        std::thread::Builder::new()
+            .name("reel-studio-accept".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let shared = shared.clone();
                     let _ = std::thread::Builder::new()
                         .name("reel-studio-call".into())
                         .spawn(move || {
@@ -163,11 +160,13 @@ impl Studio {
                             }
                         });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
+            })
+            .map_err(|source| StudioError::Listen {
+                address: self.address.to_string(),
+                source,
+            })?;
+        while !reel_core::stop::requested() {
+            std::thread::sleep(Duration::from_millis(50));
         }
         self.shared.queue.stop();
         Ok(())

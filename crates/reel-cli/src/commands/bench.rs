@@ -13,6 +13,7 @@ pub fn run(command: BenchCommand) -> Result {
         BenchCommand::Watermark(args) => reel_bench::watermark(&args),
         BenchCommand::Gen(args) => reel_bench::generation(&args),
         BenchCommand::Retime(args) => reel_bench::retime(&args),
+        BenchCommand::Studio(args) => reel_bench::studio(&args),
     }
     .map_err(Failure::from_bench)
 }
