@@ -9,16 +9,7 @@ use std::process::Command;
 #[test]
 fn the_example_story_checks_and_a_broken_one_is_reported_with_positions() {
     let dir = Scratch::new("film");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let ok = Command::new("bash")
-        .arg(root.join("examples/film/make_media.sh"))
-        .arg(dir.path("demo"))
-        .env("REEL", env!("CARGO_BIN_EXE_reel"))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let story = dir.path("demo/story.toml");
+    let story = example_story(&dir.path("demo"));
     let r = reel(&["film", "check", s(&story)]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let out = String::from_utf8_lossy(&r.stdout);
@@ -98,16 +89,7 @@ fn transcribe_finds_the_notes_of_an_arpeggio() {
 }
 
 fn example(dir: &Scratch) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let ok = Command::new("bash")
-        .arg(root.join("examples/film/make_media.sh"))
-        .arg(dir.path("demo"))
-        .env("REEL", env!("CARGO_BIN_EXE_reel"))
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    dir.path("demo/story.toml")
+    example_story(&dir.path("demo"))
 }
 
 fn log(path: &std::path::Path) -> serde_json::Value {
@@ -357,15 +339,7 @@ fn live_playback_follows_a_performance_in_real_time_on_a_local_page() {
     let dir = Scratch::new("film-live");
     let story = example(&dir);
     let rag = dir.path("rag.wav");
-    let r = reel(&[
-        "synth",
-        s(&sample("maple_leaf_rag.mid")),
-        "-o",
-        s(&rag),
-        "--seconds",
-        "16",
-    ]);
-    assert!(r.status.success());
+    common::rag(&rag, 16);
     let (record, log_path) = (dir.path("live.mp4"), dir.path("live.json"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_reel"))
         .args(["film", "live", s(&story), "--input", s(&rag), "--port", "0"])

@@ -5,16 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::studio::{Studio, events, request};
+use common::studio::{Studio, events, request, scratch};
 use common::{count, reel_with_data, s, sample};
 use serde_json::json;
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("reel-studio-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Everything in the studio's media folder, folders and partial files included.
 fn media_files(studio: &Studio) -> Vec<String> {

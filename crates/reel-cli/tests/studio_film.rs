@@ -9,16 +9,9 @@ mod common;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::studio::Studio;
-use common::{count, reel, s, sample};
+use common::studio::{Studio, scratch};
+use common::{count, example_story, s, sample};
 use serde_json::json;
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("reel-studio-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A GET on the live film's own page server (HTTP/1.0, no token: it listens on loopback).
 fn get(page: &str, path: &str) -> String {
@@ -33,16 +26,7 @@ fn get(page: &str, path: &str) -> String {
 #[test]
 fn the_story_is_checked_rendered_from_a_performance_and_played_live() {
     let dir = scratch("film");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let made = std::process::Command::new("bash")
-        .arg(root.join("examples/film/make_media.sh"))
-        .arg(dir.join("demo"))
-        .env("REEL", env!("CARGO_BIN_EXE_reel"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let story = dir.join("demo/story.toml");
+    let story = example_story(&dir.join("demo"));
     let studio = Studio::start(
         &dir.join("store"),
         &dir.join("data"),
@@ -81,15 +65,7 @@ fn the_story_is_checked_rendered_from_a_performance_and_played_live() {
     assert_eq!(midi["kind"], "audio");
     assert!(midi["duration"].as_f64().unwrap() > 60.0, "{midi}");
     let rag = dir.join("rag.wav");
-    let r = reel(&[
-        "synth",
-        s(&sample("maple_leaf_rag.mid")),
-        "-o",
-        s(&rag),
-        "--seconds",
-        "16",
-    ]);
-    assert!(r.status.success());
+    common::rag(&rag, 16);
     let wav = studio
         .upload("rag.wav", &std::fs::read(&rag).unwrap())
         .json();
@@ -150,13 +126,7 @@ fn the_story_is_checked_rendered_from_a_performance_and_played_live() {
     );
     let out = done["output"].as_u64().unwrap();
     let file = dir.join("film.mp4");
-    std::fs::write(
-        &file,
-        studio
-            .call("GET", &format!("/api/media/{out}/download"), None)
-            .body,
-    )
-    .unwrap();
+    studio.download(out, &file);
     assert_eq!(count(&file, "v:0"), "375");
     assert!(
         count(&file, "a:0").parse::<u64>().unwrap() > 0,

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::studio::{Studio, request};
-use common::{count, ffmpeg, grace_clip, s, sample};
+use common::{count, example_story, ffmpeg, grace_clip, performer_clip, s, sample};
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -653,19 +653,7 @@ fn a_user_trains_a_model_watches_it_learn_and_swaps_with_it() {
     let grace = dir.join("grace.mp4");
     grace_clip(&grace);
     let performer = dir.join("performer.mp4");
-    ffmpeg(&[
-        "-i",
-        s(&sample("talking_head.mp4")),
-        "-frames:v",
-        "40",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        s(&performer),
-    ]);
+    performer_clip(&performer);
     let studio = Studio::start(&dir.join("store"), &dir.join("data"), &[]);
     let mut browser = Browser::start(&dir.join("downloads"), &shots);
     open_page(&mut browser, &studio);
@@ -793,33 +781,13 @@ fn a_user_checks_the_story_and_watches_the_film_play_live() {
     std::fs::create_dir_all(&dir).unwrap();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("studio-film-page");
     let _ = std::fs::remove_dir_all(&shots);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let made = Command::new("bash")
-        .arg(root.join("examples/film/make_media.sh"))
-        .arg(dir.join("demo"))
-        .env("REEL", env!("CARGO_BIN_EXE_reel"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let story = example_story(&dir.join("demo"));
     let rag = dir.join("rag.wav");
-    let synth = Command::new(env!("CARGO_BIN_EXE_reel"))
-        .args([
-            "synth",
-            s(&sample("maple_leaf_rag.mid")),
-            "-o",
-            s(&rag),
-            "--seconds",
-            "16",
-            "--quiet",
-        ])
-        .status()
-        .unwrap();
-    assert!(synth.success());
+    common::rag(&rag, 16);
     let studio = Studio::start(
         &dir.join("store"),
         &dir.join("data"),
-        &["--film", s(&dir.join("demo/story.toml"))],
+        &["--film", s(&story)],
     );
     let mut browser = Browser::start(&dir.join("downloads"), &shots);
     open_page(&mut browser, &studio);

@@ -8,16 +8,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::studio::{Studio, events};
-use common::{count, ffmpeg, grace_clip, s, sample};
+use common::studio::{Studio, events, scratch};
+use common::{count, grace_clip, performer_clip};
 use serde_json::{Value, json};
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("reel-studio-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A PNG's width and height, from its header.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
@@ -33,17 +26,7 @@ fn a_model_trains_in_the_studio_with_its_curve_and_grid_and_swaps_with_consent()
     let grace = dir.join("grace.mp4");
     grace_clip(&grace);
     let performer = dir.join("jon.mp4");
-    ffmpeg(&[
-        "-i",
-        s(&sample("talking_head.mp4")),
-        "-frames:v",
-        "40",
-        "-c:v",
-        "libx264",
-        "-c:a",
-        "aac",
-        s(&performer),
-    ]);
+    performer_clip(&performer);
     let up = |path: &std::path::Path| {
         let name = path.file_name().unwrap().to_str().unwrap();
         let r = studio.upload(name, &std::fs::read(path).unwrap());
@@ -242,13 +225,7 @@ fn a_model_trains_in_the_studio_with_its_curve_and_grid_and_swaps_with_consent()
     assert_eq!(swapped["state"], "done", "{swapped}");
     let out = swapped["output"].as_u64().unwrap();
     let file = dir.join("swapped.mp4");
-    std::fs::write(
-        &file,
-        studio
-            .call("GET", &format!("/api/media/{out}/download"), None)
-            .body,
-    )
-    .unwrap();
+    studio.download(out, &file);
     assert_eq!(count(&file, "v:0"), "40");
     let provenance = studio.get_json(&format!("/api/media/{out}/provenance"));
     let text = provenance.to_string();

@@ -74,6 +74,51 @@ pub fn grace_clip(out: &Path) {
     ]);
 }
 
+/// The example story of examples/film with its media, made in `dir`: its story file.
+pub fn example_story(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let made = Command::new("bash")
+        .arg(root.join("examples/film/make_media.sh"))
+        .arg(dir)
+        .env("REEL", env!("CARGO_BIN_EXE_reel"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(made, "examples/film/make_media.sh");
+    dir.join("story.toml")
+}
+
+/// The first `seconds` of the Maple Leaf Rag played on the SoundFont piano, as a WAV.
+pub fn rag(out: &Path, seconds: u32) {
+    let r = reel(&[
+        "synth",
+        s(&sample("maple_leaf_rag.mid")),
+        "-o",
+        s(out),
+        "--seconds",
+        &seconds.to_string(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+/// The first forty frames of the talking head, sound and all.
+pub fn performer_clip(out: &Path) {
+    ffmpeg(&[
+        "-i",
+        s(&sample("talking_head.mp4")),
+        "-frames:v",
+        "40",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        s(out),
+    ]);
+}
+
 /// Frames ffprobe counts in a stream (`v:0`, `a:0`).
 pub fn count(path: &Path, stream: &str) -> String {
     let out = Command::new("ffprobe")

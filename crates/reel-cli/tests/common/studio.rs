@@ -101,6 +101,13 @@ impl Studio {
         self.call("POST", "/api/media", Some((&kind, &body)))
     }
 
+    /// Downloads media `id` into `to`.
+    pub fn download(&self, id: u64, to: &Path) {
+        let r = self.call("GET", &format!("/api/media/{id}/download"), None);
+        assert_eq!(r.status, 200, "download of media {id}: {}", r.text());
+        std::fs::write(to, &r.body).unwrap();
+    }
+
     /// Waits until job `id` has ended (or `limit` passes) and returns it.
     pub fn wait(&self, id: u64, limit: Duration) -> Value {
         let start = Instant::now();
@@ -269,4 +276,12 @@ pub fn events(studio: &Studio) -> std::sync::mpsc::Receiver<Value> {
         }
     });
     rx
+}
+
+/// A fresh scratch folder for a studio test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("reel-studio-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
