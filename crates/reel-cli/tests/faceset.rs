@@ -166,5 +166,9 @@ fn casting_ranks_the_same_man_first_and_strangers_last() {
         "then the other bearded man: {names:?}"
     );
     assert!(ranked[0]["identity"].as_f64().unwrap() < 0.6);
-    assert!(sheet.exists());
+    // The sheet shows people's faces: marked and labelled as every still reel writes.
+    let r = reel(&["verify", s(&sheet), "--json"]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["c2pa"]["state"], "valid", "{v}");
+    assert_eq!(v["watermark"]["matches_manifest"], true, "{v}");
 }

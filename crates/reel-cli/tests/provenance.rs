@@ -158,6 +158,21 @@ fn every_output_kind_is_labelled() {
         assert_eq!(verify(f)["c2pa"]["state"], "valid", "{}", f.display());
     }
 
+    // A piece played on the piano: made by reel, its MIDI file its ingredient.
+    let wav = dir.path("piece.wav");
+    let r = reel(&[
+        "synth",
+        s(&sample("maple_leaf_rag.mid")),
+        "-o",
+        s(&wav),
+        "--seconds",
+        "2",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v = verify(&wav);
+    assert_eq!(v["c2pa"]["state"], "valid", "{v}");
+    assert!(v.to_string().contains("maple_leaf_rag.mid"), "{v}");
+
     // Matroska has no place for credentials: said so, and the watermark still goes in.
     let mkv = dir.path("out.mkv");
     let r = reel(&["beauty", s(&clip), "-o", s(&mkv)]);

@@ -249,6 +249,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     file.commit()
 }
 
+/// Writes `bytes` as [`write_atomic`] does, labelled by `seal` before the file takes its name.
+/// A stream (`-`, a pipe) gets the labelled bytes too: they are labelled in a temporary file
+/// first, named as `path` is (its extension tells the format; `-` is named by `format`).
+pub fn write_sealed(
+    path: &Path,
+    bytes: &[u8],
+    seal: &dyn Seal,
+    format: &str,
+) -> Result<(), OutputError> {
+    match destination(path)? {
+        Destination::File(file) => {
+            let partial = prepare(&file)?;
+            let written = fs::write(&partial, bytes)
+                .map_err(|e| io(format!("writing {}", partial.display()))(e).into())
+                .and_then(|()| seal.seal(&partial, &file))
+                .and_then(|()| {
+                    settle(&partial, &file);
+                    fs::rename(&partial, &file).map_err(|e| {
+                        io(format!("moving the output to {}", file.display()))(e).into()
+                    })
+                });
+            if written.is_err() {
+                let _ = fs::remove_file(&partial);
+            }
+            written
+        }
+        Destination::Stream(stream) => {
+            let name = match path.extension() {
+                Some(_) => path.to_path_buf(),
+                None => PathBuf::from(format!("output.{format}")),
+            };
+            let temp = std::env::temp_dir().join(format!(
+                ".reel-sealing-{}-{}",
+                std::process::id(),
+                name.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            let labelled = fs::write(&temp, bytes)
+                .map_err(|e| io(format!("writing {}", temp.display()))(e).into())
+                .and_then(|()| seal.seal(&temp, &name))
+                .and_then(|()| {
+                    fs::read(&temp).map_err(|e| io(format!("reading {}", temp.display()))(e).into())
+                });
+            let _ = fs::remove_file(&temp);
+            let labelled = labelled?;
+            let mut out =
+                open_stream(&stream).map_err(io(format!("opening {}", stream.display())))?;
+            out.write_all(&labelled)
+                .and_then(|()| out.flush())
+                .map_err(|e| io(format!("writing {}", stream.display()))(e).into())
+        }
+    }
+}
+
 /// A file being written: a partial file renamed into place by [`AtomicFile::commit`] and removed
 /// if dropped before that; or, for a stream, the stream itself.
 pub struct AtomicFile {

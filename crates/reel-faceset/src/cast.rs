@@ -217,15 +217,3 @@ pub fn contact_sheet(target: &Profile, ranked: &[Ranking], candidates: &[Profile
     }
     sheet
 }
-
-/// Writes the contact sheet as a PNG.
-pub fn save_contact_sheet(
-    path: &std::path::Path,
-    target: &Profile,
-    ranked: &[Ranking],
-    candidates: &[Profile],
-) -> Result<(), crate::FacesetError> {
-    let img = contact_sheet(target, ranked, candidates);
-    let png = reel_image::png::encode(img.width, img.height, 3, &img.data);
-    Ok(reel_core::output::write_atomic(path, &png)?)
-}

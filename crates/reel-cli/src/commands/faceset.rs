@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use reel_faceset::cast::{profile, rank, save_contact_sheet};
+use reel_faceset::cast::{contact_sheet, profile, rank};
 use reel_faceset::extract::{ExtractSettings, Subject, extract};
 
 use crate::failure::{Failure, Result};
 use crate::progress;
+use crate::provenance::Report as _;
 
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
@@ -71,6 +72,8 @@ pub struct CastArgs {
     /// Frames sampled from each video.
     #[arg(long, default_value_t = 12)]
     pub samples: usize,
+    #[command(flatten)]
+    pub sign: crate::provenance::SignArgs,
 }
 
 pub fn extract_cmd(args: &ExtractArgs, quiet: bool) -> Result {
@@ -179,7 +182,24 @@ pub fn cast_cmd(args: &CastArgs, quiet: bool) -> Result {
         }
     }
     if let Some(sheet) = &args.sheet {
-        save_contact_sheet(sheet, &target, &ranked, &candidates)?;
+        // The sheet shows the people's faces: marked and labelled as every still reel writes,
+        // its target and candidates its ingredients.
+        let mut inputs: Vec<&std::path::Path> = vec![&args.target];
+        inputs.extend(args.candidates.iter().map(PathBuf::as_path));
+        let provenance = crate::provenance::Provenance::new(
+            &args.sign.signing(),
+            "c2pa.created",
+            reel_credentials::SourceType::Composite,
+            serde_json::json!({ "ranking": ranked.iter().map(|r| &r.name).collect::<Vec<_>>() }),
+            &inputs,
+            None,
+        )?;
+        let mut image = contact_sheet(&target, &ranked, &candidates);
+        provenance.marker().mark(&mut image, 0.0);
+        let png = reel_image::png::encode(image.width, image.height, 3, &image.data);
+        let seal = provenance.seal().expect("a provenance always seals");
+        reel_core::output::write_sealed(sheet, &png, seal.as_ref(), "png")?;
+        provenance.report(quiet);
         if !quiet {
             eprintln!("contact sheet: {}", sheet.display());
         }

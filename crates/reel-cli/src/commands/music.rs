@@ -118,6 +118,8 @@ pub struct SynthArgs {
     /// Play this many seconds at most.
     #[arg(long)]
     pub seconds: Option<f64>,
+    #[command(flatten)]
+    pub sign: crate::provenance::SignArgs,
 }
 
 /// `reel synth`: a MIDI file played on the SoundFont piano, to a WAV file.
@@ -158,7 +160,26 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result {
             audio.truncate(most as usize);
         }
     }
-    reel_core::output::write_atomic(&args.output, &reel_music::wav_bytes(&audio, SAMPLE_RATE))?;
+    // Made, not recorded: the MIDI file is its ingredient.
+    let provenance = crate::provenance::Provenance::new(
+        &args.sign.signing(),
+        "c2pa.created",
+        reel_credentials::SourceType::AlgorithmicMedia,
+        serde_json::json!({
+            "instrument": "the SoundFont piano",
+            "start": args.start,
+            "seconds": args.seconds,
+        }),
+        &[args.input.as_path()],
+        None,
+    )?;
+    let seal = provenance.seal().expect("a provenance always seals");
+    reel_core::output::write_sealed(
+        &args.output,
+        &reel_music::wav_bytes(&audio, SAMPLE_RATE),
+        seal.as_ref(),
+        "wav",
+    )?;
     if !quiet {
         eprintln!(
             "{}: {} notes, {:.1} s",

@@ -117,10 +117,6 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
     let mut inputs: Vec<&std::path::Path> = vec![src, dst];
     inputs.extend(args.start_from.as_deref());
     reel_core::output::check_distinct(&inputs, &[&args.output])?;
-    let consent = match args.pretrain {
-        Some(_) => None,
-        None => source_consent(src, quiet)?,
-    };
     let mut settings = TrainSettings {
         batch: args.batch,
         learning_rate: args.learning_rate,
@@ -129,7 +125,6 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
         preview_every: Duration::from_secs_f64(args.preview_minutes.max(0.05) * 60.0),
         evaluate_every: args.evaluate_every.max(1),
         seed: args.seed,
-        consent,
         pretrain: args.pretrain.is_some(),
         start_from: args.start_from.clone(),
         uniform_yaw: args.uniform_yaw,
@@ -149,6 +144,12 @@ pub fn run(args: &TrainArgs, quiet: bool) -> Result {
     settings.config.encoder_dims = args.encoder_dims.unwrap_or(widths.encoder_dims);
     settings.config.latent_dims = args.latent_dims.unwrap_or(widths.latent_dims);
     settings.config.decoder_dims = args.decoder_dims.unwrap_or(widths.decoder_dims);
+    // A bad number would poison a good checkpoint: refused before anything is read.
+    settings.check()?;
+    settings.consent = match args.pretrain {
+        Some(_) => None,
+        None => source_consent(src, quiet)?,
+    };
     let bar = crate::progress::frames(args.iterations, "train", quiet);
     let report = train(src, dst, &args.output, &settings, |p| {
         bar.set_position(p.iteration);
