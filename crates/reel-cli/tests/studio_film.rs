@@ -109,6 +109,14 @@ fn the_story_is_checked_rendered_from_a_performance_and_played_live() {
         "use file, live or keyboard",
     );
     refused(
+        json!({"command": "film_live", "input": midi_id}),
+        "not a MIDI file",
+    );
+    refused(
+        json!({"command": "film", "input": midi_id, "options": {"size": "5x5"}}),
+        "--size 5x5: give WIDTHxHEIGHT",
+    );
+    refused(
         json!({"command": "beauty", "input": wav_id}),
         "rag.wav is a sound, not a clip or a still",
     );

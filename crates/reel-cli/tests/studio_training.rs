@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::studio::{Studio, events, scratch};
-use common::{count, grace_clip, performer_clip};
+use common::{count, grace_clip, performer_clip, sample};
 use serde_json::{Value, json};
 
 /// A PNG's width and height, from its header.
@@ -45,6 +45,18 @@ fn a_model_trains_in_the_studio_with_its_curve_and_grid_and_swaps_with_consent()
         assert!(r.error().contains(words), "{}", r.error());
     };
     refused(json!({}), "train needs source");
+    let still = up(&sample("portrait.jpg"));
+    let r = studio.post_json(
+        "/api/jobs",
+        &json!({"command": "train", "input": still, "options": {"source": grace_id}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.error()
+            .contains("is a still image; train takes a video clip"),
+        "{}",
+        r.error()
+    );
     refused(
         json!({"source": grace_id, "resolution": 40}),
         "multiple of 16",

@@ -280,12 +280,20 @@ pub fn write_sealed(
                 Some(_) => path.to_path_buf(),
                 None => PathBuf::from(format!("output.{format}")),
             };
+            // A name no one else has, made here (never a file or link someone left there).
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
             let temp = std::env::temp_dir().join(format!(
-                ".reel-sealing-{}-{}",
+                ".reel-sealing-{}-{nanos}-{}",
                 std::process::id(),
                 name.file_name().unwrap_or_default().to_string_lossy()
             ));
-            let labelled = fs::write(&temp, bytes)
+            let labelled = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .and_then(|mut f| f.write_all(bytes))
                 .map_err(|e| io(format!("writing {}", temp.display()))(e).into())
                 .and_then(|()| seal.seal(&temp, &name))
                 .and_then(|()| {

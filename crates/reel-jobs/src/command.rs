@@ -524,7 +524,7 @@ pub fn plan(
             }))
         }
         "train" => {
-            one("a clip of the performer")?;
+            video("a clip of the performer")?;
             training::plan(&options, library).map(|t| Plan::Train(Box::new(t)))
         }
         other => Err(settings(format!(

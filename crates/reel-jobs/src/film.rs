@@ -110,6 +110,9 @@ pub(crate) fn plan(
         }
     };
     let size = text(options, "size")?.filter(|s| !s.is_empty());
+    if let Some(s) = &size {
+        reel_film::compose::frame_size(Some(s), &loaded).map_err(|e| settings(e.to_string()))?;
+    }
     if command == "film" {
         performance(inputs)?;
         return Ok(Film {
@@ -146,7 +149,15 @@ pub(crate) fn plan(
         }
     };
     match listen {
-        Listen::File => performance(inputs)?,
+        Listen::File => {
+            performance(inputs)?;
+            // Played in real time through ffmpeg, which plays sounds, not scores.
+            if reel_music::is_midi(inputs[0].path) {
+                return Err(settings(
+                    "film_live plays a sound or a clip in real time, not a MIDI file: render it with film, or play it on a keyboard",
+                ));
+            }
+        }
         _ if !inputs.is_empty() => {
             return Err(settings(
                 "film_live listens live (a keyboard or the microphone) with no input chosen; to play a file, listen to file",
@@ -197,10 +208,11 @@ fn story_name(path: &Path) -> String {
 /// folder, rather than where they are kept.
 fn problems(path: &Path, e: &dyn std::fmt::Display) -> Vec<String> {
     let (full, name) = (path.display().to_string(), story_name(path));
+    // Only a folder named from the root is a place of the machine's.
     let folder = path
         .parent()
-        .map(|f| format!("{}/", f.display()))
-        .filter(|f| f != "/");
+        .filter(|f| f.is_absolute() && f.parent().is_some())
+        .map(|f| format!("{}/", f.display()));
     e.to_string()
         .lines()
         .map(|l| {

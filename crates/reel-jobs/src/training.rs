@@ -217,7 +217,10 @@ impl Training {
         .into_iter()
         .enumerate()
         {
-            if set.join("extract_report.json").exists() {
+            // A set is taken as it is only where its extraction finished (the extractor writes
+            // its report however it ends).
+            let complete = set.join(".complete");
+            if complete.exists() {
                 continue;
             }
             let _ = std::fs::remove_dir_all(set);
@@ -235,7 +238,8 @@ impl Training {
                 },
             );
             match extracted {
-                Ok(_) => {}
+                Ok(_) => reel_core::output::write_atomic(&complete, b"")
+                    .map_err(|e| JobError::Faceset(e.into()))?,
                 Err(reel_faceset::FacesetError::Interrupted { .. }) => {
                     return Err(JobError::Cancelled);
                 }

@@ -339,7 +339,7 @@ function renderSettings() {
     const numeric = !media && (typeof s.default === "number" || s.default === null);
     // An editing command's numbers are shares (but years, speed and seconds); a generating
     // command's and a training's are counts and scales, but a strength.
-    const counts = c && (c.generates || c.name === "train");
+    const counts = c && (c.generates || c.film || c.name === "train");
     const unit = numeric && (counts ? s.name === "strength" : !["years", "speed", "seconds"].includes(s.name));
     let input = document.createElement("input");
     input.name = s.name;

@@ -418,7 +418,9 @@ fn submit(shared: &Shared, request: &mut Request) -> Response {
         Some(Value::Number(n)) => n.as_u64().map(|n| vec![n]),
         Some(Value::Array(ids)) => ids.iter().map(Value::as_u64).collect(),
         // Text to video reads no media.
-        None | Some(Value::Null) if command == "generate" => Some(Vec::new()),
+        None | Some(Value::Null) if command == "generate" || command == "film_live" => {
+            Some(Vec::new())
+        }
         _ => None,
     };
     let Some(input) = input else {

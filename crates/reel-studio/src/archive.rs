@@ -12,7 +12,8 @@ const BLOCK: u64 = 512;
 /// Sends the plain files of `folder` as `NAME.tar`, each under `NAME/`.
 pub fn send_folder(request: &mut Request, folder: &Path, name: &str) -> std::io::Result<()> {
     let top = safe(name, 155);
-    let mut files: Vec<(String, u64, u64)> = std::fs::read_dir(folder)?
+    // Each file by its own name, and the name its header gives it.
+    let mut files: Vec<(String, std::ffi::OsString, u64, u64)> = std::fs::read_dir(folder)?
         .flatten()
         .filter_map(|e| {
             let meta = e.metadata().ok().filter(|m| m.is_file())?;
@@ -22,13 +23,13 @@ pub fn send_folder(request: &mut Request, folder: &Path, name: &str) -> std::io:
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_secs());
-            Some((file, meta.len(), mtime))
+            Some((file, e.file_name(), meta.len(), mtime))
         })
         .collect();
     files.sort();
     let length: u64 = files
         .iter()
-        .map(|(_, size, _)| BLOCK + size.div_ceil(BLOCK) * BLOCK)
+        .map(|(_, _, size, _)| BLOCK + size.div_ceil(BLOCK) * BLOCK)
         .sum::<u64>()
         + 2 * BLOCK;
     let head = format!(
@@ -41,15 +42,24 @@ pub fn send_folder(request: &mut Request, folder: &Path, name: &str) -> std::io:
     if head_only {
         return out.flush();
     }
-    for (file, size, mtime) in &files {
-        out.write_all(&header(&top, file, *size, *mtime))?;
-        // The length was promised: a file that shrank since is padded, one that grew is cut.
-        let sent = std::io::copy(&mut File::open(folder.join(file))?.take(*size), out)?;
-        let padded = size.div_ceil(BLOCK) * BLOCK;
-        std::io::copy(&mut std::io::repeat(0).take(padded - sent), out)?;
-    }
-    out.write_all(&[0; 2 * BLOCK as usize])?;
-    out.flush()
+    // Once the head is sent, a failure can only close the connection (the browser sees a
+    // download cut short): no second answer is written into this one.
+    let _ = (|| -> std::io::Result<()> {
+        for (file, real, size, mtime) in &files {
+            out.write_all(&header(&top, file, *size, *mtime))?;
+            // The length was promised: a file that shrank (or went) since is padded, one that
+            // grew is cut.
+            let sent = match File::open(folder.join(real)) {
+                Ok(f) => std::io::copy(&mut f.take(*size), out)?,
+                Err(_) => 0,
+            };
+            let padded = size.div_ceil(BLOCK) * BLOCK;
+            std::io::copy(&mut std::io::repeat(0).take(padded - sent), out)?;
+        }
+        out.write_all(&[0; 2 * BLOCK as usize])?;
+        out.flush()
+    })();
+    Ok(())
 }
 
 /// A name kept to letters, digits and `.-_`, at most `most` bytes.

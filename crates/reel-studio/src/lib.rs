@@ -150,7 +150,12 @@ impl Studio {
         std::thread::Builder::new()
             .name("reel-studio-accept".into())
             .spawn(move || {
-                for stream in listener.incoming().flatten() {
+                for stream in listener.incoming() {
+                    // A refusal that lasts (no file handles left) is waited out, not spun on.
+                    let Ok(stream) = stream else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
                     let shared = shared.clone();
                     let _ = std::thread::Builder::new()
                         .name("reel-studio-call".into())

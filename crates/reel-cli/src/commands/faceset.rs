@@ -144,6 +144,17 @@ pub fn cast_cmd(args: &CastArgs, quiet: bool) -> Result {
         )));
     }
     if let Some(sheet) = &args.sheet {
+        // The sheet is a PNG, labelled as one.
+        if !sheet
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+            && sheet.to_str() != Some("-")
+        {
+            return Err(Failure::usage(format!(
+                "{}: the contact sheet is a PNG; give it a .png name",
+                sheet.display()
+            )));
+        }
         let mut inputs: Vec<&std::path::Path> = vec![&args.target];
         inputs.extend(args.candidates.iter().map(PathBuf::as_path));
         reel_core::output::check_distinct(&inputs, &[sheet])?;
