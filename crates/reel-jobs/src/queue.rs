@@ -131,11 +131,14 @@ impl Queue {
 
     /// Cancels a queued or running job; false if it had ended.
     pub fn cancel(&self, id: u64) -> Result<bool, JobError> {
+        // Held while looking: a worker claims a job and records its flag under the same lock,
+        // so a job is either still queued here or running with its flag (never in between).
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if self.store.cancel_queued(id)? {
+            drop(running);
             self.tell_id(id);
             return Ok(true);
         }
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         Ok(match running.get(&id) {
             Some(flag) => {
                 flag.store(true, Ordering::SeqCst);
@@ -203,8 +206,18 @@ impl Queue {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            match self.store.claim_next() {
-                Ok(Some(job)) => self.run(job),
+            let claimed = {
+                let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+                self.store.claim_next().map(|job| {
+                    job.map(|job| {
+                        let cancel = Arc::new(AtomicBool::new(false));
+                        running.insert(job.id, cancel.clone());
+                        (job, cancel)
+                    })
+                })
+            };
+            match claimed {
+                Ok(Some((job, cancel))) => self.run(job, cancel),
                 Ok(None) | Err(_) => {
                     let seen = self.wake.0.lock().unwrap_or_else(|p| p.into_inner());
                     let _ = self
@@ -217,12 +230,7 @@ impl Queue {
         }
     }
 
-    fn run(&self, job: Job) {
-        let cancel = Arc::new(AtomicBool::new(false));
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job.id, cancel.clone());
+    fn run(&self, job: Job, cancel: Arc<AtomicBool>) {
         self.tell(&job);
         let result = self.execute(&job, &cancel);
         self.running
