@@ -144,11 +144,15 @@ pub fn cast_cmd(args: &CastArgs, quiet: bool) -> Result {
         )));
     }
     if let Some(sheet) = &args.sheet {
-        // The sheet is a PNG, labelled as one.
-        if !sheet
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
-            && sheet.to_str() != Some("-")
+        // The sheet is a PNG, labelled as one (a stream or a device takes it whatever its name).
+        let file = matches!(
+            reel_core::output::destination(sheet)?,
+            reel_core::output::Destination::File(_)
+        );
+        if file
+            && !sheet
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("png"))
         {
             return Err(Failure::usage(format!(
                 "{}: the contact sheet is a PNG; give it a .png name",
