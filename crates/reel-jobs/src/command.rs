@@ -62,6 +62,13 @@ impl Input<'_> {
     pub fn is_still(&self) -> bool {
         self.kind == MediaKind::Image
     }
+
+    /// Its file's name, as messages call it.
+    pub fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
 }
 
 /// Media of the library named in a job's options (a swap's photos or model, a first frame).
@@ -254,10 +261,7 @@ pub fn plan(
     if let Some(model) = inputs.iter().find(|i| i.kind == MediaKind::Model) {
         return Err(settings(format!(
             "{} is a trained swap model, not a clip or a still; give it to swap as its model",
-            model
-                .path
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            model.name()
         )));
     }
     if film::is_film(command) {
@@ -268,10 +272,7 @@ pub fn plan(
     if let Some(sound) = inputs.iter().find(|i| i.kind == MediaKind::Audio) {
         return Err(settings(format!(
             "{} is a sound, not a clip or a still; {command} edits pictures (the film takes sounds as its performance)",
-            sound
-                .path
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            sound.name()
         )));
     }
     if generates(command) {

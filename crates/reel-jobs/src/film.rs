@@ -99,9 +99,7 @@ pub(crate) fn plan(
             [one] if matches!(one.kind, MediaKind::Audio | MediaKind::Video) => Ok(()),
             [one] => Err(settings(format!(
                 "{} is not a performance: give a sound, a clip or a MIDI file",
-                one.path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                one.name()
             ))),
             _ => Err(settings(format!(
                 "{command} takes one performance (a sound, a clip or a MIDI file), not {} inputs",
@@ -256,21 +254,30 @@ pub fn checked(path: &Path) -> Value {
 pub fn provenance(
     signing: &Signing,
     story: &Path,
+    loaded: &Story,
     performance: Option<&Path>,
 ) -> Result<Provenance, JobError> {
-    let loaded = Story::load(story).map_err(|e| settings(e.to_string()))?;
-    let mut inputs = vec![story];
-    inputs.extend(performance);
-    let pictures = pictures(&loaded);
-    inputs.extend(pictures.iter().map(|p| path_of(p).0));
     Ok(Provenance::new(
         signing,
         "c2pa.created",
         SourceType::AlgorithmicMedia,
         json!({ "story": story.file_name().map(|n| n.to_string_lossy().into_owned()) }),
-        &inputs,
+        &inputs(story, loaded, performance),
         None,
     )?)
+}
+
+/// What a film reads: its story, the performance and the story's pictures (its ingredients,
+/// and what no output may replace).
+pub fn inputs<'a>(
+    story: &'a Path,
+    loaded: &'a Story,
+    performance: Option<&'a Path>,
+) -> Vec<&'a Path> {
+    let mut inputs = vec![story];
+    inputs.extend(performance);
+    inputs.extend(pictures(loaded).into_iter().map(|p| path_of(p).0));
+    inputs
 }
 
 /// The decisions and the path, as a front end shows them.
@@ -293,7 +300,8 @@ impl Film {
         detail: &mut dyn FnMut(Value),
     ) -> Result<Outcome, JobError> {
         let performance = inputs.first().copied();
-        let provenance = provenance(signing, &self.story, performance)?;
+        let loaded = Story::load(&self.story).map_err(|e| settings(e.to_string()))?;
+        let provenance = provenance(signing, &self.story, &loaded, performance)?;
         let log = default_log(output);
         let Some(listen) = &self.live else {
             let performance = performance.expect("planned with one input");

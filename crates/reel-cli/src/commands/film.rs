@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use reel_film::Story;
-use reel_film::compose::{path_of, pictures};
 use reel_film::live::LiveJob;
 use reel_film::render::{RenderJob, default_log};
 use reel_film::timeline::{DecisionLog, decision_line};
@@ -76,11 +75,10 @@ pub fn render(args: &RenderArgs, quiet: bool) -> Result {
         .unwrap_or_else(|| default_log(&args.output));
     // The story's own pictures are inputs too.
     let story = Story::load(&args.story)?;
-    let mut inputs = vec![args.story.as_path(), args.audio.as_path()];
-    inputs.extend(pictures(&story).into_iter().map(|p| path_of(p).0));
+    let inputs = reel_jobs::film::inputs(&args.story, &story, Some(&args.audio));
     reel_core::output::check_distinct(&inputs, &[&args.output, &log])?;
     let provenance =
-        reel_jobs::film::provenance(&args.sign.signing(), &args.story, Some(&args.audio))?;
+        reel_jobs::film::provenance(&args.sign.signing(), &args.story, &story, Some(&args.audio))?;
     let job = RenderJob {
         story: &args.story,
         performance: &args.audio,
@@ -179,6 +177,7 @@ pub fn live(args: &LiveArgs, quiet: bool) -> Result {
         Some(_) => Some(reel_jobs::film::provenance(
             &args.sign.signing(),
             &args.story,
+            &Story::load(&args.story)?,
             args.input.as_deref(),
         )?),
         None => None,
